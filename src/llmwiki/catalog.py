@@ -1,0 +1,238 @@
+"""The catalog: every page's title, type, aliases and summary, read from frontmatter.
+
+It answers the questions ingest asks about the wiki without sending the wiki anywhere: which
+page is this name (exact title or alias), which pages might it be (a bounded candidate list),
+which existing titles does this source mention, and which file name is free. It also renders
+`index.md`, which is code-generated from frontmatter and never written by an engine.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmwiki.pages import PageError, as_list, normalize_key, read, render_link, safe_name
+from llmwiki.vault import GENERATED_PAGES
+
+TYPE_ORDER = ("source", "person", "concept", "answer")
+TYPE_HEADINGS = {
+    "source": "Sources",
+    "person": "People",
+    "concept": "Concepts",
+    "answer": "Answers",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    stem: str  # file name without .md: the link target
+    rel: str  # path relative to wiki/, with forward slashes
+    title: str
+    type: str
+    aliases: tuple[str, ...] = ()
+    summary: str = ""
+    date: str = ""  # a source's publication date, else the day it was ingested
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.title, self.stem, *self.aliases)
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in (normalize_key(t) for t in re.split(r"[\s\-_/]+", name)) if w]
+
+
+def acronym(name: str) -> str:
+    """'Retrieval-Augmented Generation' -> 'rag'; '' for one-word names."""
+    words = _words(name)
+    return "".join(w[0] for w in words) if len(words) > 1 else ""
+
+
+class Catalog:
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._keys: dict[str, list[str]] = {}  # normalized title/alias/stem -> stems
+        self._tokens: dict[str, list[str]] = {}  # each word of a name -> stems
+        for entry in entries:
+            self.put(entry)
+
+    @classmethod
+    def scan(cls, wiki_dir: Path) -> Catalog:
+        """Read every page's frontmatter. Unparseable pages are skipped (lint reports them)."""
+        entries = []
+        for path in sorted(wiki_dir.rglob("*.md")):
+            rel = path.relative_to(wiki_dir).as_posix()
+            if rel in GENERATED_PAGES or any(part.startswith(".") for part in path.parts):
+                continue
+            try:
+                page = read(path)
+            except (PageError, UnicodeDecodeError):
+                continue
+            entries.append(entry_for(page.path, wiki_dir, page.meta))
+        return cls(entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, stem: str) -> Entry | None:
+        return self._entries.get(stem)
+
+    def put(self, entry: Entry) -> None:
+        old = self._entries.get(entry.stem)
+        if old is not None:
+            self._unindex(old)
+        self._entries[entry.stem] = entry
+        for key in {normalize_key(n) for n in entry.names} - {""}:
+            self._keys.setdefault(key, []).append(entry.stem)
+        for word in {w for n in entry.names for w in _words(n)}:
+            self._tokens.setdefault(word, []).append(entry.stem)
+
+    def _unindex(self, entry: Entry) -> None:
+        for index, keys in (
+            (self._keys, {normalize_key(n) for n in entry.names}),
+            (self._tokens, {w for n in entry.names for w in _words(n)}),
+        ):
+            for key in keys:
+                stems = index.get(key, [])
+                if entry.stem in stems:
+                    stems.remove(entry.stem)
+
+    def lookup(self, name: str) -> Entry | None:
+        """The page whose title, file name or alias is `name` (case and punctuation ignored).
+
+        A name shared by several pages (two people with the alias "Dean") is ambiguous: None.
+        A title or file-name match wins over an alias match.
+        """
+        key = normalize_key(name)
+        stems = self._keys.get(key, [])
+        if not stems:
+            return None
+        by_title = [
+            s for s in stems if key in (normalize_key(self._entries[s].title), normalize_key(s))
+        ]
+        chosen = by_title or stems
+        return self._entries[chosen[0]] if len(chosen) == 1 else None
+
+    def candidates(self, name: str, kind: str, limit: int = 5) -> list[Entry]:
+        """Pages that might be `name` without being an exact match, best first, at most `limit`.
+
+        Only pages sharing a word or an acronym with `name` are scored, so the cost does not
+        grow with the wiki. Two full personal names with different first names never match.
+        """
+        key = normalize_key(name)
+        words = _words(name)
+        pool: set[str] = set()
+        for word in words:
+            pool.update(self._tokens.get(word, ()))
+        pool.update(self._keys.get(acronym(name), ()))
+        if len(words) == 1:
+            # `name` may itself be the acronym of a page's title
+            pool.update(s for s in self._keys.get(key, ()))
+        scored: list[tuple[float, str]] = []
+        for stem in sorted(pool):
+            entry = self._entries[stem]
+            if entry.type not in (kind, ""):
+                continue
+            if kind == "person" and _different_people(name, entry.title):
+                continue
+            score = max(_similarity(name, n) for n in entry.names)
+            if score >= 0.6:
+                scored.append((-score, stem))
+        return [self._entries[stem] for _, stem in sorted(scored)[:limit]]
+
+    def mentioned_in(self, text: str, limit: int) -> list[str]:
+        """Titles of pages whose title or an alias occurs in `text`, at most `limit`, by how
+        often they occur. Work is proportional to the text, not to the wiki."""
+        lowered = text.casefold()
+        counts: dict[str, int] = {}
+        for word in dict.fromkeys(_words(text)):
+            for stem in self._tokens.get(word, ()):
+                if stem in counts:
+                    continue
+                entry = self._entries[stem]
+                hits = sum(
+                    lowered.count(n.casefold()) for n in {entry.title, *entry.aliases} if len(n) > 2
+                )
+                counts[stem] = hits
+        ranked = sorted((-n, s) for s, n in counts.items() if n > 0)
+        return [self._entries[s].title for _, s in ranked[:limit]]
+
+    def free_stem(self, title: str, kind: str) -> str:
+        """A file name for a new page: the title's safe name, or a qualified one if taken.
+
+        Names must be unique across the whole wiki (case-insensitively, for macOS and Windows)
+        because Obsidian resolves a link by file name alone.
+        """
+        taken = {s.casefold() for s in self._entries}
+        base = safe_name(title)
+        if base.casefold() not in taken and base.casefold() not in {
+            g.removesuffix(".md") for g in GENERATED_PAGES
+        }:
+            return base
+        for n in range(1, 1000):
+            suffix = f" ({kind})" if n == 1 else f" ({kind} {n})"
+            candidate = safe_name(base[:100] + suffix)
+            if candidate.casefold() not in taken:
+                return candidate
+        raise ValueError(f"no free file name for {title!r}")
+
+
+def _similarity(a: str, b: str) -> float:
+    ka, kb = normalize_key(a), normalize_key(b)
+    if not ka or not kb:
+        return 0.0
+    if ka == kb or acronym(a) == kb or acronym(b) == ka:
+        return 1.0
+    wa, wb = _words(a), _words(b)
+    # a bare surname or first word of a longer name ("Karpathy" ~ "Andrej Karpathy")
+    if len(wa) == 1 and len(wb) > 1 and wa[0] in (wb[-1], wb[0]):
+        return 0.9
+    if len(wb) == 1 and len(wa) > 1 and wb[0] in (wa[-1], wa[0]):
+        return 0.9
+    return difflib.SequenceMatcher(None, ka, kb).ratio()
+
+
+def _different_people(a: str, b: str) -> bool:
+    """'Jeff Dean' and 'James Dean' share a surname and are two people."""
+    wa, wb = _words(a), _words(b)
+    return len(wa) > 1 and len(wb) > 1 and wa[0] != wb[0]
+
+
+def entry_for(path: Path, wiki_dir: Path, meta: dict[str, object]) -> Entry:
+    return Entry(
+        stem=path.stem,
+        rel=path.relative_to(wiki_dir).as_posix(),
+        title=str(meta.get("title") or path.stem),
+        type=str(meta.get("type") or ""),
+        aliases=tuple(as_list(meta.get("aliases"))),
+        summary=str(meta.get("summary") or ""),
+        date=str(meta.get("published") or meta.get("created") or ""),
+    )
+
+
+def render_index(catalog: Catalog) -> str:
+    """index.md: one line per page, grouped by type, sorted by title."""
+    groups: dict[str, list[Entry]] = {}
+    for entry in catalog:
+        groups.setdefault(entry.type if entry.type in TYPE_ORDER else "other", []).append(entry)
+    lines = [
+        "# Index",
+        "",
+        "Generated from the pages' frontmatter on every change; edits here are overwritten.",
+    ]
+    for kind in (*TYPE_ORDER, "other"):
+        entries = sorted(groups.get(kind, []), key=lambda e: (e.title.casefold(), e.stem))
+        if not entries:
+            continue
+        lines += ["", f"## {TYPE_HEADINGS.get(kind, 'Other')} ({len(entries)})", ""]
+        for entry in entries:
+            summary = " ".join(entry.summary.split())
+            line = f"- {render_link(entry.stem, entry.title)}"
+            lines.append(f"{line} — {summary}" if summary else line)
+    return "\n".join(lines) + "\n"

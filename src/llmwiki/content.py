@@ -1,0 +1,179 @@
+"""What an engine's output becomes on a page: grounded quotes, code-made links, fact bullets.
+
+Engines return plain text. Any `[[link]]` they write is flattened, and links are made here, by
+code, to pages that exist after the write, so the wiki never holds a phantom link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from llmwiki.catalog import Catalog
+from llmwiki.engine import Conflict, Fact, KnownFact
+from llmwiki.pages import parse_links, render_link, section_lines, unlink
+
+FACTS_HEADING = "Facts"
+
+_QUOTE_CHARS = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u00a0": " ",
+    }
+)
+
+
+def _squash(text: str) -> str:
+    """The form quotes are checked in: whitespace removed, typographic quotes and dashes
+    straightened (models routinely straighten them when copying)."""
+    return re.sub(r"\s+", "", text.translate(_QUOTE_CHARS))
+
+
+class Grounder:
+    """Checks that quotes really are in the source text."""
+
+    def __init__(self, source_text: str) -> None:
+        self._text = _squash(source_text)
+
+    def contains(self, quote: str) -> bool:
+        squashed = _squash(quote)
+        return bool(squashed) and squashed in self._text
+
+    def ground(self, fact: Fact) -> Fact:
+        """`fact` with its quote dropped unless the quote is verbatim source text."""
+        statement = clean(fact.statement)
+        quote = clean(fact.quote).strip('"')
+        if quote and not self.contains(quote):
+            quote = ""
+        return Fact(statement=statement or quote, quote=quote)
+
+
+def clean(text: str) -> str:
+    """Engine text -> one line of plain text: links flattened, no markup that breaks a bullet."""
+    text = unlink(text)
+    text = text.replace("[[", "").replace("]]", "")
+    return " ".join(text.split())
+
+
+class Linker:
+    """Turns the first mention of each known name in a text into a link to its page."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        # name -> stem; longest names first so "Andrej Karpathy" wins over "Karpathy"
+        usable = {n: s for n, s in names.items() if len(n) >= 2 and n.strip()}
+        self._stems = usable
+        ordered = sorted(usable, key=lambda n: (-len(n), n))
+        self._re = (
+            re.compile(r"(?<![\w\[|])(" + "|".join(re.escape(n) for n in ordered) + r")(?![\w\]])")
+            if ordered
+            else None
+        )
+
+    def linkify(self, text: str, skip_stem: str = "") -> str:
+        if self._re is None:
+            return text
+        done: set[str] = {skip_stem}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            stem = self._stems[name]
+            if stem in done:
+                return name
+            done.add(stem)
+            return render_link(stem, name)
+
+        return self._re.sub(replace, text)
+
+
+def fact_key(text: str) -> str:
+    """Identity of a fact's wording for de-duplication: links, case and punctuation ignored."""
+    text = unlink(text)
+    text = re.sub(r"\s+—\s+\[\[.*$", "", text)
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def render_fact(fact: Fact, source_stem: str, linker: Linker, self_stem: str) -> str:
+    """A bullet: the statement (or the verbatim quote), then its source as a link."""
+    statement = linker.linkify(fact.statement, skip_stem=self_stem)
+    if fact.quote and fact_key(fact.quote) == fact_key(fact.statement):
+        text = f'"{statement}"'
+    elif fact.quote:
+        text = f'{statement} ("{fact.quote}")'
+    else:
+        text = statement
+    return f"- {text} — {render_link(source_stem)}"
+
+
+def known_facts(body: str, catalog: Catalog) -> list[KnownFact]:
+    """The bullets of a page's Facts section, each with the source page it cites."""
+    facts = []
+    for line in section_lines(body, FACTS_HEADING):
+        if not line.startswith(("- ", "* ")):
+            continue
+        source = ""
+        date = ""
+        for link in reversed(parse_links(line)):
+            entry = catalog.get(link.target) or catalog.lookup(link.target)
+            if entry is not None and entry.type == "source":
+                source, date = entry.title, entry.date
+                break
+        facts.append(KnownFact(text=unlink(line[2:]).strip(), source=source, date=date))
+    return facts
+
+
+def conflict_id(conflict: Conflict, new_source: str) -> str:
+    """Stable across runs, so a contradiction found again is recognised, not duplicated."""
+    basis = "\n".join(
+        (
+            fact_key(conflict.existing.text),
+            conflict.existing.source,
+            fact_key(conflict.new.statement),
+            new_source,
+        )
+    )
+    return "c" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:8]
+
+
+def render_conflict(
+    conflict: Conflict,
+    *,
+    cid: str,
+    existing_stem: str,
+    new_stem: str,
+    new_date: str,
+    linker: Linker,
+    self_stem: str,
+) -> list[str]:
+    """An Obsidian warning callout naming both claims, both sources and their dates."""
+    kind = conflict.kind.replace("_", " ")
+    old_when = f" ({conflict.existing.date})" if conflict.existing.date else ""
+    old_text = re.sub(r"\s+—\s+\S.*$", "", conflict.existing.text)
+    old_cite = render_link(existing_stem) if existing_stem else "an earlier source"
+    lines = [
+        f"> [!warning] Contradiction {cid} ({kind})",
+        f"> {old_cite}{old_when}: {old_text}",
+        f"> {render_link(new_stem)} ({new_date}): "
+        f"{linker.linkify(conflict.new.statement, skip_stem=self_stem)}",
+    ]
+    if conflict.reasoning:
+        lines.append(f"> {clean(conflict.reasoning)}")
+    return lines
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(i for i in items if i))
+
+
+@dataclass(frozen=True)
+class FactLine:
+    """A rendered bullet and the callouts that go under it."""
+
+    bullet: str
+    callouts: tuple[tuple[str, ...], ...] = ()

@@ -1,0 +1,177 @@
+"""The Engine protocol and the values that cross it.
+
+An engine turns a source into facts (`extract`), confirms whether a mention is an existing page
+(`same_entity`), and decides which new facts a page lacks and which contradict it (`merge`).
+Engines never touch files: the ingest pipeline decides every path, link and write, so whatever an
+engine returns can only ever become page content.
+
+Two engines implement it: `llmwiki.llm.LLMEngine` (any OpenAI-compatible server) and
+`llmwiki.extractive.ExtractiveEngine` (offline, deterministic, the default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from llmwiki.config import Config
+
+EntityKind = Literal["person", "concept"]
+ConflictKind = Literal["factual", "changed_over_time", "differing_opinions"]
+
+
+class EngineError(Exception):
+    """An engine could not produce a valid result; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens and calls spent; engines return one with every result so runs can be costed."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.calls + other.calls,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """A document read from the inbox, as plain text plus what its file said about itself."""
+
+    name: str  # file name as dropped in the inbox
+    text: str
+    sha256: str  # of the raw bytes, so the same content under another name is recognised
+    title: str
+    meta: Mapping[str, str] = field(default_factory=dict)  # url, author, published, ...
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One statement taken from a source.
+
+    `quote` is a verbatim passage of the source supporting the statement, or "" when there is
+    none; the pipeline checks it against the source text and drops it when it is not there.
+    `subjects` names other entities of the same extraction the fact is also about.
+    """
+
+    statement: str
+    quote: str = ""
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person or concept a source talks about, with the facts the source gives about it."""
+
+    name: str
+    kind: EntityKind
+    description: str = ""  # one line, used as the lead of a new page
+    aliases: tuple[str, ...] = ()
+    facts: tuple[Fact, ...] = ()
+
+
+@dataclass(frozen=True)
+class Extraction:
+    title: str
+    summary: str
+    claims: tuple[Fact, ...]  # the source's key claims, for its source page
+    mentions: tuple[Mention, ...]
+    usage: Usage = Usage()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An existing page that a mention might be (shown to an engine to confirm)."""
+
+    title: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    same: bool
+    usage: Usage = Usage()
+
+
+@dataclass(frozen=True)
+class KnownFact:
+    """A fact already on a page: the bullet's text and the source page it cites."""
+
+    text: str
+    source: str  # title of the cited source page ("" when the bullet cites none)
+    date: str = ""  # that source's date, YYYY-MM-DD when known
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A new fact that disagrees with a fact already on the page, between two sources."""
+
+    existing: KnownFact
+    new: Fact
+    kind: ConflictKind
+    reasoning: str = ""
+
+
+@dataclass(frozen=True)
+class Merge:
+    """What to add to a page: the new facts it lacks, and conflicts with what it already says."""
+
+    new_facts: tuple[Fact, ...]
+    conflicts: tuple[Conflict, ...] = ()
+    usage: Usage = Usage()
+
+
+class Engine(Protocol):
+    """What the ingest pipeline needs from an engine. Implementations must be thread-safe."""
+
+    name: str
+
+    def extract(self, doc: SourceDoc, known_titles: Sequence[str]) -> Extraction:
+        """Read a source. `known_titles` is a bounded list of existing page titles the source
+        seems to mention, so the engine can reuse their spelling instead of inventing new ones."""
+        ...
+
+    def same_entity(self, mention: Mention, candidate: Candidate) -> Verdict:
+        """Is `mention` the entity that `candidate`'s page is about?"""
+        ...
+
+    def merge(
+        self, title: str, known: Sequence[KnownFact], new: Sequence[Fact], source: str
+    ) -> Merge:
+        """Given a page's facts and the new facts about it from `source`, return the facts the
+        page lacks and the conflicts between the new facts and the page's (never the engine's
+        own knowledge)."""
+        ...
+
+    def estimate(self, doc: SourceDoc) -> Usage:
+        """What ingesting `doc` would cost, without calling anything."""
+        ...
+
+
+def open_engine(config: Config, vault_prompts: Path | None = None) -> Engine:
+    """The engine `config` asks for: the LLM engine when a model or server is configured (or
+    `engine = "llm"`), else the embedded extractive one. Imports lazily: the extractive path
+    never loads openai."""
+    if config.uses_llm:
+        from llmwiki.llm import LLMEngine
+        from llmwiki.prompts import Prompts
+
+        return LLMEngine(config, Prompts(vault_prompts))
+    from llmwiki.extractive import ExtractiveEngine
+
+    return ExtractiveEngine()

@@ -1,0 +1,218 @@
+"""Pages: frontmatter + markdown body, wikilinks, and titles turned into safe file names.
+
+A page's file name is its link target (Obsidian resolves `[[Name]]` by file name), so titles are
+turned into names that every OS and Obsidian accept; the real title stays in the frontmatter.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+# Obsidian and the common file systems reject these in file names / link targets.
+_FORBIDDEN = re.compile(r'[/\\:*?"<>|#^\[\]\x00-\x1f\x7f]')
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+MAX_NAME_BYTES = 120  # well under the 255-byte limit, leaving room for " (2).md" and temp names
+
+# [[target]], [[target|display]], [[target#heading|display]]; also embeds ![[...]].
+LINK_RE = re.compile(r"!?\[\[([^\[\]|#\n]*)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
+
+META_ORDER = ("title", "type", "aliases", "summary", "sources", "tags", "created", "updated")
+
+
+def safe_name(title: str) -> str:
+    """A file name stem for `title`: no path separators, nothing Obsidian or Windows rejects,
+    no leading dots, at most MAX_NAME_BYTES bytes, never empty."""
+    text = unicodedata.normalize("NFC", title)
+    text = _FORBIDDEN.sub(" ", text)
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    encoded = text.encode("utf-8")[:MAX_NAME_BYTES]
+    text = encoded.decode("utf-8", errors="ignore").strip(" .")
+    if not text:
+        return "Untitled"
+    if _WINDOWS_RESERVED.match(text):
+        # Windows reserves the device name whatever the extension: "con.txt" too
+        base, dot, rest = text.partition(".")
+        text = f"{base}_{dot}{rest}"
+    return text
+
+
+def display_text(text: str) -> str:
+    """Text that can sit in a link's display part or a bullet without breaking link syntax."""
+    return re.sub(r"\s+", " ", text.replace("[", "(").replace("]", ")").replace("|", "/")).strip()
+
+
+def normalize_key(name: str) -> str:
+    """The form names are compared in: case, accents, spaces and punctuation ignored."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+@dataclass(frozen=True)
+class Link:
+    target: str
+    heading: str
+    display: str
+
+
+def parse_links(text: str) -> list[Link]:
+    return [
+        Link(m.group(1).strip(), (m.group(2) or "")[1:], (m.group(3) or "").strip())
+        for m in LINK_RE.finditer(text)
+    ]
+
+
+def render_link(stem: str, display: str = "") -> str:
+    """`[[stem]]`, or `[[stem|display]]` when the text shown differs from the file name."""
+    display = display_text(display) if display else ""
+    if not display or display == stem:
+        return f"[[{stem}]]"
+    return f"[[{stem}|{display}]]"
+
+
+def unlink(text: str) -> str:
+    """Replace every wikilink by the text Obsidian shows for it."""
+    return LINK_RE.sub(lambda m: (m.group(3) or m.group(1)).strip(), text)
+
+
+@dataclass
+class Page:
+    """A page as it is on disk. `meta` is the frontmatter, `body` the markdown after it."""
+
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+    body: str = ""
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title") or self.path.stem)
+
+    @property
+    def type(self) -> str:
+        return str(self.meta.get("type") or "")
+
+    @property
+    def aliases(self) -> list[str]:
+        return as_list(self.meta.get("aliases"))
+
+    def render(self) -> str:
+        return render(self.meta, self.body)
+
+
+class PageError(Exception):
+    """A page file that cannot be parsed (its frontmatter is not valid YAML)."""
+
+
+def as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable):
+        return [str(v) for v in value if v is not None and str(v) != ""]
+    return [str(value)]
+
+
+def _plain(value: Any) -> Any:
+    """YAML turns `2026-01-05` into a date; pages keep plain strings so output is stable."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def parse(text: str, path: Path) -> Page:
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        raise PageError(f"{path}: the frontmatter is not valid YAML ({exc})") from None
+    meta = {str(k): _plain(v) for k, v in post.metadata.items()}
+    return Page(path=path, meta=meta, body=post.content)
+
+
+def read(path: Path) -> Page:
+    return parse(path.read_text(encoding="utf-8"), path)
+
+
+def render(meta: Mapping[str, Any], body: str) -> str:
+    """Frontmatter in a fixed key order (known keys first, then the rest as found) + body."""
+    ordered = {k: meta[k] for k in META_ORDER if k in meta}
+    ordered.update({k: v for k, v in meta.items() if k not in ordered})
+    head = yaml.safe_dump(
+        ordered, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000
+    )
+    return f"---\n{head}---\n\n{body.strip()}\n"
+
+
+# --- sections -------------------------------------------------------------------------------
+
+_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+
+
+def section_span(body: str, heading: str) -> tuple[int, int] | None:
+    """Line range [start, end) of the `## heading` section's content (after its heading line)."""
+    lines = body.split("\n")
+    start = None
+    for i, line in enumerate(lines):
+        match = _HEADING_RE.match(line)
+        if not match:
+            continue
+        if start is not None and len(match.group(1)) <= 2:
+            return start, i
+        if (
+            start is None
+            and len(match.group(1)) == 2
+            and match.group(2).casefold() == heading.casefold()
+        ):
+            start = i + 1
+    return (start, len(lines)) if start is not None else None
+
+
+def section_lines(body: str, heading: str) -> list[str]:
+    span = section_span(body, heading)
+    if span is None:
+        return []
+    return body.split("\n")[span[0] : span[1]]
+
+
+def append_to_section(body: str, heading: str, new_lines: list[str], before: str = "Notes") -> str:
+    """Add lines at the end of `## heading`, creating the section (before `## before`, or at the
+    end) if the page has none. Nothing already in the body is changed."""
+    if not new_lines:
+        return body
+    lines = body.rstrip("\n").split("\n")
+    span = section_span(body.rstrip("\n"), heading)
+    if span is None:
+        block = ["", f"## {heading}", "", *new_lines, ""]
+        anchor = section_span(body.rstrip("\n"), before)
+        if anchor is None:
+            return "\n".join(lines + block).strip("\n") + "\n"
+        at = anchor[0] - 1  # the `## before` heading line
+        return "\n".join(lines[:at] + block[1:] + lines[at:]).strip("\n") + "\n"
+    start, end = span
+    # insert after the section's last non-blank line, keeping the blank line before the next heading
+    insert_at = end
+    while insert_at > start and not lines[insert_at - 1].strip():
+        insert_at -= 1
+    # an empty section keeps one blank line under its heading
+    new_block = ["", *new_lines] if insert_at == start else new_lines
+    out = lines[:insert_at] + new_block + lines[insert_at:]
+    return "\n".join(out).strip("\n") + "\n"

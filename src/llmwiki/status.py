@@ -1,0 +1,41 @@
+"""`wiki status`: what a vault holds, computed from its files and manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmwiki.catalog import TYPE_HEADINGS, Catalog
+from llmwiki.manifest import Manifest
+from llmwiki.vault import Vault, is_ignored_name
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    pages: dict[str, int]  # heading ("People", ...) -> count
+    sources: int
+    tokens: int
+    pending: tuple[str, ...]
+    failed: tuple[str, ...]
+
+
+def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
+    counts: dict[str, int] = {}
+    for entry in Catalog.scan(vault.wiki):
+        heading = TYPE_HEADINGS.get(entry.type, "other").lower()
+        counts[heading] = counts.get(heading, 0) + 1
+    failed: tuple[str, ...] = ()
+    if vault.failed.is_dir():
+        failed = tuple(
+            sorted(
+                p.name
+                for p in vault.failed.iterdir()
+                if p.is_file() and not is_ignored_name(p.name)
+            )
+        )
+    return StatusReport(
+        pages=dict(sorted(counts.items())),
+        sources=len(manifest.sources),
+        tokens=sum(r.prompt_tokens + r.completion_tokens for r in manifest.sources.values()),
+        pending=tuple(p.name for p in vault.pending()),
+        failed=failed,
+    )

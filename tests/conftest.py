@@ -1,0 +1,99 @@
+"""Shared fixtures. Tests never need a network or an API key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from llmwiki.engine import (
+    Candidate,
+    Extraction,
+    Fact,
+    KnownFact,
+    Merge,
+    Mention,
+    SourceDoc,
+    Usage,
+    Verdict,
+)
+from llmwiki.ingest import IngestReport, Options, ingest
+from llmwiki.pages import normalize_key
+from llmwiki.vault import Vault, init_vault
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+TODAY = date(2026, 1, 15)
+
+
+@pytest.fixture
+def corpus() -> list[Path]:
+    """The shared real-world documents; absent in a user's clone, so tests skip there."""
+    files = sorted(CORPUS.glob("*.txt")) if CORPUS.is_dir() else []
+    if not files:
+        pytest.skip(f"shared corpus not found at {CORPUS} (only present in the dev workspace)")
+    return files
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Vault:
+    return init_vault(tmp_path / "kb")[0]
+
+
+def drop(vault: Vault, name: str, text: str | bytes) -> Path:
+    path = vault.inbox / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return path
+
+
+def run(vault: Vault, engine: object, **kwargs: object) -> IngestReport:
+    options = Options(today=kwargs.pop("today", TODAY), **kwargs)  # type: ignore[arg-type]
+    return ingest(vault, engine, options)  # type: ignore[arg-type]
+
+
+def wiki_files(vault: Vault) -> dict[str, bytes]:
+    return {p.relative_to(vault.root).as_posix(): p.read_bytes()
+            for p in sorted(vault.wiki.rglob("*")) if p.is_file()}
+
+
+class KeywordEngine:
+    """A scripted engine for pipeline tests: it knows a fixed list of entities and reports
+    every sentence of a source that names one of them."""
+
+    name = "keyword"
+
+    def __init__(self, entities: dict[str, str], aliases: dict[str, Sequence[str]] | None = None,
+                 same: Sequence[tuple[str, str]] = (), quote_suffix: str = "") -> None:
+        self.entities = entities  # name -> kind
+        self.aliases = aliases or {}
+        self.same = {(normalize_key(a), normalize_key(b)) for a, b in same}
+        self.quote_suffix = quote_suffix
+        self.merges: list[tuple[str, list[KnownFact], list[Fact]]] = []
+
+    def extract(self, doc: SourceDoc, known_titles: Sequence[str]) -> Extraction:
+        sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", doc.text) if s.strip()]
+        mentions = []
+        for name, kind in self.entities.items():
+            names = [name, *self.aliases.get(name, ())]
+            facts = tuple(Fact(s, s + self.quote_suffix) for s in sentences
+                          if any(n in s for n in names))
+            if facts:
+                mentions.append(Mention(name, kind, "", tuple(self.aliases.get(name, ())), facts))
+        claims = tuple(Fact(s, s) for s in sentences[:2])
+        return Extraction(doc.title, sentences[0] if sentences else "", claims, tuple(mentions),
+                          Usage(10, 5, 1))
+
+    def same_entity(self, mention: Mention, candidate: Candidate) -> Verdict:
+        pair = (normalize_key(mention.name), normalize_key(candidate.title))
+        return Verdict(pair in self.same, Usage(3, 1, 1))
+
+    def merge(self, title: str, known: Sequence[KnownFact], new: Sequence[Fact],
+              source: str) -> Merge:
+        self.merges.append((title, list(known), list(new)))
+        return Merge(tuple(new), (), Usage(4, 2, 1) if known else Usage())
+
+    def estimate(self, doc: SourceDoc) -> Usage:
+        return Usage(len(doc.text) // 4, 10, 1)
