@@ -35,6 +35,7 @@ class Entry:
     aliases: tuple[str, ...] = ()
     summary: str = ""
     date: str = ""  # a source's publication date, else the day it was ingested
+    contradictions: int | None = None  # open ones; None when the page never had any
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -213,7 +214,17 @@ def entry_for(path: Path, wiki_dir: Path, meta: dict[str, object]) -> Entry:
         aliases=tuple(as_list(meta.get("aliases"))),
         summary=str(meta.get("summary") or ""),
         date=str(meta.get("published") or meta.get("created") or ""),
+        contradictions=_int_or_none(meta.get("contradictions")),
     )
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def render_index(catalog: Catalog) -> str:

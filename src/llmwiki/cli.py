@@ -5,6 +5,8 @@ This is the only module that prints or exits.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
+from llmwiki import contradictions as conflicts
 from llmwiki.config import Config, ConfigError, load_config
 from llmwiki.engine import EngineError, open_engine
 from llmwiki.ingest import IngestReport, Options, Progress, SourceResult, ingest
@@ -216,6 +219,43 @@ def status(state: _State) -> None:
     click.echo(f"Inbox: {len(report.pending)} pending, {len(report.failed)} failed")
     for name in report.failed:
         click.echo(f"  failed: {name} (see inbox/failed/{name}.error.txt)")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--all", "show_all", is_flag=True, help="Include resolved contradictions.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def contradictions(ctx: click.Context, show_all: bool, as_json: bool) -> None:
+    """List the contradictions between sources (open ones; --all for resolved too)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    vault = ctx.obj.vault()
+    items = [c for c in conflicts.scan(vault) if show_all or c.open]
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(c) for c in items], indent=2))
+        return
+    if not items:
+        click.echo("No open contradictions." if not show_all else "No contradictions.")
+        return
+    for item in items:
+        state = "open" if item.open else f"resolved {item.resolved}: {item.note}"
+        click.echo(f"{item.id} [[{item.page}]] ({item.kind}, {state})")
+        for claim in item.claims:
+            click.echo(f"    {claim}")
+
+
+@contradictions.command()
+@click.argument("cid", metavar="ID")
+@click.option("--note", required=True, help="Why it is resolved (kept in the register).")
+@click.pass_obj
+def resolve(state: _State, cid: str, note: str) -> None:
+    """Mark contradiction ID resolved; it stays in the register and is not raised again."""
+    vault = state.vault()
+    try:
+        item = conflicts.resolve(vault, cid, note, _today().isoformat())
+    except (conflicts.ContradictionError, VaultError) as exc:
+        _fail(str(exc))
+    click.echo(f"Resolved {item.id} on [[{item.page}]].")
 
 
 def main() -> None:

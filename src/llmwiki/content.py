@@ -6,13 +6,11 @@ code, to pages that exist after the write, so the wiki never holds a phantom lin
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from llmwiki.catalog import Catalog
-from llmwiki.engine import Conflict, Fact, KnownFact
+from llmwiki.engine import Fact, KnownFact
 from llmwiki.pages import parse_links, render_link, section_lines, unlink
 
 FACTS_HEADING = "Facts"
@@ -92,10 +90,14 @@ class Linker:
         return self._re.sub(replace, text)
 
 
+# the " — [[Source]]" that ends every fact bullet
+_CITATION_RE = re.compile(r"\s+—\s+\[\[[^\[\]]*\]\]\s*$")
+
+
 def fact_key(text: str) -> str:
-    """Identity of a fact's wording for de-duplication: links, case and punctuation ignored."""
-    text = unlink(text)
-    text = re.sub(r"\s+—\s+\[\[.*$", "", text)
+    """Identity of a fact's wording for de-duplication: citation, links, case and punctuation
+    ignored."""
+    text = unlink(_CITATION_RE.sub("", text))
     return re.sub(r"[\W_]+", "", text.casefold())
 
 
@@ -124,56 +126,10 @@ def known_facts(body: str, catalog: Catalog) -> list[KnownFact]:
             if entry is not None and entry.type == "source":
                 source, date = entry.title, entry.date
                 break
-        facts.append(KnownFact(text=unlink(line[2:]).strip(), source=source, date=date))
+        statement = _CITATION_RE.sub("", line[2:])
+        facts.append(KnownFact(text=unlink(statement).strip(), source=source, date=date))
     return facts
-
-
-def conflict_id(conflict: Conflict, new_source: str) -> str:
-    """Stable across runs, so a contradiction found again is recognised, not duplicated."""
-    basis = "\n".join(
-        (
-            fact_key(conflict.existing.text),
-            conflict.existing.source,
-            fact_key(conflict.new.statement),
-            new_source,
-        )
-    )
-    return "c" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:8]
-
-
-def render_conflict(
-    conflict: Conflict,
-    *,
-    cid: str,
-    existing_stem: str,
-    new_stem: str,
-    new_date: str,
-    linker: Linker,
-    self_stem: str,
-) -> list[str]:
-    """An Obsidian warning callout naming both claims, both sources and their dates."""
-    kind = conflict.kind.replace("_", " ")
-    old_when = f" ({conflict.existing.date})" if conflict.existing.date else ""
-    old_text = re.sub(r"\s+—\s+\S.*$", "", conflict.existing.text)
-    old_cite = render_link(existing_stem) if existing_stem else "an earlier source"
-    lines = [
-        f"> [!warning] Contradiction {cid} ({kind})",
-        f"> {old_cite}{old_when}: {old_text}",
-        f"> {render_link(new_stem)} ({new_date}): "
-        f"{linker.linkify(conflict.new.statement, skip_stem=self_stem)}",
-    ]
-    if conflict.reasoning:
-        lines.append(f"> {clean(conflict.reasoning)}")
-    return lines
 
 
 def unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(i for i in items if i))
-
-
-@dataclass(frozen=True)
-class FactLine:
-    """A rendered bullet and the callouts that go under it."""
-
-    bullet: str
-    callouts: tuple[tuple[str, ...], ...] = ()

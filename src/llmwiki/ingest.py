@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from llmwiki import content
+from llmwiki import content, contradictions
 from llmwiki.catalog import Catalog, Entry, entry_for, render_index
 from llmwiki.content import FACTS_HEADING, Grounder, Linker, clean, fact_key
 from llmwiki.engine import (
@@ -33,14 +33,21 @@ from llmwiki.engine import (
     Usage,
 )
 from llmwiki.manifest import Manifest, SourceRecord
-from llmwiki.pages import Page, PageError, append_to_section, as_list, normalize_key, render_link
+from llmwiki.pages import (
+    Page,
+    PageError,
+    append_to_section,
+    as_list,
+    normalize_key,
+    render_link,
+    safe_name,
+)
 from llmwiki.pages import read as read_page
 from llmwiki.pages import render as render_page
 from llmwiki.sources import SourceError, read_source
 from llmwiki.vault import Vault, atomic_write
 
 CONTRADICTIONS_HEADING = "Contradictions"
-CALLOUT_PREFIX = "> [!warning] Contradiction"
 MAX_CANDIDATES_CONFIRMED = 3  # candidates an engine is asked about per mention
 
 
@@ -207,7 +214,7 @@ class _Run:
         extraction = self.engine.extract(doc, known)
         usage = extraction.usage
         title = doc.title or clean(extraction.title) or Path(doc.name).stem
-        source_stem = self.catalog.free_stem(title, "source")
+        source_stem = self._source_stem(title, doc)
         source_rel = f"sources/{source_stem}.md"
         grounder = Grounder(doc.text)
         plans, resolve_usage = self._resolve(extraction, grounder, title)
@@ -263,6 +270,8 @@ class _Run:
             self.vault.write_text(target, render_page(meta, body))
             self.catalog.put(entry_for(target, self.vault.wiki, meta))
         self.vault.write_text(self.vault.wiki / "index.md", render_index(self.catalog))
+        if conflicts:
+            contradictions.write_register(self.vault, self.catalog)
         self._log(today, title, source_stem, created, updated)
         result = SourceResult(
             path.name,
@@ -290,6 +299,16 @@ class _Run:
         self.manifest.save()
         self._leave_inbox(path)
         return result
+
+    def _source_stem(self, title: str, doc: SourceDoc) -> str:
+        """The source page's file name: its own page again if this very content was written
+        before (a run interrupted before its manifest was saved), else a free name."""
+        entry = self.catalog.lookup(title)
+        for stem in (entry.stem if entry else "", safe_name(title)):
+            page = self.vault.wiki / "sources" / f"{stem}.md"
+            if stem and page.exists() and read_page(page).meta.get("sha256") == doc.sha256:
+                return stem
+        return self.catalog.free_stem(title, "source")
 
     # --- resolution -----------------------------------------------------------------------
 
@@ -405,20 +424,23 @@ class _Run:
         body = append_to_section(page.body, FACTS_HEADING, bullets)
         added_conflicts = 0
         for conflict in merge.conflicts:
-            cid = content.conflict_id(conflict, source_stem)
-            if cid in body:
-                continue
             old = (
                 self.catalog.lookup(conflict.existing.source) if conflict.existing.source else None
             )
-            callout = content.render_conflict(
+            cid = contradictions.conflict_id(
+                conflict.existing.text, old.stem if old else "", conflict.new.statement, source_stem
+            )
+            if cid in body:  # found before: open, or resolved and not to be raised again
+                continue
+            old_when = f" ({conflict.existing.date})" if conflict.existing.date else ""
+            old_cite = render_link(old.stem) if old else "An earlier source"
+            old_text = conflict.existing.text
+            new_text = linker.linkify(conflict.new.statement, skip_stem=plan.stem)
+            callout = contradictions.render_callout(
                 conflict,
                 cid=cid,
-                existing_stem=old.stem if old else "",
-                new_stem=source_stem,
-                new_date=source_date,
-                linker=linker,
-                self_stem=plan.stem,
+                old_claim=f"{old_cite}{old_when}: {old_text}",
+                new_claim=f"{render_link(source_stem)} ({source_date}): {new_text}",
             )
             body = append_to_section(body, CONTRADICTIONS_HEADING, [*callout, ""])
             added_conflicts += 1
@@ -442,8 +464,8 @@ class _Run:
             meta["sources"] = content.unique([*as_list(meta.get("sources")), source_link])
             if not meta.get("summary") and plan.description:
                 meta["summary"] = plan.description
-        open_conflicts = sum(1 for line in body.split("\n") if line.startswith(CALLOUT_PREFIX))
-        if open_conflicts:
+        open_conflicts = contradictions.open_count(body)
+        if open_conflicts or "contradictions" in meta:
             meta["contradictions"] = open_conflicts
         if plan.existing is not None and (body != page.body or meta != page.meta):
             meta["updated"] = today

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmwiki.pages import PageError, read
 from llmwiki.vault import Vault, atomic_write
 
 
@@ -40,11 +41,11 @@ class Manifest:
         try:
             data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return cls(path)
+            return cls.rebuild(vault)
         except json.JSONDecodeError as exc:
             raise ValueError(
-                f"{path} is corrupt ({exc}); move it aside and run the command again "
-                "(sources already in the wiki will be recognised by their facts)"
+                f"{path} is corrupt ({exc}); delete it and run the command again: "
+                "it is rebuilt from the source pages"
             ) from None
         sources = {
             sha: SourceRecord(
@@ -57,6 +58,33 @@ class Manifest:
             for sha, rec in data.get("sources", {}).items()
         }
         return cls(path, sources)
+
+    @classmethod
+    def rebuild(cls, vault: Vault) -> Manifest:
+        """The manifest as the source pages' frontmatter records it (sha256, file, title)."""
+        manifest = cls(vault.state / "manifest.json")
+        folder = vault.folder("source")
+        if not folder.is_dir():
+            return manifest
+        for path in sorted(folder.glob("*.md")):
+            try:
+                meta = read(path).meta
+            except (PageError, UnicodeDecodeError):
+                continue
+            sha = str(meta.get("sha256") or "")
+            if not sha:
+                continue
+            raw = str(meta.get("file") or "")
+            manifest.sources[sha] = SourceRecord(
+                title=str(meta.get("title") or path.stem),
+                page=path.stem,
+                files=(Path(raw).name or path.name,),
+                raw=raw,
+                ingested=str(meta.get("created") or ""),
+                engine=str(meta.get("engine") or ""),
+                prompt_tokens=int(str(meta.get("tokens") or 0)),
+            )
+        return manifest
 
     def save(self) -> None:
         data = {"version": 1, "sources": {sha: asdict(rec) for sha, rec in self.sources.items()}}

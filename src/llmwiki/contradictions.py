@@ -1,0 +1,173 @@
+"""Contradictions: callouts on the pages where they are, and the register that lists them.
+
+The callouts on pages are the truth. An open one is a `> [!warning] Contradiction ID (kind)`
+callout naming both claims, both sources and their dates; resolving it turns its header into
+`> [!success] Resolved contradiction ID (kind) DATE: note` and keeps the claims, so history is
+kept and the same contradiction, found again, is recognised by its ID and not raised again.
+`wiki/contradictions.md` is regenerated from the callouts of the pages that carry any (their
+frontmatter has a `contradictions:` count), so building it does not read the whole wiki.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmwiki.catalog import Catalog
+from llmwiki.content import fact_key
+from llmwiki.engine import Conflict
+from llmwiki.pages import read, render, render_link
+from llmwiki.vault import Vault
+
+OPEN_PREFIX = "> [!warning] Contradiction "
+RESOLVED_PREFIX = "> [!success] Resolved contradiction "
+_HEADER = re.compile(
+    r"^> \[!(?P<state>warning|success)\] (?:Resolved contradiction|Contradiction) "
+    r"(?P<id>c[0-9a-f]{8}) \((?P<kind>[^)]*)\)(?: (?P<date>\d{4}-\d{2}-\d{2}): (?P<note>.*))?$"
+)
+
+
+class ContradictionError(Exception):
+    """No such contradiction, or it is already resolved."""
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    id: str
+    page: str  # stem of the page that carries the callout
+    kind: str
+    claims: tuple[str, ...]  # the callout's claim lines, each naming its source and date
+    resolved: str = ""  # date resolved, "" while open
+    note: str = ""
+
+    @property
+    def open(self) -> bool:
+        return not self.resolved
+
+
+def conflict_id(existing_text: str, existing_source: str, new_text: str, new_source: str) -> str:
+    """Stable across runs, so a contradiction found again is recognised, not duplicated."""
+    basis = "\n".join((fact_key(existing_text), existing_source, fact_key(new_text), new_source))
+    return "c" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:8]
+
+
+def render_callout(conflict: Conflict, *, cid: str, old_claim: str, new_claim: str) -> list[str]:
+    """An Obsidian warning callout naming both claims, both sources and their dates."""
+    lines = [
+        f"{OPEN_PREFIX}{cid} ({conflict.kind.replace('_', ' ')})",
+        f"> {old_claim}",
+        f"> {new_claim}",
+    ]
+    if conflict.reasoning:
+        lines.append(f"> {' '.join(conflict.reasoning.split())}")
+    return lines
+
+
+def parse(body: str, stem: str) -> list[Contradiction]:
+    """The contradiction callouts in a page body, open and resolved."""
+    found = []
+    lines = body.split("\n")
+    for i, line in enumerate(lines):
+        match = _HEADER.match(line)
+        if not match:
+            continue
+        claims = []
+        for follow in lines[i + 1 :]:
+            if not follow.startswith(">"):
+                break
+            claims.append(follow[1:].strip())
+        found.append(
+            Contradiction(
+                id=match["id"],
+                page=stem,
+                kind=match["kind"],
+                claims=tuple(claims),
+                resolved=(match["date"] or "") if match["state"] == "success" else "",
+                note=match["note"] or "",
+            )
+        )
+    return found
+
+
+def open_count(body: str) -> int:
+    return sum(1 for line in body.split("\n") if line.startswith(OPEN_PREFIX))
+
+
+def scan(vault: Vault, catalog: Catalog | None = None) -> list[Contradiction]:
+    """Every contradiction in the wiki, from the pages whose frontmatter says they carry one."""
+    catalog = catalog or Catalog.scan(vault.wiki)
+    found: list[Contradiction] = []
+    for entry in sorted(catalog, key=lambda e: e.stem):
+        if entry.contradictions is None:
+            continue
+        page = read(vault.wiki / entry.rel)
+        found.extend(parse(page.body, entry.stem))
+    return found
+
+
+def render_register(items: list[Contradiction]) -> str:
+    open_items = [c for c in items if c.open]
+    resolved = [c for c in items if not c.open]
+    lines = [
+        "# Contradictions",
+        "",
+        "Where sources disagree. Generated from the callouts on the pages; edits here are "
+        "overwritten. Resolve one with `wiki contradictions resolve ID --note TEXT`.",
+        "",
+        f"## Open ({len(open_items)})",
+        "",
+    ]
+    for item in open_items:
+        lines.append(f"- **{item.id}** ({item.kind}) on {render_link(item.page)}")
+        lines.extend(f"  - {claim}" for claim in item.claims)
+    if not open_items:
+        lines.append("None.")
+    lines += ["", f"## Resolved ({len(resolved)})", ""]
+    for item in resolved:
+        note = f": {item.note}" if item.note else ""
+        lines.append(
+            f"- **{item.id}** ({item.kind}) on {render_link(item.page)}, "
+            f"resolved {item.resolved}{note}"
+        )
+        lines.extend(f"  - {claim}" for claim in item.claims)
+    if not resolved:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
+
+
+def write_register(vault: Vault, catalog: Catalog | None = None) -> list[Contradiction]:
+    items = scan(vault, catalog)
+    path = vault.wiki / "contradictions.md"
+    if items or path.exists():
+        vault.write_text(path, render_register(items))
+    return items
+
+
+def resolve(vault: Vault, cid: str, note: str, today: str) -> Contradiction:
+    """Mark contradiction `cid` resolved on its page and in the register."""
+    with vault.lock():
+        catalog = Catalog.scan(vault.wiki)
+        for item in scan(vault, catalog):
+            if item.id != cid:
+                continue
+            if not item.open:
+                raise ContradictionError(f"{cid} was already resolved on {item.resolved}")
+            entry = catalog.get(item.page)
+            assert entry is not None  # scan only yields pages of the catalog
+            path: Path = vault.wiki / entry.rel
+            page = read(path)
+            clean_note = " ".join(note.split())
+            header = f"{RESOLVED_PREFIX}{cid} ({item.kind}) {today}: {clean_note}"
+            body = "\n".join(
+                header if line.startswith(f"{OPEN_PREFIX}{cid} ") else line
+                for line in page.body.split("\n")
+            )
+            meta = {**page.meta, "contradictions": open_count(body), "updated": today}
+            vault.write_text(path, render(meta, body))
+            write_register(vault, Catalog.scan(vault.wiki))
+            return Contradiction(item.id, item.page, item.kind, item.claims, today, clean_note)
+    raise ContradictionError(
+        f"no contradiction {cid}; `wiki contradictions --all` lists them with their IDs"
+    )

@@ -1,0 +1,82 @@
+"""The real `wiki` command on vaults in tmp_path."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import REPO
+
+from llmwiki.cli import cli
+
+NO_LLM = {"WIKI_MODEL": "", "OPENAI_BASE_URL": "", "OPENAI_API_KEY": "", "WIKI_ENGINE": "",
+          "WIKI_VAULT": "", "SOURCE_DATE_EPOCH": "1768435200"}
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), env={**NO_LLM, **(env or {})})
+    return result.exit_code, result.output
+
+
+def test_every_command_has_help() -> None:
+    for name, command in cli.commands.items():  # type: ignore[attr-defined]
+        code, out = invoke(name, "--help")
+        assert code == 0 and command.help and "Usage" in out, name
+
+
+def test_init_ingest_status(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    code, out = invoke("init", str(kb))
+    assert code == 0 and (kb / "wiki.toml").is_file() and (kb / "prompts" / "conventions.md").exists()
+    for sample in sorted((REPO / "inbox").glob("*.*")):
+        shutil.copy(sample, kb / "inbox")
+    code, out = invoke("--vault", str(kb), "ingest")
+    assert code == 0, out
+    assert "extractive engine" in out and "3 ingested" in out
+    assert len(list((kb / "wiki" / "sources").glob("*.md"))) == 3
+    code, out = invoke("--vault", str(kb), "status")
+    assert code == 0 and "Sources ingested: 3" in out and "0 pending" in out
+
+
+def test_vault_is_found_from_env_and_missing_vault_says_what_to_do(tmp_path: Path) -> None:
+    invoke("init", str(tmp_path / "kb"))
+    code, out = invoke("status", env={"WIKI_VAULT": str(tmp_path / "kb")})
+    assert code == 0 and str(tmp_path / "kb") in out
+    code, out = invoke("--vault", str(tmp_path / "nothing"), "status")
+    assert code == 2 and "wiki init" in out
+
+
+def test_failed_source_exits_1(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    invoke("init", str(kb))
+    (kb / "inbox" / "empty.md").write_text("")
+    code, out = invoke("--vault", str(kb), "ingest")
+    assert code == 1 and "empty" in out
+    assert (kb / "inbox" / "failed" / "empty.md.error.txt").exists()
+
+
+def test_dry_run_reports_an_estimate(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    invoke("init", str(kb))
+    (kb / "inbox" / "a.md").write_text("# A\n\nTomas Berg built Lighthouse.\n")
+    code, out = invoke("--vault", str(kb), "ingest", "--dry-run")
+    assert code == 0 and "Dry run" in out and (kb / "inbox" / "a.md").exists()
+
+
+def test_api_key_is_refused_in_wiki_toml(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    invoke("init", str(kb))
+    (kb / "wiki.toml").write_text('[wiki]\napi_key = "sk-secret-123"\n')
+    code, out = invoke("--vault", str(kb), "ingest")
+    assert code == 2 and "OPENAI_API_KEY" in out and "sk-secret-123" not in out
+
+
+@pytest.mark.parametrize("bad", ['[wiki]\njobs = "many"\n', "[wiki\n", '[wiki]\nengine = "gpt"\n'])
+def test_bad_config_gets_a_clear_message(tmp_path: Path, bad: str) -> None:
+    kb = tmp_path / "kb"
+    invoke("init", str(kb))
+    (kb / "wiki.toml").write_text(bad)
+    code, out = invoke("--vault", str(kb), "status")
+    assert code == 2 and "Error:" in out
