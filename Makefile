@@ -16,7 +16,7 @@ install: $(BIN)/wiki
 # The main job: ingest the repository's sample inbox into its wiki/ with the embedded
 # extractive engine (no LLM needed), then show what the vault holds.
 demo: install
-	$(BIN)/wiki ingest
+	$(BIN)/wiki ingest --no-commit
 	$(BIN)/wiki status
 
 test: install

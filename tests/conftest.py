@@ -55,8 +55,11 @@ def run(vault: Vault, engine: object, **kwargs: object) -> IngestReport:
 
 
 def wiki_files(vault: Vault) -> dict[str, bytes]:
-    return {p.relative_to(vault.root).as_posix(): p.read_bytes()
-            for p in sorted(vault.wiki.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(vault.root).as_posix(): p.read_bytes()
+        for p in sorted(vault.wiki.rglob("*"))
+        if p.is_file()
+    }
 
 
 class KeywordEngine:
@@ -65,8 +68,13 @@ class KeywordEngine:
 
     name = "keyword"
 
-    def __init__(self, entities: dict[str, str], aliases: dict[str, Sequence[str]] | None = None,
-                 same: Sequence[tuple[str, str]] = (), quote_suffix: str = "") -> None:
+    def __init__(
+        self,
+        entities: dict[str, str],
+        aliases: dict[str, Sequence[str]] | None = None,
+        same: Sequence[tuple[str, str]] = (),
+        quote_suffix: str = "",
+    ) -> None:
         self.entities = entities  # name -> kind
         self.aliases = aliases or {}
         self.same = {(normalize_key(a), normalize_key(b)) for a, b in same}
@@ -78,20 +86,23 @@ class KeywordEngine:
         mentions = []
         for name, kind in self.entities.items():
             names = [name, *self.aliases.get(name, ())]
-            facts = tuple(Fact(s, s + self.quote_suffix) for s in sentences
-                          if any(n in s for n in names))
+            facts = tuple(
+                Fact(s, s + self.quote_suffix) for s in sentences if any(n in s for n in names)
+            )
             if facts:
                 mentions.append(Mention(name, kind, "", tuple(self.aliases.get(name, ())), facts))
         claims = tuple(Fact(s, s) for s in sentences[:2])
-        return Extraction(doc.title, sentences[0] if sentences else "", claims, tuple(mentions),
-                          Usage(10, 5, 1))
+        return Extraction(
+            doc.title, sentences[0] if sentences else "", claims, tuple(mentions), Usage(10, 5, 1)
+        )
 
     def same_entity(self, mention: Mention, candidate: Candidate) -> Verdict:
         pair = (normalize_key(mention.name), normalize_key(candidate.title))
         return Verdict(pair in self.same, Usage(3, 1, 1))
 
-    def merge(self, title: str, known: Sequence[KnownFact], new: Sequence[Fact],
-              source: str) -> Merge:
+    def merge(
+        self, title: str, known: Sequence[KnownFact], new: Sequence[Fact], source: str
+    ) -> Merge:
         self.merges.append((title, list(known), list(new)))
         return Merge(tuple(new), (), Usage(4, 2, 1) if known else Usage())
 

@@ -11,8 +11,14 @@ from conftest import REPO
 
 from llmwiki.cli import cli
 
-NO_LLM = {"WIKI_MODEL": "", "OPENAI_BASE_URL": "", "OPENAI_API_KEY": "", "WIKI_ENGINE": "",
-          "WIKI_VAULT": "", "SOURCE_DATE_EPOCH": "1768435200"}
+NO_LLM = {
+    "WIKI_MODEL": "",
+    "OPENAI_BASE_URL": "",
+    "OPENAI_API_KEY": "",
+    "WIKI_ENGINE": "",
+    "WIKI_VAULT": "",
+    "SOURCE_DATE_EPOCH": "1768435200",
+}
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -29,7 +35,9 @@ def test_every_command_has_help() -> None:
 def test_init_ingest_status(tmp_path: Path) -> None:
     kb = tmp_path / "kb"
     code, out = invoke("init", str(kb))
-    assert code == 0 and (kb / "wiki.toml").is_file() and (kb / "prompts" / "conventions.md").exists()
+    assert (
+        code == 0 and (kb / "wiki.toml").is_file() and (kb / "prompts" / "conventions.md").exists()
+    )
     for sample in sorted((REPO / "inbox").glob("*.*")):
         shutil.copy(sample, kb / "inbox")
     code, out = invoke("--vault", str(kb), "ingest")

@@ -22,8 +22,9 @@ NEW = "---\ntitle: New report\npublished: 2025-06-10\n---\nKV-Lite cuts memory b
 class NumberEngine(KeywordEngine):
     """Flags a conflict when a new fact and a known one carry different percentages."""
 
-    def merge(self, title: str, known: Sequence[KnownFact], new: Sequence[Fact],
-              source: str) -> Merge:
+    def merge(
+        self, title: str, known: Sequence[KnownFact], new: Sequence[Fact], source: str
+    ) -> Merge:
         conflicts = []
         for fact in new:
             for old in known:
@@ -72,8 +73,9 @@ def test_resolve_survives_reingest_and_is_not_raised_again(vault: Vault) -> None
     runner = CliRunner()
     out = runner.invoke(cli, ["contradictions", "--json"], env=env)
     assert out.exit_code == 0 and json.loads(out.output)[0]["id"] == item.id
-    out = runner.invoke(cli, ["contradictions", "resolve", item.id, "--note", "v2 is newer"],
-                        env=env)
+    out = runner.invoke(
+        cli, ["contradictions", "resolve", item.id, "--note", "v2 is newer"], env=env
+    )
     assert out.exit_code == 0, out.output
     page = read(vault.wiki / "concepts" / "KV-Lite.md")
     assert page.meta["contradictions"] == 0

@@ -14,11 +14,21 @@ from llmwiki.pages import parse_links, read
 from llmwiki.vault import Vault
 
 SAMPLES = sorted((REPO / "inbox").glob("*.*"))
-ENTITIES = {"Priya Raman": "person", "Tomas Berg": "person", "Lena Okafor": "person",
-            "KV-Lite": "concept", "Retrieval-Augmented Generation": "concept",
-            "GRPO": "concept", "Lighthouse": "concept"}
-ALIASES = {"Priya Raman": ["Raman"], "Tomas Berg": ["Berg"], "Lena Okafor": ["Okafor"],
-           "Retrieval-Augmented Generation": ["RAG"]}
+ENTITIES = {
+    "Priya Raman": "person",
+    "Tomas Berg": "person",
+    "Lena Okafor": "person",
+    "KV-Lite": "concept",
+    "Retrieval-Augmented Generation": "concept",
+    "GRPO": "concept",
+    "Lighthouse": "concept",
+}
+ALIASES = {
+    "Priya Raman": ["Raman"],
+    "Tomas Berg": ["Berg"],
+    "Lena Okafor": ["Okafor"],
+    "Retrieval-Augmented Generation": ["RAG"],
+}
 
 
 def engine() -> KeywordEngine:
@@ -99,7 +109,9 @@ def test_locked_page_is_left_alone(vault: Vault) -> None:
     drop(vault, "a.md", "# First\n\nTomas Berg built Lighthouse.\n")
     run(vault, engine())
     page_path = vault.wiki / "people" / "Tomas Berg.md"
-    page_path.write_text(page_path.read_text().replace("type: person", "type: person\nlocked: true"))
+    page_path.write_text(
+        page_path.read_text().replace("type: person", "type: person\nlocked: true")
+    )
     before = page_path.read_bytes()
     drop(vault, "b.md", "# Second\n\nTomas Berg released Lighthouse 2.\n")
     report = run(vault, engine())
@@ -174,7 +186,9 @@ def test_same_title_from_two_sources_gets_two_pages(vault: Vault) -> None:
     drop(vault, "b.md", "# Weekly\n\nLena Okafor studies GRPO.\n")
     run(vault, engine())
     assert sorted(p.stem for p in (vault.wiki / "sources").glob("*.md")) == [
-        "Weekly", "Weekly (source)"]
+        "Weekly",
+        "Weekly (source)",
+    ]
     assert_links_resolve(vault)
 
 

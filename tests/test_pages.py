@@ -18,8 +18,23 @@ from llmwiki.vault import Vault, VaultError
 
 @pytest.mark.parametrize(
     "title",
-    ["../../etc/passwd", "CON", "con.txt", "a/b", "x" * 300, "é" * 300, "..", "", "a:b*c?d",
-     "[[x]]|#^", "/abs/path", "nul", "LPT1", " . hidden", "\x00evil\nname"],
+    [
+        "../../etc/passwd",
+        "CON",
+        "con.txt",
+        "a/b",
+        "x" * 300,
+        "é" * 300,
+        "..",
+        "",
+        "a:b*c?d",
+        "[[x]]|#^",
+        "/abs/path",
+        "nul",
+        "LPT1",
+        " . hidden",
+        "\x00evil\nname",
+    ],
 )
 def test_safe_name_stays_a_plain_file_name(title: str, tmp_path: Path) -> None:
     name = safe_name(title)
@@ -42,7 +57,10 @@ def test_vault_refuses_writes_outside(tmp_path: Path) -> None:
 def test_links_parse_and_render() -> None:
     links = parse_links("See [[Andrej Karpathy|Karpathy]], [[GRPO#Method]] and ![[img.png]].")
     assert [(x.target, x.heading, x.display) for x in links] == [
-        ("Andrej Karpathy", "", "Karpathy"), ("GRPO", "Method", ""), ("img.png", "", "")]
+        ("Andrej Karpathy", "", "Karpathy"),
+        ("GRPO", "Method", ""),
+        ("img.png", "", ""),
+    ]
     assert render_link("Andrej Karpathy", "Karpathy") == "[[Andrej Karpathy|Karpathy]]"
     assert render_link("GRPO", "GRPO") == "[[GRPO]]"
     assert render_link("A", "x|y]") == "[[A|x/y)]]"
@@ -56,8 +74,9 @@ def test_normalize_key_ignores_case_punctuation_accents() -> None:
 
 
 def test_frontmatter_round_trip_keeps_dates_as_text() -> None:
-    text = render({"title": "X", "type": "concept", "created": "2026-01-05",
-                   "sources": ["[[S]]"]}, "Body.")
+    text = render(
+        {"title": "X", "type": "concept", "created": "2026-01-05", "sources": ["[[S]]"]}, "Body."
+    )
     page = parse(text, Path("X.md"))
     assert page.meta["created"] == "2026-01-05"
     assert page.meta["sources"] == ["[[S]]"]

@@ -17,12 +17,15 @@ from typing import Any, NoReturn
 import click
 
 from llmwiki import contradictions as conflicts
+from llmwiki import history
 from llmwiki.config import Config, ConfigError, load_config
 from llmwiki.engine import EngineError, open_engine
 from llmwiki.ingest import IngestReport, Options, Progress, SourceResult, ingest
 from llmwiki.manifest import Manifest
 from llmwiki.status import vault_status
 from llmwiki.vault import Vault, VaultError, find_vault, init_vault
+
+LOCK_WAIT = 600.0  # seconds a command waits for another wiki process before giving up
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -106,6 +109,11 @@ def init(path: str) -> None:
 )
 @click.option("--model", default=None, help="LLM model name (overrides WIKI_MODEL).")
 @click.option("--jobs", type=int, default=None, help="Parallel LLM calls within a source.")
+@click.option(
+    "--no-commit",
+    is_flag=True,
+    help="In a vault that is a git repository, do not commit each ingested source.",
+)
 @click.pass_obj
 def ingest_cmd(
     state: _State,
@@ -114,6 +122,7 @@ def ingest_cmd(
     engine: str | None,
     model: str | None,
     jobs: int | None,
+    no_commit: bool,
 ) -> None:
     """Ingest FILES (default: everything in inbox/) into the wiki."""
     vault = state.vault()
@@ -134,14 +143,22 @@ def ingest_cmd(
         jobs=config.jobs,
         max_bytes=int(config.max_file_mb * 1_000_000),
         max_candidates=config.max_candidates,
+        commit=not no_commit,
+        lock_wait=LOCK_WAIT,
     )
     paths = [Path(f) for f in files] if files else None
     try:
-        report = ingest(vault, wiki_engine, options, paths, on_progress=_progress_printer())
+        report = ingest(
+            vault, wiki_engine, options, paths, _progress_printer(), on_wait=_say_waiting
+        )
     except (VaultError, ValueError) as exc:
         _fail(str(exc))
     _print_report(report)
     sys.exit(0 if report.ok else 1)
+
+
+def _say_waiting() -> None:
+    click.echo("Another wiki process is writing to this vault; waiting for it...", err=True)
 
 
 def _progress_printer() -> Callable[[Progress], None]:
@@ -256,6 +273,18 @@ def resolve(state: _State, cid: str, note: str) -> None:
     except (conflicts.ContradictionError, VaultError) as exc:
         _fail(str(exc))
     click.echo(f"Resolved {item.id} on [[{item.page}]].")
+
+
+@cli.command()
+@click.pass_obj
+def undo(state: _State) -> None:
+    """Revert the last ingest (the vault must be a git repository)."""
+    vault = state.vault()
+    try:
+        report = history.undo(vault)
+    except (history.HistoryError, VaultError) as exc:
+        _fail(str(exc))
+    click.echo(f"Reverted {report.reverted[:10]}: {report.subject}")
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from llmwiki import content, contradictions
+from llmwiki import content, contradictions, history
 from llmwiki.catalog import Catalog, Entry, entry_for, render_index
 from llmwiki.content import FACTS_HEADING, Grounder, Linker, clean, fact_key
 from llmwiki.engine import (
@@ -111,6 +111,8 @@ class Options:
     jobs: int = 4
     max_bytes: int | None = None
     max_candidates: int = 30
+    commit: bool = False  # one git commit per ingested source, when the vault is a repository
+    lock_wait: float = 0.0  # seconds to wait for another wiki process to finish
 
 
 def ingest(
@@ -119,11 +121,14 @@ def ingest(
     options: Options,
     files: Sequence[Path] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> IngestReport:
-    """Ingest `files` (default: everything pending in the inbox) and report what happened."""
+    """Ingest `files` (default: everything pending in the inbox) and report what happened.
+
+    `on_wait` is called if another wiki process holds the vault and this one waits for it."""
     if options.dry_run:
         return _run(vault, engine, options, files, on_progress)
-    with vault.lock():
+    with vault.lock(options.lock_wait, on_wait):
         return _run(vault, engine, options, files, on_progress)
 
 
@@ -171,6 +176,8 @@ class _Run:
 
     def source(self, path: Path) -> SourceResult:
         name = path.name
+        if not path.exists():  # taken by a wiki process that held the lock before us
+            return SourceResult(name, "skipped", message="no longer there (already ingested?)")
         try:
             doc = read_source(path, self.options.max_bytes)
         except SourceError as exc:
@@ -298,6 +305,11 @@ class _Run:
         )
         self.manifest.save()
         self._leave_inbox(path)
+        if self.options.commit and history.is_repo(self.vault.root):
+            try:
+                history.commit(self.vault, f"ingest: {title}")
+            except history.HistoryError as exc:
+                result = replace(result, message=f"ingested, but not committed: {exc}")
         return result
 
     def _source_stem(self, title: str, doc: SourceDoc) -> str:

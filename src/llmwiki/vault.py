@@ -10,7 +10,8 @@ import errno
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,19 +104,29 @@ class Vault:
         )
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the vault's writer lock; raise LockedError at once if another process has it."""
+    def lock(self, wait: float = 0.0, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold the vault's writer lock. If another process has it, wait up to `wait` seconds
+        (calling `on_wait` once), then raise LockedError."""
         self.state.mkdir(parents=True, exist_ok=True)
         with open(self.state / "lock", "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EACCES):
+            deadline = time.monotonic() + wait
+            told = False
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                if time.monotonic() >= deadline:
                     raise LockedError(
                         f"another wiki process is writing to {self.root}; "
                         "wait for it to finish and run the command again"
                     ) from None
-                raise
+                if on_wait is not None and not told:
+                    on_wait()
+                    told = True
+                time.sleep(0.1)
             try:
                 yield
             finally:
@@ -168,7 +179,11 @@ def init_vault(path: Path) -> tuple[Vault, list[Path]]:
         *(vault.folder(t) for t in PAGE_FOLDERS),
     ):
         folder.mkdir(parents=True, exist_ok=True)
-    defaults = {vault.root / CONFIG_FILE: DEFAULT_CONFIG}
+    defaults = {
+        vault.root / CONFIG_FILE: DEFAULT_CONFIG,
+        # derived state is rebuilt from the files; keep it out of the vault's history
+        vault.root / ".gitignore": ".wiki/\n",
+    }
     for name in prompt_files.default_names():
         defaults[vault.prompts / name] = prompt_files.read_default(name)
     for file, text in defaults.items():
