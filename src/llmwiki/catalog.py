@@ -9,14 +9,17 @@ which existing titles does this source mention, and which file name is free. It 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from llmwiki.pages import PageError, as_list, normalize_key, read, render_link, safe_name
-from llmwiki.vault import GENERATED_PAGES
+from llmwiki.vault import GENERATED_PAGES, atomic_write
 
+RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
 TYPE_ORDER = ("source", "person", "concept", "answer")
 TYPE_HEADINGS = {
     "source": "Sources",
@@ -42,8 +45,35 @@ class Entry:
         return (self.title, self.stem, *self.aliases)
 
 
+def page_files(wiki_dir: Path) -> list[Path]:
+    """The wiki's pages: every .md under wiki/ but the generated ones and hidden folders."""
+    files = []
+    for path in wiki_dir.rglob("*.md"):
+        rel = path.relative_to(wiki_dir)
+        if rel.as_posix() in GENERATED_PAGES or any(p.startswith(".") for p in rel.parts):
+            continue
+        files.append(path)
+    return sorted(files)
+
+
+def _load_cache(cache: Path | None) -> dict[str, list[Any]]:
+    if cache is None:
+        return {}
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}  # derived state: a missing or damaged cache only costs a full scan
+    return data if isinstance(data, dict) else {}
+
+
 def _words(name: str) -> list[str]:
     return [w for w in (normalize_key(t) for t in re.split(r"[\s\-_/]+", name)) if w]
+
+
+def _index_words(entry: Entry) -> set[str]:
+    """The words a page is found by: each word of its names, and their acronyms ("GRPO")."""
+    words = {w for n in entry.names for w in _words(n)}
+    return words | {a for a in (acronym(n) for n in entry.names) if len(a) > 1}
 
 
 def acronym(name: str) -> str:
@@ -57,22 +87,37 @@ class Catalog:
         self._entries: dict[str, Entry] = {}
         self._keys: dict[str, list[str]] = {}  # normalized title/alias/stem -> stems
         self._tokens: dict[str, list[str]] = {}  # each word of a name -> stems
+        self._taken: set[str] = set()  # casefolded stems, for free_stem
         for entry in entries:
             self.put(entry)
 
     @classmethod
-    def scan(cls, wiki_dir: Path) -> Catalog:
-        """Read every page's frontmatter. Unparseable pages are skipped (lint reports them)."""
+    def scan(cls, wiki_dir: Path, cache: Path | None = None) -> Catalog:
+        """Read every page's frontmatter. Unparseable pages are skipped (lint reports them).
+
+        With a `cache` file, only pages whose size or mtime changed since the last scan are
+        parsed again, so a scan of a large wiki costs a stat per page.
+        """
+        known = _load_cache(cache)
+        seen: dict[str, list[Any]] = {}
         entries = []
-        for path in sorted(wiki_dir.rglob("*.md")):
+        for path in page_files(wiki_dir):
             rel = path.relative_to(wiki_dir).as_posix()
-            if rel in GENERATED_PAGES or any(part.startswith(".") for part in path.parts):
-                continue
-            try:
-                page = read(path)
-            except (PageError, UnicodeDecodeError):
-                continue
-            entries.append(entry_for(page.path, wiki_dir, page.meta))
+            stat = path.stat()
+            hit = known.get(rel)
+            if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
+                entry = Entry(**{**hit[2], "aliases": tuple(hit[2]["aliases"])})
+            else:
+                try:
+                    page = read(path)
+                except (PageError, UnicodeDecodeError):
+                    continue
+                entry = entry_for(path, wiki_dir, page.meta)
+            entries.append(entry)
+            seen[rel] = [stat.st_mtime_ns, stat.st_size, asdict(entry)]
+        if cache is not None and seen != known:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(cache, json.dumps(seen, ensure_ascii=False).encode("utf-8"))
         return cls(entries)
 
     def __iter__(self) -> Iterator[Entry]:
@@ -89,15 +134,16 @@ class Catalog:
         if old is not None:
             self._unindex(old)
         self._entries[entry.stem] = entry
+        self._taken.add(entry.stem.casefold())
         for key in {normalize_key(n) for n in entry.names} - {""}:
             self._keys.setdefault(key, []).append(entry.stem)
-        for word in {w for n in entry.names for w in _words(n)}:
+        for word in _index_words(entry):
             self._tokens.setdefault(word, []).append(entry.stem)
 
     def _unindex(self, entry: Entry) -> None:
         for index, keys in (
             (self._keys, {normalize_key(n) for n in entry.names}),
-            (self._tokens, {w for n in entry.names for w in _words(n)}),
+            (self._tokens, _index_words(entry)),
         ):
             for key in keys:
                 stems = index.get(key, [])
@@ -126,15 +172,11 @@ class Catalog:
         Only pages sharing a word or an acronym with `name` are scored, so the cost does not
         grow with the wiki. Two full personal names with different first names never match.
         """
-        key = normalize_key(name)
         words = _words(name)
         pool: set[str] = set()
         for word in words:
             pool.update(self._tokens.get(word, ()))
         pool.update(self._keys.get(acronym(name), ()))
-        if len(words) == 1:
-            # `name` may itself be the acronym of a page's title
-            pool.update(s for s in self._keys.get(key, ()))
         scored: list[tuple[float, str]] = []
         for stem in sorted(pool):
             entry = self._entries[stem]
@@ -170,11 +212,9 @@ class Catalog:
         Names must be unique across the whole wiki (case-insensitively, for macOS and Windows)
         because Obsidian resolves a link by file name alone.
         """
-        taken = {s.casefold() for s in self._entries}
+        taken = self._taken
         base = safe_name(title)
-        if base.casefold() not in taken and base.casefold() not in {
-            g.removesuffix(".md") for g in GENERATED_PAGES
-        }:
+        if base.casefold() not in taken and base.casefold() not in RESERVED_STEMS:
             return base
         for n in range(1, 1000):
             suffix = f" ({kind})" if n == 1 else f" ({kind} {n})"

@@ -140,7 +140,8 @@ def _run(
     on_progress: Callable[[Progress], None] | None,
 ) -> IngestReport:
     paths = list(files) if files is not None else vault.pending()
-    run = _Run(vault, engine, options, Manifest.load(vault), Catalog.scan(vault.wiki))
+    cache = None if options.dry_run else vault.state / "catalog.json"
+    run = _Run(vault, engine, options, Manifest.load(vault), Catalog.scan(vault.wiki, cache))
     results = []
     for index, path in enumerate(paths, 1):
         if on_progress:

@@ -1,0 +1,64 @@
+from pathlib import Path
+
+from llmwiki.catalog import Catalog, Entry, render_index
+from llmwiki.pages import render
+
+
+def entry(title: str, kind: str = "person", *aliases: str) -> Entry:
+    return Entry(title, f"x/{title}.md", title, kind, tuple(aliases))
+
+
+def test_lookup_by_title_alias_and_ambiguity() -> None:
+    cat = Catalog(
+        [
+            entry("Jeff Dean", "person", "Dean"),
+            entry("James Dean", "person", "Dean"),
+            entry("Retrieval-Augmented Generation", "concept", "RAG"),
+        ]
+    )
+    assert cat.lookup("jeff  dean").stem == "Jeff Dean"  # type: ignore[union-attr]
+    assert cat.lookup("rag").stem == "Retrieval-Augmented Generation"  # type: ignore[union-attr]
+    assert cat.lookup("Dean") is None  # two people: ambiguous, never guessed
+
+
+def test_candidates_are_bounded_and_keep_people_apart() -> None:
+    cat = Catalog(
+        [
+            entry("Andrej Karpathy"),
+            entry("Jeff Dean"),
+            entry("Group Relative Policy Optimization", "concept"),
+        ]
+    )
+    assert [e.stem for e in cat.candidates("Karpathy", "person")] == ["Andrej Karpathy"]
+    assert cat.candidates("James Dean", "person") == []
+    assert [e.stem for e in cat.candidates("GRPO", "concept")] == [
+        "Group Relative Policy Optimization"
+    ]
+    assert cat.candidates("Karpathy", "concept") == []
+
+
+def test_free_stem_is_unique_ignoring_case() -> None:
+    cat = Catalog([entry("Weekly", "source")])
+    assert cat.free_stem("weekly", "concept") == "weekly (concept)"
+    assert cat.free_stem("Index", "concept") == "Index (concept)"  # index.md is generated
+    assert cat.free_stem("Fresh", "concept") == "Fresh"
+
+
+def test_scan_cache_sees_edits_and_survives_damage(tmp_path: Path) -> None:
+    wiki, cache = tmp_path / "wiki", tmp_path / "state" / "catalog.json"
+    (wiki / "people").mkdir(parents=True)
+    page = wiki / "people" / "Ada.md"
+    page.write_text(render({"title": "Ada", "type": "person", "aliases": []}, "x"))
+    assert Catalog.scan(wiki, cache).get("Ada").aliases == ()  # type: ignore[union-attr]
+    assert cache.exists()
+    page.write_text(render({"title": "Ada", "type": "person", "aliases": ["Lovelace"]}, "x"))
+    assert Catalog.scan(wiki, cache).lookup("Lovelace") is not None
+    cache.write_text("{broken")
+    assert len(Catalog.scan(wiki, cache)) == 1
+
+
+def test_index_lists_every_page_once_grouped() -> None:
+    cat = Catalog([entry("B", "concept"), entry("A", "person"), entry("S", "source")])
+    text = render_index(cat)
+    assert text.index("## Sources") < text.index("## People") < text.index("## Concepts")
+    assert all(text.count(f"[[{t}]]") == 1 for t in "ABS")
