@@ -47,6 +47,13 @@ def test_safe_name_stays_a_plain_file_name(title: str, tmp_path: Path) -> None:
     assert target.is_relative_to(wiki.resolve())
 
 
+def test_safe_name_keeps_letters_and_drops_pictographs() -> None:
+    assert safe_name("Karpathy's microGPT - 📚 The Tokenizer #18") == (
+        "Karpathy's microGPT - The Tokenizer 18"
+    )
+    assert safe_name("Łukasz Kaiser: Ünïcode") == "Łukasz Kaiser Ünïcode"
+
+
 def test_vault_refuses_writes_outside(tmp_path: Path) -> None:
     vault = Vault(tmp_path)
     with pytest.raises(VaultError):

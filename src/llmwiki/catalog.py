@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,22 @@ class Entry:
 
 def page_files(wiki_dir: Path) -> list[Path]:
     """The wiki's pages: every .md under wiki/ but the generated ones and hidden folders."""
-    files = []
-    for path in wiki_dir.rglob("*.md"):
-        rel = path.relative_to(wiki_dir)
-        if rel.as_posix() in GENERATED_PAGES or any(p.startswith(".") for p in rel.parts):
-            continue
-        files.append(path)
-    return sorted(files)
+    return [wiki_dir / rel for rel in _page_rels(wiki_dir)]
+
+
+def _page_rels(wiki_dir: Path) -> list[str]:
+    """Paths of the pages relative to wiki/, with "/", sorted. Plain strings: at 10,000 pages
+    pathlib's overhead would be most of a scan."""
+    root = str(wiki_dir)
+    rels: list[str] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        prefix = os.path.relpath(folder, root).replace(os.sep, "/") + "/"
+        if prefix == "./":
+            names = [n for n in names if n not in GENERATED_PAGES]
+            prefix = ""
+        rels.extend(prefix + n for n in names if n.endswith(".md") and not n.startswith("."))
+    return sorted(rels)
 
 
 def _load_cache(cache: Path | None) -> dict[str, list[Any]]:
@@ -70,10 +80,13 @@ def _words(name: str) -> list[str]:
     return [w for w in (normalize_key(t) for t in re.split(r"[\s\-_/]+", name)) if w]
 
 
-def _index_words(entry: Entry) -> set[str]:
-    """The words a page is found by: each word of its names, and their acronyms ("GRPO")."""
+def _index_terms(entry: Entry) -> tuple[list[str], list[str]]:
+    """What a page is found by: its normalized names, and each word of its names plus their
+    acronyms ("GRPO"). Sorted, so the cache and the lookup order are deterministic."""
+    keys = {normalize_key(n) for n in entry.names} - {""}
     words = {w for n in entry.names for w in _words(n)}
-    return words | {a for a in (acronym(n) for n in entry.names) if len(a) > 1}
+    words |= {a for a in (acronym(n) for n in entry.names) if len(a) > 1}
+    return sorted(keys), sorted(words)
 
 
 def acronym(name: str) -> str:
@@ -100,25 +113,39 @@ class Catalog:
         """
         known = _load_cache(cache)
         seen: dict[str, list[Any]] = {}
-        entries = []
-        for path in page_files(wiki_dir):
-            rel = path.relative_to(wiki_dir).as_posix()
-            stat = path.stat()
+        catalog = cls()
+        root = str(wiki_dir)
+        for rel in _page_rels(wiki_dir):
+            stat = os.stat(os.path.join(root, rel))
             hit = known.get(rel)
             if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
-                entry = Entry(**{**hit[2], "aliases": tuple(hit[2]["aliases"])})
+                fields, keys, words = hit[2], hit[3], hit[4]
+                stem, rel_, title, kind, aliases, summary, date, conflicts = fields
+                entry = Entry(stem, rel_, title, kind, tuple(aliases), summary, date, conflicts)
             else:
+                path = wiki_dir / rel
                 try:
                     page = read(path)
                 except (PageError, UnicodeDecodeError):
                     continue
                 entry = entry_for(path, wiki_dir, page.meta)
-            entries.append(entry)
-            seen[rel] = [stat.st_mtime_ns, stat.st_size, asdict(entry)]
+                keys, words = _index_terms(entry)
+            catalog.put(entry, (keys, words))
+            fields = [
+                entry.stem,
+                entry.rel,
+                entry.title,
+                entry.type,
+                list(entry.aliases),
+                entry.summary,
+                entry.date,
+                entry.contradictions,
+            ]
+            seen[rel] = [stat.st_mtime_ns, stat.st_size, fields, keys, words]
         if cache is not None and seen != known:
             cache.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(cache, json.dumps(seen, ensure_ascii=False).encode("utf-8"))
-        return cls(entries)
+        return catalog
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self._entries.values())
@@ -129,24 +156,24 @@ class Catalog:
     def get(self, stem: str) -> Entry | None:
         return self._entries.get(stem)
 
-    def put(self, entry: Entry) -> None:
-        old = self._entries.get(entry.stem)
+    def put(self, entry: Entry, terms: tuple[list[str], list[str]] | None = None) -> None:
+        """Add or replace a page. `terms` are its `_index_terms`, when already known."""
+        old = self._entries.pop(entry.stem, None)
         if old is not None:
             self._unindex(old)
         self._entries[entry.stem] = entry
         self._taken.add(entry.stem.casefold())
-        for key in {normalize_key(n) for n in entry.names} - {""}:
+        keys, words = terms or _index_terms(entry)
+        for key in keys:
             self._keys.setdefault(key, []).append(entry.stem)
-        for word in _index_words(entry):
+        for word in words:
             self._tokens.setdefault(word, []).append(entry.stem)
 
     def _unindex(self, entry: Entry) -> None:
-        for index, keys in (
-            (self._keys, {normalize_key(n) for n in entry.names}),
-            (self._tokens, _index_words(entry)),
-        ):
-            for key in keys:
-                stems = index.get(key, [])
+        keys, words = _index_terms(entry)
+        for index, terms in ((self._keys, keys), (self._tokens, words)):
+            for term in terms:
+                stems = index.get(term, [])
                 if entry.stem in stems:
                     stems.remove(entry.stem)
 

@@ -133,3 +133,12 @@ def known_facts(body: str, catalog: Catalog) -> list[KnownFact]:
 
 def unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(i for i in items if i))
+
+
+def one_line(text: str, limit: int = 240) -> str:
+    """`text` on one line, cut at a word boundary to at most about `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"

@@ -13,42 +13,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from llmwiki import content, contradictions, history
-from llmwiki.catalog import Catalog, Entry, entry_for, render_index
-from llmwiki.content import FACTS_HEADING, Grounder, Linker, clean, fact_key
-from llmwiki.engine import (
-    Candidate,
-    Engine,
-    EngineError,
-    Extraction,
-    Fact,
-    Mention,
-    Merge,
-    SourceDoc,
-    Usage,
-)
+from llmwiki import contradictions, history, render
+from llmwiki.catalog import Catalog, entry_for, render_index
+from llmwiki.content import Grounder, Linker, clean, one_line
+from llmwiki.engine import Engine, EngineError, Extraction, SourceDoc, Usage
 from llmwiki.manifest import Manifest, SourceRecord
-from llmwiki.pages import (
-    Page,
-    PageError,
-    append_to_section,
-    as_list,
-    normalize_key,
-    render_link,
-    safe_name,
-)
+from llmwiki.pages import PageError, render_link, safe_name
 from llmwiki.pages import read as read_page
 from llmwiki.pages import render as render_page
+from llmwiki.resolve import Resolver, link_names
 from llmwiki.sources import SourceError, read_source
 from llmwiki.vault import Vault, atomic_write
-
-CONTRADICTIONS_HEADING = "Contradictions"
-MAX_CANDIDATES_CONFIRMED = 3  # candidates an engine is asked about per mention
 
 
 @dataclass(frozen=True)
@@ -143,26 +123,33 @@ def _run(
     cache = None if options.dry_run else vault.state / "catalog.json"
     run = _Run(vault, engine, options, Manifest.load(vault), Catalog.scan(vault.wiki, cache))
     results = []
-    for index, path in enumerate(paths, 1):
-        if on_progress:
-            on_progress(Progress(index, len(paths), path.name))
-        result = run.source(path)
-        results.append(result)
-        if on_progress:
-            on_progress(Progress(index, len(paths), path.name, result))
+    # With jobs > 1 the next source is extracted while this one's pages are merged; one
+    # worker is enough, since extraction parallelises its own chunks.
+    prefetch = ThreadPoolExecutor(max_workers=1) if options.jobs > 1 else None
+    try:
+        for index, path in enumerate(paths, 1):
+            if on_progress:
+                on_progress(Progress(index, len(paths), path.name))
+            upcoming = paths[index] if index < len(paths) else None
+            result = run.source(path, upcoming, prefetch)
+            results.append(result)
+            if on_progress:
+                on_progress(Progress(index, len(paths), path.name, result))
+    finally:
+        if prefetch is not None:
+            prefetch.shutdown(wait=True, cancel_futures=True)
     return IngestReport(engine.name, options.dry_run, tuple(results))
 
 
 @dataclass
-class _PagePlan:
-    stem: str
-    kind: str
-    title: str
-    rel: str
-    existing: Page | None
-    aliases: list[str] = field(default_factory=list)
-    description: str = ""
-    facts: list[Fact] = field(default_factory=list)
+class _Ahead:
+    """The next source, read early, with the titles offered to its extraction and, when
+    prefetching, its extraction under way."""
+
+    path: Path
+    sha256: str
+    known: list[str]
+    extraction: Future[Extraction] | None = None
 
 
 @dataclass
@@ -172,10 +159,14 @@ class _Run:
     options: Options
     manifest: Manifest
     catalog: Catalog
+    ahead: _Ahead | None = None
 
     # --- one source ---------------------------------------------------------------------
 
-    def source(self, path: Path) -> SourceResult:
+    def source(
+        self, path: Path, upcoming: Path | None, prefetch: ThreadPoolExecutor | None
+    ) -> SourceResult:
+        ahead, self.ahead = self.ahead, None
         name = path.name
         if not path.exists():  # taken by a wiki process that held the lock before us
             return SourceResult(name, "skipped", message="no longer there (already ingested?)")
@@ -200,8 +191,15 @@ class _Run:
             )
         if self.options.dry_run:
             return SourceResult(name, "planned", title=doc.title, usage=self.engine.estimate(doc))
+        if ahead is None or ahead.path != path or ahead.sha256 != doc.sha256:
+            ahead = _Ahead(path, doc.sha256, self.catalog.mentioned_in(doc.text, self._limit))
         try:
-            return self._ingest(path, doc)
+            extraction = (
+                ahead.extraction.result()
+                if ahead.extraction is not None
+                else self.engine.extract(doc, ahead.known)
+            )
+            return self._ingest(path, doc, extraction, upcoming, prefetch)
         except EngineError as exc:
             return SourceResult(
                 name,
@@ -217,18 +215,50 @@ class _Run:
                 message=f"{exc}; fix the page (or `wiki lint`) and run ingest again",
             )
 
-    def _ingest(self, path: Path, doc: SourceDoc) -> SourceResult:
-        known = self.catalog.mentioned_in(doc.text, self.options.max_candidates)
-        extraction = self.engine.extract(doc, known)
+    @property
+    def _limit(self) -> int:
+        return self.options.max_candidates
+
+    def _look_ahead(
+        self, upcoming: Path, planned: Catalog, prefetch: ThreadPoolExecutor | None
+    ) -> None:
+        """Read the next source now, and choose the titles offered to its extraction: the
+        wiki's plus the pages the current source is about to create. The same rule holds
+        whether or not it is then extracted in the background, so --jobs never changes the
+        wiki."""
+        try:
+            doc = read_source(upcoming, self.options.max_bytes)
+        except (SourceError, OSError):
+            return  # its own turn reports it
+        if doc.sha256 in self.manifest.sources:
+            return
+        known = self.catalog.mentioned_in(doc.text, self._limit)
+        extra = [t for t in planned.mentioned_in(doc.text, self._limit) if t not in known]
+        ahead = _Ahead(upcoming, doc.sha256, (known + extra)[: self._limit])
+        if prefetch is not None:
+            ahead.extraction = prefetch.submit(self.engine.extract, doc, ahead.known)
+        self.ahead = ahead
+
+    def _ingest(
+        self,
+        path: Path,
+        doc: SourceDoc,
+        extraction: Extraction,
+        upcoming: Path | None,
+        prefetch: ThreadPoolExecutor | None,
+    ) -> SourceResult:
         usage = extraction.usage
         title = doc.title or clean(extraction.title) or Path(doc.name).stem
         source_stem = self._source_stem(title, doc)
-        source_rel = f"sources/{source_stem}.md"
         grounder = Grounder(doc.text)
-        plans, resolve_usage = self._resolve(extraction, grounder, title)
-        usage += resolve_usage
-        linker = Linker(_link_names(plans))
-        merges = self._merge_all(plans, title)
+        resolver = Resolver(self.vault.wiki, self.engine, self.catalog, self.options.jobs)
+        resolution = resolver.resolve(extraction, grounder, title)
+        usage += resolution.usage
+        if upcoming is not None:
+            self._look_ahead(upcoming, resolution.planned, prefetch)
+        plans = resolution.plans
+        linker = Linker(link_names(plans))
+        merges = resolver.merge_all(plans, title)
         today = self.options.today.isoformat()
         source_date = doc.meta.get("published", "") or today
         writes: list[tuple[Path, dict[str, object], str]] = []
@@ -239,10 +269,17 @@ class _Run:
                 locked.append(plan.stem)
                 continue
             usage += merge.usage
-            meta, body, n_conflicts = self._render_entity(
-                plan, merge, source_stem, source_date, linker
+            meta, body, added = render.entity_page(
+                plan,
+                merge,
+                catalog=self.catalog,
+                source_stem=source_stem,
+                source_date=source_date,
+                linker=linker,
+                today=today,
+                engine=self.engine.name,
             )
-            conflicts += n_conflicts
+            conflicts += added
             if plan.existing is None:
                 created.append(plan.stem)
             elif meta == plan.existing.meta and body == plan.existing.body:
@@ -256,7 +293,7 @@ class _Run:
             "title": title,
             "type": "source",
             "aliases": [],
-            "summary": _one_line(clean(extraction.summary)),
+            "summary": one_line(clean(extraction.summary)),
             "sources": [],
             "tags": ["source"],
             "created": today,
@@ -267,8 +304,8 @@ class _Run:
             "engine": self.engine.name,
             "tokens": usage.total_tokens,
         }
-        source_body = _source_body(extraction, grounder, plans, linker, locked)
-        writes.append((self.vault.wiki / source_rel, source_meta, source_body))
+        source_body = render.source_body(extraction, grounder, plans, linker, locked)
+        writes.append((self.vault.wiki / f"sources/{source_stem}.md", source_meta, source_body))
 
         # Apply. The archive copy goes first and the inbox file last, so at every moment the
         # source's bytes exist in at least one place.
@@ -322,167 +359,6 @@ class _Run:
             if stem and page.exists() and read_page(page).meta.get("sha256") == doc.sha256:
                 return stem
         return self.catalog.free_stem(title, "source")
-
-    # --- resolution -----------------------------------------------------------------------
-
-    def _resolve(
-        self, extraction: Extraction, grounder: Grounder, source_title: str
-    ) -> tuple[list[_PagePlan], Usage]:
-        """Map each mention to an existing page, a page planned earlier in this source, or a
-        new page. Plans are returned in mention order (deterministic output)."""
-        plans: dict[str, _PagePlan] = {}
-        planned = Catalog()  # new pages of this source, so later mentions can find them
-        usage = Usage()
-        source_key = normalize_key(source_title)
-        for mention in extraction.mentions:
-            name = clean(mention.name)[:150]
-            if not name or normalize_key(name) in ("", source_key):
-                continue
-            aliases = [a for a in (clean(a)[:150] for a in mention.aliases) if normalize_key(a)]
-            entry = self._find(name, aliases, planned)
-            if entry is None:
-                entry, spent = self._confirm(mention, name)
-                usage += spent
-            if entry is None:
-                stem = self.catalog.free_stem(name, mention.kind)
-                while planned.get(stem) is not None:
-                    stem = self.catalog.free_stem(f"{name} {len(planned)}", mention.kind)
-                folder = "people" if mention.kind == "person" else "concepts"
-                entry = Entry(stem, f"{folder}/{stem}.md", name, mention.kind, tuple(aliases))
-                planned.put(entry)
-            plan = plans.get(entry.stem)
-            if plan is None:
-                plan = plans[entry.stem] = self._new_plan(entry, mention.kind)
-            for alias in [name, *aliases]:
-                self._add_alias(plan, alias, planned)
-            if not plan.description and mention.description:
-                plan.description = _one_line(clean(mention.description))
-            plan.facts.extend(grounder.ground(f) for f in mention.facts)
-        return list(plans.values()), usage
-
-    def _find(self, name: str, aliases: list[str], planned: Catalog) -> Entry | None:
-        for candidate in (name, *aliases):
-            for catalog in (planned, self.catalog):
-                entry = catalog.lookup(candidate)
-                if entry is not None and entry.type not in ("source", "answer"):
-                    return entry
-        return None
-
-    def _confirm(self, mention: Mention, name: str) -> tuple[Entry | None, Usage]:
-        usage = Usage()
-        for entry in self.catalog.candidates(name, mention.kind)[:MAX_CANDIDATES_CONFIRMED]:
-            verdict = self.engine.same_entity(
-                mention, Candidate(entry.title, entry.type, entry.aliases, entry.summary)
-            )
-            usage += verdict.usage
-            if verdict.same:
-                return entry, usage
-        return None, usage
-
-    def _new_plan(self, entry: Entry, kind: str) -> _PagePlan:
-        path = self.vault.wiki / entry.rel
-        existing = read_page(path) if path.exists() else None
-        plan = _PagePlan(entry.stem, entry.type or kind, entry.title, entry.rel, existing)
-        plan.aliases = list(existing.aliases) if existing else []
-        return plan
-
-    def _add_alias(self, plan: _PagePlan, alias: str, planned: Catalog) -> None:
-        key = normalize_key(alias)
-        if key in {normalize_key(plan.title), normalize_key(plan.stem)}:
-            return
-        if key in {normalize_key(a) for a in plan.aliases}:
-            return
-        # never take a name that is another page's title: that would hijack its links
-        for catalog in (self.catalog, planned):
-            other = catalog.lookup(alias)
-            if other is not None and other.stem != plan.stem:
-                return
-        plan.aliases.append(alias)
-
-    # --- merging --------------------------------------------------------------------------
-
-    def _merge_all(self, plans: list[_PagePlan], source_title: str) -> list[Merge | None]:
-        """Ask the engine, page by page and in parallel, what each page lacks. None: locked."""
-
-        def merge(plan: _PagePlan) -> Merge | None:
-            if plan.existing is not None and plan.existing.meta.get("locked") is True:
-                return None
-            known = content.known_facts(plan.existing.body, self.catalog) if plan.existing else []
-            seen = {fact_key(k.text) for k in known}
-            fresh: list[Fact] = []
-            for fact in plan.facts:
-                key = fact_key(fact.statement)
-                if key and key not in seen:
-                    seen.add(key)
-                    fresh.append(fact)
-            if not fresh:
-                return Merge(())
-            return self.engine.merge(plan.title, known, fresh, source_title)
-
-        if self.options.jobs <= 1 or len(plans) <= 1:
-            return [merge(p) for p in plans]
-        with ThreadPoolExecutor(max_workers=self.options.jobs) as pool:
-            return list(pool.map(merge, plans))
-
-    # --- rendering ------------------------------------------------------------------------
-
-    def _render_entity(
-        self, plan: _PagePlan, merge: Merge, source_stem: str, source_date: str, linker: Linker
-    ) -> tuple[dict[str, object], str, int]:
-        today = self.options.today.isoformat()
-        bullets = [content.render_fact(f, source_stem, linker, plan.stem) for f in merge.new_facts]
-        page = plan.existing or Page(
-            self.vault.wiki / plan.rel, {}, _lead(plan, source_stem, linker)
-        )
-        body = append_to_section(page.body, FACTS_HEADING, bullets)
-        added_conflicts = 0
-        for conflict in merge.conflicts:
-            old = (
-                self.catalog.lookup(conflict.existing.source) if conflict.existing.source else None
-            )
-            cid = contradictions.conflict_id(
-                conflict.existing.text, old.stem if old else "", conflict.new.statement, source_stem
-            )
-            if cid in body:  # found before: open, or resolved and not to be raised again
-                continue
-            old_when = f" ({conflict.existing.date})" if conflict.existing.date else ""
-            old_cite = render_link(old.stem) if old else "An earlier source"
-            old_text = conflict.existing.text
-            new_text = linker.linkify(conflict.new.statement, skip_stem=plan.stem)
-            callout = contradictions.render_callout(
-                conflict,
-                cid=cid,
-                old_claim=f"{old_cite}{old_when}: {old_text}",
-                new_claim=f"{render_link(source_stem)} ({source_date}): {new_text}",
-            )
-            body = append_to_section(body, CONTRADICTIONS_HEADING, [*callout, ""])
-            added_conflicts += 1
-        meta: dict[str, object] = dict(page.meta)
-        source_link = render_link(source_stem)
-        if plan.existing is None:
-            meta = {
-                "title": plan.title,
-                "type": plan.kind,
-                "aliases": plan.aliases,
-                "summary": plan.description
-                or f"{plan.kind.capitalize()} mentioned in {source_stem}.",
-                "sources": [source_link],
-                "tags": [plan.kind],
-                "created": today,
-                "updated": today,
-                "engine": self.engine.name,
-            }
-        else:
-            meta["aliases"] = plan.aliases
-            meta["sources"] = content.unique([*as_list(meta.get("sources")), source_link])
-            if not meta.get("summary") and plan.description:
-                meta["summary"] = plan.description
-        open_conflicts = contradictions.open_count(body)
-        if open_conflicts or "contradictions" in meta:
-            meta["contradictions"] = open_conflicts
-        if plan.existing is not None and (body != page.body or meta != page.meta):
-            meta["updated"] = today
-        return meta, body, added_conflicts
 
     # --- files ----------------------------------------------------------------------------
 
@@ -553,59 +429,3 @@ def _same_bytes(a: Path, b: Path) -> bool:
     if a.stat().st_size != b.stat().st_size:
         return False
     return a.read_bytes() == b.read_bytes()
-
-
-def _one_line(text: str, limit: int = 240) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + "…"
-
-
-def _link_names(plans: list[_PagePlan]) -> dict[str, str]:
-    """Every name of every page this source touches -> that page's file name."""
-    names: dict[str, str] = {}
-    for plan in plans:
-        for name in (plan.title, plan.stem, *plan.aliases):
-            names.setdefault(name, plan.stem)
-    return names
-
-
-def _lead(plan: _PagePlan, source_stem: str, linker: Linker) -> str:
-    if plan.description:
-        return linker.linkify(plan.description, skip_stem=plan.stem)
-    kind = "person" if plan.kind == "person" else "concept"
-    return f"**{plan.title}** is a {kind} mentioned in {render_link(source_stem)}."
-
-
-def _source_body(
-    extraction: Extraction,
-    grounder: Grounder,
-    plans: list[_PagePlan],
-    linker: Linker,
-    locked: list[str],
-) -> str:
-    parts = [linker.linkify(clean(extraction.summary)) or "(no summary)"]
-    claims = [grounder.ground(c) for c in extraction.claims]
-    claim_lines = []
-    for claim in claims:
-        text = linker.linkify(claim.statement)
-        if claim.quote and fact_key(claim.quote) == fact_key(claim.statement):
-            claim_lines.append(f'- "{text}"')
-        elif claim.quote:
-            claim_lines.append(f'- {text} ("{claim.quote}")')
-        elif text:
-            claim_lines.append(f"- {text}")
-    if claim_lines:
-        parts.append("## Key claims\n\n" + "\n".join(content.unique(claim_lines)))
-    for kind, heading in (("person", "People"), ("concept", "Concepts")):
-        links = [render_link(p.stem, p.title) for p in plans if p.kind == kind]
-        if links:
-            parts.append(f"## {heading}\n\n" + "\n".join(f"- {link}" for link in links))
-    if locked:
-        parts.append(
-            "## Not applied\n\nThese pages are locked, so this source's facts about them were "
-            "not written: " + ", ".join(render_link(s) for s in locked)
-        )
-    return "\n\n".join(parts)

@@ -20,6 +20,8 @@ import yaml
 # Obsidian and the common file systems reject these in file names / link targets.
 _FORBIDDEN = re.compile(r'[/\\:*?"<>|#^\[\]\x00-\x1f\x7f]')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+_NON_WORD = re.compile(r"[\W_]+")
+_DROPPED_CATEGORIES = frozenset({"So", "Cs", "Co", "Cn", "Cf"})
 MAX_NAME_BYTES = 120  # well under the 255-byte limit, leaving room for " (2).md" and temp names
 
 # [[target]], [[target|display]], [[target#heading|display]]; also embeds ![[...]].
@@ -32,6 +34,11 @@ def safe_name(title: str) -> str:
     """A file name stem for `title`: no path separators, nothing Obsidian or Windows rejects,
     no leading dots, at most MAX_NAME_BYTES bytes, never empty."""
     text = unicodedata.normalize("NFC", title)
+    # Emoji and other pictographs make awkward file names (and some sync tools choke on them)
+    text = "".join(
+        " " if unicodedata.category(c) in _DROPPED_CATEGORIES or "\ufe00" <= c <= "\ufe0f" else c
+        for c in text
+    )
     text = _FORBIDDEN.sub(" ", text)
     text = re.sub(r"\s+", " ", text).strip(" .")
     encoded = text.encode("utf-8")[:MAX_NAME_BYTES]
@@ -52,9 +59,11 @@ def display_text(text: str) -> str:
 
 def normalize_key(name: str) -> str:
     """The form names are compared in: case, accents, spaces and punctuation ignored."""
+    if name.isascii():  # the common case, without the cost of Unicode decomposition
+        return _NON_WORD.sub("", name.casefold())
     text = unicodedata.normalize("NFKD", name)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[\W_]+", "", text.casefold())
+    return _NON_WORD.sub("", text.casefold())
 
 
 @dataclass(frozen=True)
@@ -152,12 +161,30 @@ def read(path: Path) -> Page:
     return parse(path.read_text(encoding="utf-8"), path)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes links in frontmatter double-quoted: YAML's single-quoted style would write
+    "[[O'Neil]]" as '[[O''Neil]]', a link text tools that read the raw file get wrong."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if value.startswith("[[") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def render(meta: Mapping[str, Any], body: str) -> str:
     """Frontmatter in a fixed key order (known keys first, then the rest as found) + body."""
     ordered = {k: meta[k] for k in META_ORDER if k in meta}
     ordered.update({k: v for k, v in meta.items() if k not in ordered})
-    head = yaml.safe_dump(
-        ordered, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000
+    head = yaml.dump(
+        ordered,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1000,
     )
     return f"---\n{head}---\n\n{body.strip()}\n"
 

@@ -1,0 +1,114 @@
+"""What pages look like after a merge: an entity page gains bullets and callouts, a source
+page is written whole. Everything already on an entity page stays as it is."""
+
+from __future__ import annotations
+
+from llmwiki import contradictions
+from llmwiki.catalog import Catalog
+from llmwiki.content import FACTS_HEADING, Grounder, Linker, clean, fact_key, render_fact, unique
+from llmwiki.engine import Extraction, Merge
+from llmwiki.pages import append_to_section, as_list, render_link
+from llmwiki.resolve import PagePlan
+
+CONTRADICTIONS_HEADING = "Contradictions"
+
+
+def entity_page(
+    plan: PagePlan,
+    merge: Merge,
+    *,
+    catalog: Catalog,
+    source_stem: str,
+    source_date: str,
+    linker: Linker,
+    today: str,
+    engine: str,
+) -> tuple[dict[str, object], str, int]:
+    """The page's frontmatter and body after this source, and how many new contradictions."""
+    bullets = [render_fact(f, source_stem, linker, plan.stem) for f in merge.new_facts]
+    if plan.existing is not None:
+        meta: dict[str, object] = dict(plan.existing.meta)
+        body = plan.existing.body
+    else:
+        meta = {
+            "title": plan.title,
+            "type": plan.kind,
+            "aliases": plan.aliases,
+            "summary": plan.description or f"{plan.kind.capitalize()} mentioned in {source_stem}.",
+            "sources": [],
+            "tags": [plan.kind],
+            "created": today,
+            "updated": today,
+            "engine": engine,
+        }
+        body = lead(plan, source_stem, linker)
+    before = (dict(meta), body)
+    body = append_to_section(body, FACTS_HEADING, bullets)
+    added = 0
+    for conflict in merge.conflicts:
+        cited = conflict.existing.source
+        old = catalog.lookup(cited) if cited else None
+        cid = contradictions.conflict_id(
+            conflict.existing.text, old.stem if old else "", conflict.new.statement, source_stem
+        )
+        if cid in body:  # found before: open, or resolved and not to be raised again
+            continue
+        when = f" ({conflict.existing.date})" if conflict.existing.date else ""
+        cite = render_link(old.stem) if old else "An earlier source"
+        new_text = linker.linkify(conflict.new.statement, skip_stem=plan.stem)
+        callout = contradictions.render_callout(
+            conflict,
+            cid=cid,
+            old_claim=f"{cite}{when}: {conflict.existing.text}",
+            new_claim=f"{render_link(source_stem)} ({source_date}): {new_text}",
+        )
+        body = append_to_section(body, CONTRADICTIONS_HEADING, [*callout, ""])
+        added += 1
+    meta["aliases"] = plan.aliases
+    meta["sources"] = unique([*as_list(meta.get("sources")), render_link(source_stem)])
+    if not meta.get("summary") and plan.description:
+        meta["summary"] = plan.description
+    open_now = contradictions.open_count(body)
+    if open_now or "contradictions" in meta:
+        meta["contradictions"] = open_now
+    if plan.existing is not None and (meta, body) != before:
+        meta["updated"] = today
+    return meta, body, added
+
+
+def lead(plan: PagePlan, source_stem: str, linker: Linker) -> str:
+    if plan.description:
+        return linker.linkify(plan.description, skip_stem=plan.stem)
+    kind = "person" if plan.kind == "person" else "concept"
+    return f"**{plan.title}** is a {kind} mentioned in {render_link(source_stem)}."
+
+
+def source_body(
+    extraction: Extraction,
+    grounder: Grounder,
+    plans: list[PagePlan],
+    linker: Linker,
+    locked: list[str],
+) -> str:
+    parts = [linker.linkify(clean(extraction.summary)) or "(no summary)"]
+    claim_lines = []
+    for claim in (grounder.ground(c) for c in extraction.claims):
+        text = linker.linkify(claim.statement)
+        if claim.quote and fact_key(claim.quote) == fact_key(claim.statement):
+            claim_lines.append(f'- "{text}"')
+        elif claim.quote:
+            claim_lines.append(f'- {text} ("{claim.quote}")')
+        elif text:
+            claim_lines.append(f"- {text}")
+    if claim_lines:
+        parts.append("## Key claims\n\n" + "\n".join(unique(claim_lines)))
+    for kind, heading in (("person", "People"), ("concept", "Concepts")):
+        links = [render_link(p.stem, p.title) for p in plans if p.kind == kind]
+        if links:
+            parts.append(f"## {heading}\n\n" + "\n".join(f"- {link}" for link in links))
+    if locked:
+        parts.append(
+            "## Not applied\n\nThese pages are locked, so this source's facts about them were "
+            "not written: " + ", ".join(render_link(s) for s in locked)
+        )
+    return "\n\n".join(parts)

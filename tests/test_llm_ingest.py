@@ -1,0 +1,169 @@
+"""The whole pipeline on the LLM engine: the real openai client against a loopback fake."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, drop, run, wiki_files
+from fake_openai import FakeOpenAI, FakeReply, call_kind, default_responder, source_text
+
+from llmwiki.catalog import Catalog
+from llmwiki.config import Config
+from llmwiki.engine import SourceDoc
+from llmwiki.llm import LLMEngine
+from llmwiki.pages import parse_links
+from llmwiki.prompts import Prompts
+from llmwiki.vault import Vault, init_vault
+
+SECRET = "sk-test-SECRET-4242"
+
+
+def engine(fake: FakeOpenAI, jobs: int = 4) -> LLMEngine:
+    config = Config(model="fake", base_url=fake.base_url, api_key=SECRET, jobs=jobs, max_retries=1)
+    return LLMEngine(config, Prompts(None), sleep=lambda _: None)
+
+
+def fill(vault: Vault, files: list[Path]) -> None:
+    for path in files:
+        shutil.copy(path, vault.inbox / path.name)
+
+
+def assert_healthy(vault: Vault) -> None:
+    stems = {p.stem for p in vault.wiki.rglob("*.md")}
+    for page in vault.wiki.rglob("*.md"):
+        for link in parse_links(page.read_text(encoding="utf-8")):
+            assert link.target in stems, f"{page.name} links to missing [[{link.target}]]"
+    index = (vault.wiki / "index.md").read_text(encoding="utf-8")
+    for entry in Catalog.scan(vault.wiki):
+        assert index.count(f"[[{entry.stem}]]") + index.count(f"[[{entry.stem}|") == 1
+
+
+def test_jobs_4_gives_the_same_wiki_as_jobs_1(tmp_path: Path) -> None:
+    samples = sorted((REPO / "inbox").glob("*.*"))
+    wikis = []
+    for jobs in (1, 4):
+        vault = init_vault(tmp_path / f"jobs{jobs}")[0]
+        fill(vault, samples)
+        with FakeOpenAI(latency=0.01) as fake:
+            report = run(vault, engine(fake, jobs), jobs=jobs)
+        assert report.ok and report.count("ingested") == 3
+        wikis.append(wiki_files(vault))
+        assert_healthy(vault)
+    assert wikis[0] == wikis[1]
+
+
+def test_falls_back_for_servers_without_json_schema(vault: Vault) -> None:
+    fill(vault, sorted((REPO / "inbox").glob("*.*")))
+    with FakeOpenAI(reject_json_schema=True) as fake:
+        report = run(vault, engine(fake))
+        assert report.ok and report.count("ingested") == 3
+        modes = fake.modes()
+    assert modes.count("json_schema") == 1  # tried once, then remembered for the run
+
+
+def test_bad_json_twice_fails_only_that_source_and_keeps_it(vault: Vault) -> None:
+    drop(vault, "1-bad.md", "# Bad\n\nTomas Berg wrote about Lighthouse Metrics.\n")
+    drop(vault, "2-good.md", "# Good\n\nLena Okafor wrote about Reward Models.\n")
+
+    def responder(request: dict[str, Any]) -> Any:
+        if call_kind(request) == "extract" and "Tomas Berg" in source_text(request):
+            return "{not json"
+        return default_responder(request)
+
+    with FakeOpenAI(responder) as fake:
+        report = run(vault, engine(fake))
+    bad, good = report.results
+    assert bad.status == "failed" and "JSON" in bad.message and SECRET not in bad.message
+    assert good.status == "ingested"
+    assert (vault.inbox / "1-bad.md").exists() and not (vault.inbox / "2-good.md").exists()
+    assert not (vault.wiki / "sources" / "Bad.md").exists()
+    assert_healthy(vault)
+
+
+def test_a_server_that_keeps_failing_fails_cleanly(vault: Vault) -> None:
+    drop(vault, "a.md", "# A\n\nTomas Berg wrote about Lighthouse Metrics.\n")
+    before = wiki_files(vault)
+    with FakeOpenAI(lambda request: FakeReply(status=503)) as fake:
+        report = run(vault, engine(fake))
+    [result] = report.results
+    assert result.status == "failed" and "inbox" in result.message
+    assert SECRET not in result.message
+    assert wiki_files(vault) == before and (vault.inbox / "a.md").exists()
+
+
+def test_the_api_key_is_written_nowhere(vault: Vault) -> None:
+    fill(vault, sorted((REPO / "inbox").glob("*.*")))
+    with FakeOpenAI() as fake:
+        run(vault, engine(fake))
+        requests = fake.requests
+    assert requests
+    for path in vault.root.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def extractive_responder() -> Any:
+    """A fake LLM whose extraction is the extractive engine's, so replies name real people and
+    concepts of the corpus while staying schema-valid."""
+    extractive = pytest.importorskip("llmwiki.extractive")
+    reader = extractive.ExtractiveEngine()
+
+    def respond(request: dict[str, Any]) -> Any:
+        if call_kind(request) != "extract":
+            return default_responder(request)
+        text = source_text(request)
+        doc = SourceDoc(name="x", text=text, sha256="0", title=text.split("\n", 1)[0])
+        result = reader.extract(doc, [])
+
+        def facts(items: Any) -> list[dict[str, str]]:
+            return [{"statement": f.statement, "quote": f.quote} for f in items]
+
+        return {
+            "title": result.title,
+            "summary": result.summary,
+            "key_claims": facts(result.claims),
+            "entities": [
+                {
+                    "name": m.name,
+                    "type": m.kind,
+                    "aliases": list(m.aliases),
+                    "description": m.description,
+                    "facts": facts(m.facts),
+                }
+                for m in result.mentions
+            ],
+        }
+
+    return respond
+
+
+def test_corpus_through_the_llm_engine(vault: Vault, corpus: list[Path]) -> None:
+    fill(vault, corpus)
+    with FakeOpenAI(extractive_responder()) as fake:
+        report = run(vault, engine(fake))
+        assert not fake.errors, fake.errors[0]
+    assert report.ok and report.count("ingested") == 4, [r.message for r in report.results]
+    assert report.usage.prompt_tokens > 0
+    assert len(list((vault.wiki / "sources").glob("*.md"))) == 4
+    people = {p.stem for p in (vault.wiki / "people").glob("*.md")}
+    concepts = {p.stem for p in (vault.wiki / "concepts").glob("*.md")}
+    assert {"Jeff Dean", "Nathan Lambert"} <= people
+    assert {"microGPT", "GRPO"} <= {c.split(" (")[0] for c in concepts} | {
+        a for e in Catalog.scan(vault.wiki) if e.type == "concept" for a in e.aliases
+    }
+    assert_healthy(vault)
+    log = (vault.wiki / "log.md").read_text(encoding="utf-8")
+    assert log.count("] ingest | ") == 4
+    assert list(vault.inbox.iterdir()) == []
+    for path in corpus:
+        assert (vault.raw / path.name).read_bytes() == path.read_bytes()
+    # again: nothing changes
+    before = wiki_files(vault)
+    fill(vault, corpus)
+    with FakeOpenAI(extractive_responder()) as fake:
+        assert run(vault, engine(fake)).count("skipped") == 4
+        assert fake.requests == []
+    assert wiki_files(vault) == before
