@@ -1,0 +1,59 @@
+"""Throughput of the extractive engine on the shared corpus.
+
+    .venv/bin/python bench/extractive_throughput.py [--repeat N]
+
+Prints sources/s and MB/s for `ExtractiveEngine.extract`, plus the time for one pass over all
+documents (target: well under a second for the four corpus newsletters). The corpus lives
+outside the repository (../shared/corpus); without it the script says so and exits cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from llmwiki.engine import SourceDoc
+from llmwiki.extractive import ExtractiveEngine
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def load(folder: Path) -> list[SourceDoc]:
+    docs = []
+    for path in sorted(folder.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        title = text.splitlines()[0] if text else path.stem
+        docs.append(SourceDoc(name=path.name, text=text, sha256="", title=title))
+    return docs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="passes over the corpus")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder of .txt files")
+    args = parser.parse_args()
+    docs = load(args.corpus) if args.corpus.is_dir() else []
+    if not docs:
+        print(f"skipped: no corpus at {args.corpus} (it only exists in the dev workspace)")
+        return 0
+    engine = ExtractiveEngine()
+    size = sum(len(d.text.encode("utf-8")) for d in docs)
+    engine.extract(docs[0], [])  # first call pays for compiling regular expressions
+    passes = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        for doc in docs:
+            engine.extract(doc, [])
+        passes.append(time.perf_counter() - start)
+    best, total = min(passes), sum(passes)
+    n = len(docs) * args.repeat
+    print(f"{len(docs)} documents, {size / 1e3:.1f} kB, {args.repeat} passes")
+    print(f"one pass: best {best * 1e3:.1f} ms, mean {total / args.repeat * 1e3:.1f} ms")
+    print(f"throughput: {n / total:.1f} sources/s, {size * args.repeat / total / 1e6:.2f} MB/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,390 @@
+"""The embedded default engine: no LLM, offline, deterministic and fast.
+
+It reads a source with word lists and patterns only (see extractive_names, extractive_concepts,
+extractive_numbers): the summary and claims are the document's most central sentences, people and
+concepts are found from evidence, every fact is a verbatim sentence of the source, and the only
+contradictions it reports are numbers that disagree about the same measured thing.
+
+Nothing here keeps state between calls, so one instance is safe to share between threads. No
+set of strings is ever iterated, so the output does not depend on PYTHONHASHSEED.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmwiki.engine import (
+    Candidate,
+    Conflict,
+    Extraction,
+    Fact,
+    KnownFact,
+    Mention,
+    Merge,
+    SourceDoc,
+    Usage,
+    Verdict,
+)
+from llmwiki.extractive_concepts import (
+    Concept,
+    concept_key,
+    find_concepts,
+    section_sentences,
+)
+from llmwiki.extractive_lexicon import FIRST_NAMES, GENERIC_CONCEPTS, STOPWORDS
+from llmwiki.extractive_names import Person, find_people, person_sentences
+from llmwiki.extractive_numbers import disagree, measures, same_quantity
+from llmwiki.extractive_text import BULLET, PROSE, Document, Sentence, parse
+
+MAX_CLAIMS = 8
+MAX_FACTS = 8
+MAX_DESCRIPTION = 300
+_NEAR_START = 30  # "The HuggingFace team ...", "According to Demis Hassabis, ..."
+_ACRONYM = re.compile(r"[A-Z][A-Za-z]?[A-Z0-9]{1,5}s?")
+_LINK = re.compile(r"\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_SMALL = frozenset({"of", "for", "and", "the", "in", "on", "to", "with", "a", "an", "by"})
+
+
+class ExtractiveEngine:
+    """Engine protocol implementation that needs no model and no network."""
+
+    name = "extractive"
+
+    def extract(self, doc: SourceDoc, known_titles: Sequence[str]) -> Extraction:
+        parsed = parse(doc.text)
+        pool = _FactPool(parsed)
+        people = find_people(parsed)
+        person_words = frozenset(w for p in people for w in (p.first, p.last))
+        mentions: list[tuple[int, Mention]] = []
+        for person in people:
+            mentions.append(_person_mention(parsed, pool, person))
+        for concept in find_concepts(parsed, person_words):
+            mentions.append(_concept_mention(parsed, pool, concept))
+        mentions = _apply_known_titles(parsed, pool, mentions, known_titles)
+        mentions.sort(key=lambda item: item[0])
+        summary, claims = _lead_and_claims(parsed)
+        return Extraction(
+            title=doc.title,
+            summary=" ".join(s.text for s in summary),
+            claims=tuple(Fact(s.text, s.text) for s in claims),
+            mentions=tuple(m for _, m in mentions),
+            usage=Usage(),
+        )
+
+    def same_entity(self, mention: Mention, candidate: Candidate) -> Verdict:
+        return Verdict(_same_entity(mention, candidate))
+
+    def merge(
+        self, title: str, known: Sequence[KnownFact], new: Sequence[Fact], source: str
+    ) -> Merge:
+        seen = {_fact_key(k.text) for k in known}
+        fresh: list[Fact] = []
+        for fact in new:
+            key = _fact_key(fact.statement)
+            if key and key not in seen:
+                seen.add(key)
+                fresh.append(fact)
+        conflicts: list[Conflict] = []
+        others = [k for k in known if k.source and k.source != source]
+        for fact in fresh:
+            conflict = _numeric_conflict(fact, others, source)
+            if conflict is not None:
+                conflicts.append(conflict)
+        return Merge(tuple(fresh), tuple(conflicts), Usage())
+
+    def estimate(self, doc: SourceDoc) -> Usage:
+        return Usage()
+
+
+# --- facts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    sentence: Sentence
+    text: str  # verbatim statement: the sentence, or a bullet without its marks
+
+
+class _FactPool:
+    """The sentences good enough to be facts: prose, or a bullet that is one statement."""
+
+    def __init__(self, doc: Document) -> None:
+        self.items: dict[int, _Candidate] = {}
+        self.lowered: dict[int, str] = {}
+        for sentence in doc.sentences:
+            if sentence.boilerplate or sentence.personal or sentence.words < 4:
+                continue
+            if sentence.kind == PROSE:
+                self.items[sentence.index] = _Candidate(sentence, sentence.text)
+            elif sentence.kind == BULLET and sentence.body.count(",") <= 1:
+                self.items[sentence.index] = _Candidate(sentence, sentence.body)
+            else:
+                continue
+            self.lowered[sentence.index] = sentence.scan.lower()
+
+    def naming(self, names: Sequence[str]) -> list[int]:
+        """Sentences of the pool in which any of `names` occurs."""
+        patterns = [name_pattern(n) for n in names]
+        # a cheap substring test first: most sentences name none of them
+        needles = [re.split(r"[\s\-]+", n.strip())[0].lower() for n in names if n.strip()]
+        return [
+            i
+            for i, candidate in self.items.items()
+            if any(n in self.lowered[i] for n in needles)
+            and any(p.search(candidate.sentence.scan) for p in patterns)
+        ]
+
+    def facts(self, indexes: Sequence[int], names: Sequence[str]) -> list[_Candidate]:
+        """The most informative of these sentences, at most MAX_FACTS, in document order."""
+        chosen = [self.items[i] for i in dict.fromkeys(indexes) if i in self.items]
+        ranked = sorted(chosen, key=lambda c: (-_informative(c, names), c.sentence.index))
+        return sorted(ranked[:MAX_FACTS], key=lambda c: c.sentence.index)
+
+
+def _informative(candidate: _Candidate, names: Sequence[str]) -> float:
+    words = [w for w in _WORD.findall(candidate.text) if w.lower() not in STOPWORDS]
+    score = min(len(words), 25) + (4 if re.search(r"\d", candidate.text) else 0)
+    if any(candidate.text.startswith(n) for n in names):
+        score += 3
+    return score
+
+
+def _description(
+    candidates: Sequence[_Candidate], names: Sequence[str], fallback: Sequence[_Candidate] = ()
+) -> str:
+    """A short sentence about the entity: one that names it in its first words (prose before
+    bullets, the full name before an alias), else the first of `fallback`, else "" (the
+    pipeline then writes its own lead rather than one about something else)."""
+    short = [c for c in candidates if len(c.text) <= MAX_DESCRIPTION]
+    patterns = [name_pattern(n) for n in names]
+    for kind in (PROSE, BULLET):
+        for pattern in patterns:
+            for candidate in short:
+                found = pattern.search(candidate.text)
+                if candidate.sentence.kind == kind and found and found.start() <= _NEAR_START:
+                    return candidate.text
+    usable = [c for c in fallback if len(c.text) <= MAX_DESCRIPTION]
+    return usable[0].text if usable else ""
+
+
+def _person_mention(doc: Document, pool: _FactPool, person: Person) -> tuple[int, Mention]:
+    indexes = person_sentences(doc, person)
+    names = [person.name, person.last] if person.surname_alias else [person.name]
+    chosen = pool.facts(indexes, names)
+    mention = Mention(
+        name=person.name,
+        kind="person",
+        description=_description(chosen, names),
+        aliases=(person.last,) if person.surname_alias else (),
+        facts=tuple(Fact(c.text, c.text) for c in chosen),
+    )
+    return (indexes[0] if indexes else 0), mention
+
+
+def name_pattern(name: str) -> re.Pattern[str]:
+    """Where `name` occurs in text: acronyms by case, other names with any case, spacing or
+    hyphenation ("KV cache", "KV-cache") and an optional plural."""
+    if _ACRONYM.fullmatch(name) and name.upper() == name.rstrip("s").upper():
+        return re.compile(r"(?<![\w-])" + re.escape(name.rstrip("s")) + r"s?(?!\w)")
+    words = [w for w in re.split(r"[\s\-]+", name) if w]
+    last = words[-1]
+    if len(last) > 3 and last.endswith("s") and not last.endswith("ss"):
+        words[-1] = last[:-1]  # "World models" also finds "world-model"
+    body = r"[\s\-]+".join(re.escape(w) for w in words)
+    return re.compile(r"(?<!\w)" + body + r"(?:s|es)?(?!\w)", re.IGNORECASE)
+
+
+def _concept_mention(doc: Document, pool: _FactPool, concept: Concept) -> tuple[int, Mention]:
+    names = [concept.name, *concept.aliases]
+    indexes = pool.naming(names)
+    lead: list[int] = []
+    for heading in concept.subject_of:
+        lead.extend(s.index for s in section_sentences(doc, heading))
+    chosen = pool.facts(sorted(set(indexes) | set(lead)), names)
+    leads = [c for c in chosen if c.sentence.index in lead]
+    defining = [c for c in chosen if concept.aliases and all(n in c.text for n in names)]
+    mention = Mention(
+        name=concept.name,
+        kind="concept",
+        description=_description(defining + chosen, names, fallback=defining + leads),
+        aliases=tuple(concept.aliases),
+        facts=tuple(Fact(c.text, c.text) for c in chosen),
+    )
+    return concept.position, mention
+
+
+def _apply_known_titles(
+    doc: Document,
+    pool: _FactPool,
+    mentions: list[tuple[int, Mention]],
+    known_titles: Sequence[str],
+) -> list[tuple[int, Mention]]:
+    """Existing page names found in the text win: they keep the wiki's spelling."""
+    result = list(mentions)
+    for title in dict.fromkeys(t.strip() for t in known_titles):
+        key = _name_key(title)
+        if not key or key in GENERIC_CONCEPTS or len(key) < 2:
+            continue
+        pattern = name_pattern(title)
+        hits = [s.index for s in doc.sentences if not s.boilerplate and pattern.search(s.scan)]
+        if not hits:
+            continue
+        found = False
+        for i, (position, mention) in enumerate(result):
+            names = [_name_key(mention.name)]
+            aliases = [_name_key(a) for a in mention.aliases]
+            if key in names:
+                result[i] = (position, _renamed(mention, title, mention.aliases))
+                found = True
+            elif key in aliases and mention.kind == "concept":
+                others = tuple(a for a in mention.aliases if _name_key(a) != key)
+                result[i] = (position, _renamed(mention, title, (mention.name, *others)))
+                found = True
+            elif key in aliases:
+                found = True
+            if found:
+                break
+        if not found:
+            result.append((hits[0], _known_mention(doc, pool, title, hits)))
+    return result
+
+
+def _renamed(mention: Mention, name: str, aliases: tuple[str, ...]) -> Mention:
+    return Mention(name, mention.kind, mention.description, aliases, mention.facts)
+
+
+def _known_mention(doc: Document, pool: _FactPool, title: str, hits: list[int]) -> Mention:
+    chosen = pool.facts(hits, [title])
+    words = title.split()
+    person = len(words) in (2, 3) and words[0].lower() in FIRST_NAMES and title.istitle()
+    return Mention(
+        name=title,
+        kind="person" if person else "concept",
+        description=_description(chosen, [title]),
+        facts=tuple(Fact(c.text, c.text) for c in chosen),
+    )
+
+
+# --- summary and claims ---------------------------------------------------------------------
+
+
+def _content_words(text: str) -> list[str]:
+    words: list[str] = []
+    for word in _WORD.findall(text):
+        low = word.lower().strip("'’-")
+        if len(low) > 2 and low not in STOPWORDS:
+            words.append(low[:-1] if low.endswith("s") and len(low) > 4 else low)
+    return list(dict.fromkeys(words))
+
+
+def _lead_and_claims(doc: Document) -> tuple[list[Sentence], list[Sentence]]:
+    """The 2-3 most central sentences as a lead, then the next most central as claims."""
+    frequency: dict[str, int] = {}
+    for sentence in doc.sentences:
+        if not sentence.boilerplate:
+            for word in _content_words(sentence.scan):
+                frequency[word] = frequency.get(word, 0) + 1
+    candidates = [
+        s
+        for s in doc.sentences
+        if s.kind == PROSE and not s.boilerplate and not s.personal and 8 <= s.words <= 60
+    ]
+    scores: dict[int, float] = {}
+    for rank, sentence in enumerate(candidates):
+        words = _content_words(sentence.scan)
+        if not words:
+            continue
+        centrality = sum(math.log(frequency[w]) for w in words if frequency[w] > 1)
+        score = centrality / math.sqrt(len(words))
+        if rank < 4:
+            score *= 1.5  # writers put the point first
+        if re.search(r"\d", sentence.text):
+            score *= 1.15
+        scores[sentence.index] = score
+    ordered = sorted(candidates, key=lambda s: (-scores.get(s.index, 0.0), s.index))
+    lead = ordered[:3]
+    if sum(len(s.text) for s in lead) > 450:
+        lead = ordered[:2]
+    lead_ids = {s.index for s in lead}
+    claims = [s for s in ordered if s.index not in lead_ids][:MAX_CLAIMS]
+    return sorted(lead, key=lambda s: s.index), sorted(claims, key=lambda s: s.index)
+
+
+# --- identity -----------------------------------------------------------------------------
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+def _acronym_of(long: str, short: str) -> bool:
+    letters = short.strip()
+    if not _ACRONYM.fullmatch(letters):
+        return False
+    words = long.split()
+    if len(words) < 2:
+        return False
+    target = letters.upper().rstrip("S") if letters.endswith("s") else letters.upper()
+    full = "".join(p[0] for w in words for p in w.split("-") if p).upper()
+    bare = "".join(p[0] for w in words if w.lower() not in _SMALL for p in w.split("-") if p)
+    first = "".join(w[0] for w in words if w.lower() not in _SMALL).upper()
+    return target in (full, bare.upper(), first)
+
+
+def _same_entity(mention: Mention, candidate: Candidate) -> bool:
+    if candidate.kind and candidate.kind != mention.kind:
+        return False  # a person is never a concept page, nor a source or an answer
+    mention_names = [mention.name, *mention.aliases]
+    candidate_names = [candidate.title, *candidate.aliases]
+    if mention.kind == "person":
+        mine, theirs = mention.name.split(), candidate.title.split()
+        if len(mine) > 1 and len(theirs) > 1 and _name_key(mine[0]) != _name_key(theirs[0]):
+            return False  # Jeff Dean is not James Dean, whatever their aliases say
+        if len(mine) == 1 and len(theirs) > 1 and _name_key(mine[0]) == _name_key(theirs[-1]):
+            return True
+    keys = {_name_key(n) for n in candidate_names}
+    if any(_name_key(n) in keys for n in mention_names if _name_key(n)):
+        return True
+    if mention.kind == "concept":
+        for a in mention_names:
+            for b in candidate_names:
+                if _acronym_of(a, b) or _acronym_of(b, a):
+                    return True
+    return False
+
+
+# --- merging --------------------------------------------------------------------------------
+
+
+def _unlink(text: str) -> str:
+    return _LINK.sub(lambda m: m.group(2) if m.group(2) else m.group(1), text)
+
+
+def _fact_key(text: str) -> str:
+    text = re.sub(r"\s+[—–-]\s+\[\[[^\]]*\]\]\s*$", "", text)  # a "— [[Source]]" citation
+    text = re.sub(r"\s+\(\"[^\"]*\"\)\s*$", "", _unlink(text))  # a statement's ("quote")
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def _numeric_conflict(fact: Fact, known: Sequence[KnownFact], source: str) -> Conflict | None:
+    new_measures = measures(fact.statement)
+    if not new_measures:
+        return None
+    for existing in known:
+        text = _unlink(existing.text)
+        for old in measures(text):
+            for new in new_measures:
+                if same_quantity(old, new) and disagree(old, new):
+                    reasoning = (
+                        f"{existing.source} gives {old.text} and {source} gives {new.text} "
+                        f"for the same measure ({' '.join(new.before + new.after)})."
+                    )
+                    return Conflict(existing, fact, "factual", reasoning)
+    return None
+
+
+__all__ = ["ExtractiveEngine", "concept_key", "name_pattern"]

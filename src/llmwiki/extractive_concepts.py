@@ -1,0 +1,437 @@
+"""Concepts in a document: coined names, acronyms, versioned names and recurring key phrases.
+
+Evidence decides, not capital letters: a coined spelling (microGPT, SWE-bench, FP8), an acronym
+used twice or defined ("Group Relative Policy Optimization (GRPO)"), a name with a version
+(DeepSeek V4), a title-case phrase with a proper noun in it (Pareto frontier), a lowercase name
+that is also in the document's links (nanochat), or a plain phrase the text keeps coming back to
+(context engineering). Generic words never make a page.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from llmwiki.extractive_lexicon import (
+    COMMON_WORDS,
+    FIRST_NAMES,
+    GENERIC_CONCEPTS,
+    GENERIC_PHRASE_WORDS,
+    HYPHEN_SUFFIXES,
+    STOPWORDS,
+)
+from llmwiki.extractive_text import HEADING, PROSE, TITLE, Document, Sentence, Token
+
+MAX_CONCEPTS = 20
+MAX_PHRASES = 5
+_MEASURE = re.compile(r"\d+(?:[.,]\d+)*[A-Za-z]{0,2}\+?")
+_ACRONYM = re.compile(r"[A-Z]{2,6}s?")
+_CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2,}[a-z]+[A-Z]?")
+_VERSION = re.compile(r"V?\d{1,2}(?:\.\d{1,2})?|R\d")
+_LOWER_SUFFIXES = (
+    "ing", "tion", "sion", "ness", "ment", "ly", "ed", "ity", "ous", "ive", "able", "ible",
+    "al", "er", "ers", "est", "ism", "ist", "ize", "ise", "ful", "less",
+)  # fmt: skip
+_SMALL = frozenset({"of", "for", "and", "the", "in", "on", "to", "with", "a", "an", "by"})
+
+
+def concept_key(name: str) -> str:
+    """Identity of a concept name: case, spaces, hyphens and a plural s ignored."""
+    key = re.sub(r"[\W_]+", "", name.casefold())
+    return key[:-1] if len(key) > 3 and key.endswith("s") else key
+
+
+@dataclass
+class Concept:
+    name: str
+    aliases: list[str] = field(default_factory=list)
+    count: int = 0
+    position: int = 0
+    bonus: int = 0  # defined, or the subject of a heading
+    subject_of: list[int] = field(default_factory=list)  # heading sentences it is the subject of
+    kind: str = "coined"  # coined | acronym | phrase | name
+
+    @property
+    def score(self) -> int:
+        return self.count + self.bonus
+
+
+@dataclass
+class _Tally:
+    forms: dict[str, int] = field(default_factory=dict)
+    count: int = 0
+    position: int = -1
+    mid_caps: int = 0  # capitalised away from a sentence start, in running text
+    title_case: bool = False
+    proper_first: bool = False
+    kind: str = "coined"
+
+    def add(self, form: str, position: int, weight: int = 1) -> None:
+        self.forms[form] = self.forms.get(form, 0) + weight
+        self.count += 1
+        if self.position < 0:
+            self.position = position
+
+    def best_form(self) -> str:
+        return max(self.forms.items(), key=lambda item: item[1])[0]
+
+
+def _strip_suffixes(word: str) -> str:
+    parts = word.split("-")
+    while len(parts) > 1 and parts[-1].lower() in HYPHEN_SUFFIXES:
+        parts.pop()
+    return "-".join(parts)
+
+
+@functools.lru_cache(maxsize=8192)
+def coined_form(word: str) -> tuple[str, str] | None:
+    """(form, kind) when `word` is spelled like a name nobody writes by accident."""
+    word = _strip_suffixes(word)
+    if len(word) < 2 or _MEASURE.fullmatch(word) or word.lower() in GENERIC_CONCEPTS:
+        return None
+    if _ACRONYM.fullmatch(word):
+        form = word[:-1] if word.endswith("s") else word
+        return (form, "acronym") if form.lower() not in GENERIC_CONCEPTS else None
+    if len(word) < 3 or not any(c.isalpha() for c in word):
+        return None
+    parts = word.split("-")
+    has_digit = any(c.isdigit() for c in word)
+    if _CAMEL.search(word) or (has_digit and word[0].isalpha()):
+        return word, "coined"
+    if len(parts) > 1 and any(_ACRONYM.fullmatch(p) for p in parts) and all(parts):
+        return word, "coined"
+    return None
+
+
+def _proper(token: Token) -> bool:
+    """A capitalised word that is not vocabulary and not capitalised only by position."""
+    word = token.text
+    return (
+        word[:1].isupper()
+        and not token.initial
+        and not any(part.lower() in COMMON_WORDS for part in word.split("-"))
+        and word.lower() not in GENERIC_CONCEPTS
+        and not _ACRONYM.fullmatch(word)
+    )
+
+
+def _phrase_word(token: Token) -> bool:
+    word = token.text
+    if not word[:1].isalpha() or any(c.isdigit() for c in word):
+        return False
+    if word.lower() in STOPWORDS:
+        return False
+    if coined_form(word) is not None and not _ACRONYM.fullmatch(word):
+        return False
+    return len(word) > 2 or word.isupper()
+
+
+def _singular(word: str) -> str:
+    low = word.lower()
+    if len(low) > 3 and low.endswith("s") and not low.endswith("ss"):
+        return low[:-1]
+    return low
+
+
+class _Scanner:
+    def __init__(self, doc: Document, person_words: frozenset[str]) -> None:
+        self.doc = doc
+        self.person_words = person_words
+        self.tallies: dict[str, _Tally] = {}
+        self.phrases: dict[tuple[str, ...], _Tally] = {}
+        self.definitions: dict[str, str] = {}  # acronym -> expansion
+        self.url_words = _url_words(doc.urls)
+
+    def tally(self, key: str, kind: str) -> _Tally:
+        found = self.tallies.get(key)
+        if found is None:
+            found = self.tallies[key] = _Tally(kind=kind)
+        return found
+
+    def scan(self) -> None:
+        lower_counts: dict[str, int] = {}
+        for sentence in self.doc.sentences:
+            if sentence.boilerplate:
+                continue
+            self._definitions(sentence)
+            tokens = sentence.tokens
+            used: set[int] = set()
+            for i, token in enumerate(tokens):
+                if i in used:
+                    continue
+                if token.text in self.person_words:
+                    used.add(i)
+                    continue
+                versioned = self._versioned(tokens, i)
+                if versioned:
+                    self.tally(concept_key(versioned), "name").add(versioned, sentence.index)
+                    used.update((i, i + 1))
+                    continue
+                coined = coined_form(token.text)
+                if coined is not None:
+                    form, kind = coined
+                    self.tally(concept_key(form), kind).add(form, sentence.index)
+                    if kind != "acronym":  # acronyms may start a phrase ("KV cache")
+                        used.add(i)
+                elif token.text.islower():
+                    lower_counts[token.text] = lower_counts.get(token.text, 0) + 1
+                elif _proper(token) and token.text.lower() not in FIRST_NAMES:
+                    tally = self.tally(concept_key(token.text), "name")
+                    tally.add(token.text, sentence.index)
+                    if sentence.kind not in (HEADING, TITLE):
+                        tally.mid_caps += 1
+            self._phrases(sentence, used)
+        for word, count in lower_counts.items():
+            if count >= 2 and self._lower_coined(word):
+                tally = self.tally(concept_key(word), "coined")
+                for sentence in self.doc.sentences:
+                    if not sentence.boilerplate and any(t.text == word for t in sentence.tokens):
+                        tally.add(word, sentence.index)
+
+    def _versioned(self, tokens: tuple[Token, ...], i: int) -> str | None:
+        if i + 1 >= len(tokens):
+            return None
+        head, version = tokens[i], tokens[i + 1]
+        if not version.joined or head.possessive or not _VERSION.fullmatch(version.text):
+            return None
+        word = head.text
+        named = coined_form(word) is not None or (
+            word[:1].isupper() and word.lower() not in COMMON_WORDS and word.isalpha()
+        )
+        if not named or word in self.person_words or word.lower() in GENERIC_CONCEPTS:
+            return None
+        return f"{word} {version.text}"
+
+    def _lower_coined(self, word: str) -> bool:
+        # a lowercase word that is not vocabulary but names a repository or page in the links
+        if len(word) < 4 or word in COMMON_WORDS or word.endswith(_LOWER_SUFFIXES):
+            return False
+        parts = word.split("-")
+        if any(p in COMMON_WORDS for p in parts) and len(parts) == 1:
+            return False
+        return word in self.url_words
+
+    def _definitions(self, sentence: Sentence) -> None:
+        text = sentence.scan
+        for match in re.finditer(r"\(([A-Z][A-Za-z0-9]{1,9})\)", text):
+            acronym = match.group(1)
+            if not _ACRONYM.fullmatch(acronym) and not _CAMEL.search(acronym):
+                continue
+            expansion = _expansion(text[: match.start()], acronym)
+            if expansion:
+                self.definitions[acronym] = expansion
+        for match in re.finditer(r"\b([A-Z][A-Za-z0-9]{1,9}) \(([^()]{5,80})\)", text):
+            acronym, inside = match.group(1), match.group(2)
+            if _ACRONYM.fullmatch(acronym) and _expansion(inside, acronym) == inside.strip():
+                self.definitions[acronym] = inside.strip()
+
+    def _phrases(self, sentence: Sentence, used: set[int]) -> None:
+        tokens = sentence.tokens
+        run: list[int] = []
+        for i, token in enumerate(tokens):
+            ok = i not in used and _phrase_word(token)
+            if ok and run and token.joined and not tokens[run[-1]].possessive:
+                run.append(i)
+                continue
+            self._run_ngrams(sentence, run)
+            run = [i] if ok else []
+        self._run_ngrams(sentence, run)
+
+    def _run_ngrams(self, sentence: Sentence, run: list[int]) -> None:
+        tokens = sentence.tokens
+        for n in (2, 3):
+            for start in range(len(run) - n + 1):
+                idx = run[start : start + n]
+                words = [tokens[i] for i in idx]
+                key = tuple(_singular(t.text) for t in words)
+                form = sentence.scan[words[0].start : words[-1].end]
+                tally = self.phrases.get(key)
+                if tally is None:
+                    tally = self.phrases[key] = _Tally(kind="phrase")
+                running = sentence.kind not in (HEADING, TITLE)
+                tally.add(form, sentence.index, 2 if running else 1)
+                caps = all(t.text[:1].isupper() for t in words)
+                if caps:
+                    tally.title_case = True
+                    if running and not words[0].initial:
+                        tally.mid_caps += 1
+                if running and _proper(words[0]):
+                    tally.proper_first = True
+
+
+def _url_words(urls: tuple[str, ...]) -> frozenset[str]:
+    words: set[str] = set()
+    for url in urls:
+        path = re.sub(r"^\w+://", "", url)
+        for part in re.split(r"[/#?=&._]+", path):
+            words.add(part.lower())
+            words.update(p.lower() for p in part.split("-"))
+    return frozenset(words)
+
+
+def _initials(words: list[str]) -> list[str]:
+    """Possible letter sequences a run of words abbreviates to (hyphen parts may count)."""
+    options = [""]
+    for word in words:
+        parts = [p for p in word.split("-") if p]
+        if not parts:
+            continue
+        choices = {parts[0][0]}
+        if len(parts) > 1:
+            choices.add("".join(p[0] for p in parts))
+        small = word.lower() in _SMALL
+        options = [o + c for o in options for c in sorted(choices)] + (options if small else [])
+    return [o.upper() for o in options]
+
+
+def _expansion(before: str, acronym: str) -> str:
+    words = re.findall(r"[A-Za-z][\w'’-]*", before)
+    target = acronym.upper().rstrip("S") if acronym.endswith("s") else acronym.upper()
+    for size in range(1, min(len(words), len(target) + 3) + 1):
+        tail = words[-size:]
+        if tail[0].lower() in _SMALL:
+            continue
+        if target in _initials(tail):
+            return " ".join(tail)
+    return ""
+
+
+def find_concepts(doc: Document, person_words: frozenset[str]) -> list[Concept]:
+    scanner = _Scanner(doc, person_words)
+    scanner.scan()
+    concepts: dict[str, Concept] = {}
+    acronyms = {k: t for k, t in scanner.tallies.items() if t.kind == "acronym"}
+
+    for key, tally in scanner.tallies.items():
+        keep = True  # coined names and acronyms: scored below, with heading bonuses
+        if tally.kind == "name":
+            keep = tally.mid_caps >= 2 or (tally.count >= 2 and " " in tally.best_form())
+        if keep:
+            concepts[key] = Concept(
+                tally.best_form(), [], tally.count, tally.position, 0, [], tally.kind
+            )
+
+    for acronym, expansion in scanner.definitions.items():
+        key = concept_key(acronym)
+        seen = acronyms.get(key) or scanner.tallies.get(key)
+        count = seen.count if seen else 1
+        position = seen.position if seen else 0
+        concepts.pop(key, None)
+        exp_key = concept_key(expansion)
+        existing = concepts.pop(exp_key, None)
+        concept = Concept(expansion, [acronym], count + (existing.count if existing else 0))
+        concept.position, concept.bonus, concept.kind = position, 2, "acronym"
+        concepts[exp_key] = concept
+
+    _add_phrases(scanner, concepts, acronyms)
+    _drop_parts(concepts)
+    _mark_subjects(doc, concepts)
+    ranked = sorted(concepts.values(), key=lambda c: (-c.score, c.position, c.name))
+    ranked = [c for c in ranked if c.score >= 2][:MAX_CONCEPTS]
+    return sorted(ranked, key=lambda c: (c.position, c.name))
+
+
+def _add_phrases(
+    scanner: _Scanner, concepts: dict[str, Concept], acronyms: dict[str, _Tally]
+) -> None:
+    by_initials: dict[str, str] = {}
+    for key, tally in acronyms.items():
+        by_initials[tally.best_form().upper()] = key
+    accepted: list[tuple[tuple[str, ...], _Tally, str]] = []
+    plain: list[tuple[tuple[str, ...], _Tally, str]] = []
+    for words, tally in scanner.phrases.items():
+        if tally.count < 2 or all(w in GENERIC_PHRASE_WORDS for w in words):
+            continue
+        if words[0].endswith("ly") or words[-1].endswith("ly"):
+            continue
+        if words[0].split("-")[0] in STOPWORDS:
+            continue  # "million-token context", "few-step samplers"
+        initials = "".join(w[0] for w in words).upper()
+        lead = concept_key(words[0])
+        if tally.title_case and initials in by_initials and len(initials) >= 3:
+            accepted.append((words, tally, by_initials[initials]))
+        elif (tally.title_case and tally.proper_first) or tally.mid_caps >= 2:
+            accepted.append((words, tally, ""))
+        elif lead in acronyms and tally.count >= acronyms[lead].count:
+            # the acronym never appears without this word after it ("KV cache")
+            concepts.pop(lead, None)
+            accepted.append((words, tally, ""))
+        elif tally.count >= 3:
+            plain.append((words, tally, ""))
+    plain.sort(key=lambda item: (-item[1].count, item[1].position))
+    chosen = accepted + plain
+    plain_ids = {id(item[1]) for item in plain}
+    # a phrase inside a longer accepted phrase that occurs as often is only part of it
+    covered: dict[tuple[str, ...], int] = {}
+    for words, tally, _ in chosen:
+        if len(words) == 3:
+            for part in (words[:2], words[1:]):
+                covered[part] = max(covered.get(part, 0), tally.count)
+    chosen = [item for item in chosen if covered.get(item[0], 0) < item[1].count]
+    phrases_taken = 0
+    for _words, tally, acronym_key in chosen:
+        is_plain = id(tally) in plain_ids
+        if is_plain and phrases_taken >= MAX_PHRASES:
+            continue
+        form = tally.best_form()
+        if form[:1].islower():
+            form = form[:1].upper() + form[1:]
+        key = concept_key(form)
+        if key in concepts:
+            concepts[key].count += tally.count  # "KV cache" beside "KV-cache"
+            continue
+        concept = Concept(form, [], tally.count, tally.position, 0, [], "phrase")
+        if acronym_key and acronym_key in concepts:
+            acronym = concepts.pop(acronym_key)
+            concept.aliases.append(acronym.name)
+            concept.count += acronym.count
+            concept.position = min(concept.position, acronym.position)
+        elif acronym_key:
+            concept.aliases.append(acronyms[acronym_key].best_form())
+        concepts[key] = concept
+        phrases_taken += 1 if is_plain else 0
+
+
+def _drop_parts(concepts: dict[str, Concept]) -> None:
+    """A word seen only as part of a longer concept ("Pareto" in "Pareto frontier") is that
+    concept, not one of its own."""
+    for key, concept in list(concepts.items()):
+        if " " in concept.name or concept.aliases:
+            continue
+        for other in concepts.values():
+            words = [concept_key(w) for w in other.name.split()]
+            if other is not concept and key in words and other.count >= concept.count:
+                del concepts[key]
+                break
+
+
+def _mark_subjects(doc: Document, concepts: dict[str, Concept]) -> None:
+    """A heading that starts with a concept ("FeatureBench: ...", "microGPT") is about it: the
+    concept earns a bonus and the section's first sentences become its facts."""
+    for sentence in doc.sentences:
+        if sentence.kind != HEADING or sentence.boilerplate:
+            continue
+        subject = heading_subject(sentence.body)
+        if not subject:
+            continue
+        concept = concepts.get(concept_key(subject))
+        if concept is not None and sentence.index not in concept.subject_of:
+            concept.subject_of.append(sentence.index)
+            concept.bonus += 2
+
+
+def heading_subject(heading: str) -> str:
+    head = heading.split(":", 1)[0] if ":" in heading else heading
+    head = head.strip().rstrip("?!.")
+    return head if 0 < len(head.split()) <= 4 else ""
+
+
+def section_sentences(doc: Document, heading: int, limit: int = 2) -> list[Sentence]:
+    found: list[Sentence] = []
+    for sentence in doc.sentences[heading + 1 :]:
+        if sentence.section != heading or len(found) >= limit:
+            break
+        if sentence.kind == PROSE and not sentence.boilerplate:
+            found.append(sentence)
+    return found

@@ -1,0 +1,248 @@
+"""People in a document, found from evidence rather than from capital letters alone.
+
+A capitalised pair is a person when enough independent signals agree: a known given name, a
+known family name, a verb of saying or making right after it ("X explains"), a possessive, a
+role ("researcher X", "X, CEO of"), recurrence. Headlines and product names fail because one of
+their words is everyday vocabulary or names an organisation ("Pareto Frontier", "Welch Labs").
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmwiki.extractive_lexicon import (
+    AMBIGUOUS_FIRST_NAMES,
+    COMMON_WORDS,
+    FIRST_NAMES,
+    GENERIC_CONCEPTS,
+    ORG_WORDS,
+    ROLE_AFTER,
+    ROLE_BEFORE,
+    SAY_VERBS,
+    SURNAMES,
+)
+from llmwiki.extractive_text import Document, Sentence, Token
+
+_NAME_PART = re.compile(r"[A-Z][a-z]+|(?:Mc|Mac|Le|La|De|Di|Da|Du|Van|Von|O['’])[A-Z][a-z]+")
+_INITIALS = re.compile(r"[A-Z]{2}")
+_ADVERBS = frozenset({"just", "also", "finally", "then", "now", "recently", "famously", "once"})
+_LINKS = frozenset({"of", "from", "at"})
+_MIN_SCORE = 2
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    first: str
+    last: str
+    surname_alias: bool  # the bare surname refers to this person in this document
+    first_alone: bool  # the bare given name refers to this person in this document
+
+
+@functools.lru_cache(maxsize=8192)
+def name_shaped(word: str) -> bool:
+    """Shaped like a personal name: Karpathy, LeCun, O'Brien, Jean-Luc."""
+    return all(_NAME_PART.fullmatch(part) for part in word.split("-"))
+
+
+def _vocabulary(word: str) -> bool:
+    return any(part.lower() in COMMON_WORDS for part in word.split("-"))
+
+
+def _first_score(word: str) -> int:
+    low = word.lower()
+    if low in AMBIGUOUS_FIRST_NAMES:
+        return 1
+    if low in FIRST_NAMES:
+        return 2
+    return 0
+
+
+def _plausible(first: str, last: str) -> bool:
+    """Can this pair be a personal name at all? Vocabulary and organisation words say no."""
+    if not name_shaped(last) or last.lower() in ORG_WORDS:
+        return False
+    if _vocabulary(last) and last.lower() not in SURNAMES:
+        return False
+    if _INITIALS.fullmatch(first):
+        return first.lower() not in GENERIC_CONCEPTS and first.lower() not in COMMON_WORDS
+    if not name_shaped(first) or first.lower() in ORG_WORDS:
+        return False
+    return not (_vocabulary(first) and _first_score(first) == 0)
+
+
+def _runs(sentence: Sentence) -> list[list[int]]:
+    """Maximal runs of name-shaped tokens joined by plain spaces, as token indexes."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for i, token in enumerate(sentence.tokens):
+        shaped = name_shaped(token.text) or bool(_INITIALS.fullmatch(token.text))
+        if shaped and current and token.joined:
+            current.append(i)
+        else:
+            if len(current) >= 2:
+                runs.append(current)
+            current = [i] if shaped else []
+        if token.possessive and current:
+            if len(current) >= 2:
+                runs.append(current)
+            current = []
+    if len(current) >= 2:
+        runs.append(current)
+    return runs
+
+
+def _pairs(sentence: Sentence) -> list[tuple[int, int]]:
+    tokens = sentence.tokens
+    pairs: list[tuple[int, int]] = []
+    for run in _runs(sentence):
+        # headline words in front of a name ("Today Jane Doe ...") are not part of it
+        while len(run) > 2 and _first_score(tokens[run[0]].text) == 0:
+            run = run[1:]
+        if len(run) == 2:
+            pairs.append((run[0], run[1]))
+            continue
+        for a, b in itertools.pairwise(run):
+            if _first_score(tokens[a].text) == 2:
+                pairs.append((a, b))
+                break
+    return pairs
+
+
+def _context_score(tokens: Sequence[Token], sentence: Sentence, a: int, b: int) -> int:
+    score = 0
+    last = tokens[b]
+    if last.possessive:
+        score += 1
+    if a > 0 and tokens[a - 1].text.lower() in ROLE_BEFORE:
+        score += 1
+    elif a > 1 and [t.text.lower() for t in tokens[a - 2 : a]] == ["according", "to"]:
+        score += 2
+    after = tokens[b + 1 : b + 6]
+    if after:
+        gap = sentence.scan[last.end : after[0].start]
+        nxt = after[0].text.lower()
+        if "," in gap and nxt in ROLE_AFTER:
+            score += 2
+        elif gap.strip() == "" and not last.possessive:
+            adverb = nxt in _ADVERBS and len(after) > 1  # "X just said"
+            if nxt in SAY_VERBS or (adverb and after[1].text.lower() in SAY_VERBS):
+                score += 2
+            elif nxt in _LINKS:
+                # "Jane Doe of Acme explains": a verb after a short organisation name
+                for token in after[1:4]:
+                    if token.text.lower() in SAY_VERBS:
+                        score += 2
+                        break
+                    if not token.text[:1].isupper():
+                        break
+    return score
+
+
+@dataclass
+class _Evidence:
+    first: str
+    last: str
+    score: int
+    count: int
+    position: int
+
+
+def find_people(doc: Document) -> list[Person]:
+    """People named with a given and a family name, in order of first appearance."""
+    found: dict[tuple[str, str], _Evidence] = {}
+    for sentence in doc.sentences:
+        if sentence.boilerplate:
+            continue
+        tokens = sentence.tokens
+        for a, b in _pairs(sentence):
+            first, last = tokens[a].text, tokens[b].text
+            if not _plausible(first, last):
+                continue
+            evidence = found.get((first, last))
+            if evidence is None:
+                base = _first_score(first) + (1 if last.lower() in SURNAMES else 0)
+                evidence = found[(first, last)] = _Evidence(first, last, base, 0, sentence.index)
+            evidence.count += 1
+            evidence.score += _context_score(tokens, sentence, a, b)
+    alone = _bare_names(doc)
+    accepted: list[_Evidence] = []
+    for evidence in found.values():
+        score = evidence.score + (1 if evidence.count > 1 else 0)
+        score += alone.get(evidence.last, 0)
+        if _INITIALS.fullmatch(evidence.first):
+            score += 1  # initials in front ("CJ Hess") are half the evidence of a given name
+        if score >= _MIN_SCORE:
+            accepted.append(evidence)
+    accepted.sort(key=lambda e: e.position)
+    people: list[Person] = []
+    for evidence in accepted:
+        same_last = [e for e in accepted if e.last == evidence.last]
+        same_first = [e for e in accepted if e.first == evidence.first]
+        people.append(
+            Person(
+                name=f"{evidence.first} {evidence.last}",
+                first=evidence.first,
+                last=evidence.last,
+                surname_alias=len(same_last) == 1,
+                first_alone=len(same_first) == 1 and _first_score(evidence.first) == 2,
+            )
+        )
+    return people
+
+
+def _bare_names(doc: Document) -> dict[str, int]:
+    """Name-shaped words used on their own: 1 when seen, 2 when they say or own something
+    ("Hassabis added", "Karpathy's trainer"), the way writers refer back to a person."""
+    found: dict[str, int] = {}
+    for sentence in doc.sentences:
+        if sentence.boilerplate:
+            continue
+        tokens = sentence.tokens
+        for i, token in enumerate(tokens):
+            if token.initial or not name_shaped(token.text) or _vocabulary(token.text):
+                continue
+            before = i > 0 and token.joined and name_shaped(tokens[i - 1].text)
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            after = nxt is not None and nxt.joined and name_shaped(nxt.text)
+            if before or (after and not token.possessive):
+                continue
+            acts = token.possessive or (
+                nxt is not None and nxt.joined and nxt.text.lower() in SAY_VERBS
+            )
+            found[token.text] = max(found.get(token.text, 0), 2 if acts else 1)
+    return found
+
+
+def person_sentences(doc: Document, person: Person) -> list[int]:
+    """Indexes of the sentences that name `person` (full name, or the bare surname/given name
+    when only this person has it in the document)."""
+    hits: list[int] = []
+    for sentence in doc.sentences:
+        if person.last not in sentence.scan and person.first not in sentence.scan:
+            continue
+        if any(_names_at(sentence.tokens, i, person) for i in range(len(sentence.tokens))):
+            hits.append(sentence.index)
+    return hits
+
+
+def _names_at(tokens: Sequence[Token], i: int, person: Person) -> bool:
+    word = tokens[i].text
+    if word != person.first and word != person.last:
+        return False
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    prev_joined_name = i > 0 and tokens[i].joined and name_shaped(tokens[i - 1].text)
+    if word == person.first and nxt is not None and nxt.text == person.last and nxt.joined:
+        return True
+    next_is_name = (
+        nxt is not None and nxt.joined and not tokens[i].possessive and name_shaped(nxt.text)
+    )
+    if word == person.last and person.surname_alias and not prev_joined_name:
+        return not next_is_name
+    if word == person.first and person.first_alone and not prev_joined_name:
+        return not next_is_name
+    return False

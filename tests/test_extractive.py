@@ -1,0 +1,493 @@
+"""The offline extractive engine: people, concepts, facts, identity, merging, determinism.
+
+Unit cases use short sample texts written for these tests. The corpus tests read the real
+newsletters in ../shared/corpus (never copied here) and skip when that folder is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from llmwiki.engine import Candidate, Extraction, Fact, KnownFact, Mention, SourceDoc, Usage
+from llmwiki.extractive import ExtractiveEngine
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+LABELS = Path(__file__).resolve().parent / "data" / "corpus_people.json"
+ENGINE = ExtractiveEngine()
+
+# words too generic to ever be a concept page
+GENERIC_WORDS = re.findall(
+    r"\w+",
+    """
+models model building agents agent ai llm llms ml data code learning research tools tool
+papers paper videos video system systems training reasoning context attention
+performance tasks task week weekly resources resource transformers transformer benchmark
+benchmarks framework frameworks approach approaches results result problem problems work
+workflow engineering production deployment inference scaling compute memory tokens token
+language users people things time way architecture evaluation development
+""",
+)
+
+SAMPLE = (
+    "Notes From the Retrieval Workshop\n"
+    "Subscribe to our newsletter for more notes like these!\n"
+    "Dr. Maria Gonzalez leads the search group at Fernwood Labs. "
+    "She opened the day with a survey of retrieval methods.\n"
+    "Retrieval-Augmented Generation (RAG) pairs a search index with a language model, "
+    "so answers can cite documents. "
+    "Gonzalez said that RAG fails quietly when the index goes stale.\n"
+    "Group Relative Policy Optimization (GRPO) came up in the afternoon. "
+    "GRPO trains a policy without a value network, which keeps memory use low.\n"
+    "Tomasz Nowak argues that tinyvec, a vector store of 900 lines, is enough for most teams. "
+    "Nowak benchmarked tinyvec against larger stores on 12 datasets.\n"
+    "The Pareto Frontier Of Retrieval\n"
+    "Welch Labs walks through the Pareto Frontier of cost against recall. "
+    "Red Hat engineers showed their serving stack.\n"
+    "Thanks for reading! Share it with a friend.\n"
+)
+
+
+def doc_of(text: str, name: str = "sample.md") -> SourceDoc:
+    return SourceDoc(name=name, text=text, sha256="0" * 64, title=text.splitlines()[0])
+
+
+def norm(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+def names_of(mention: Mention) -> list[str]:
+    return [mention.name, *mention.aliases]
+
+
+def people(extraction: Extraction) -> list[Mention]:
+    return [m for m in extraction.mentions if m.kind == "person"]
+
+
+def concepts(extraction: Extraction) -> list[Mention]:
+    return [m for m in extraction.mentions if m.kind == "concept"]
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def corpus_files() -> list[Path]:
+    files = sorted(CORPUS.glob("*.txt")) if CORPUS.is_dir() else []
+    if not files:
+        pytest.skip(f"shared corpus not found at {CORPUS} (only present in the dev workspace)")
+    return files
+
+
+def corpus_doc(path: Path) -> SourceDoc:
+    text = path.read_text(encoding="utf-8")
+    return SourceDoc(name=path.name, text=text, sha256="", title=text.splitlines()[0])
+
+
+# --- the protocol ----------------------------------------------------------------------------
+
+
+def test_engine_shape_and_zero_usage() -> None:
+    extraction = ENGINE.extract(doc_of(SAMPLE), [])
+    assert ENGINE.name == "extractive"
+    assert extraction.title == "Notes From the Retrieval Workshop"
+    assert extraction.usage == Usage()
+    assert ENGINE.estimate(doc_of(SAMPLE)) == Usage()
+    assert ENGINE.merge("X", [], [Fact("A fact.", "A fact.")], "S").usage == Usage()
+
+
+def test_every_quote_is_verbatim_source_text() -> None:
+    doc = doc_of(SAMPLE)
+    extraction = ENGINE.extract(doc, [])
+    facts = [*extraction.claims, *(f for m in extraction.mentions for f in m.facts)]
+    assert facts
+    for fact in facts:
+        assert fact.quote, fact
+        assert squash(fact.quote) in squash(doc.text), fact.quote
+
+
+def test_summary_and_claims_skip_boilerplate_and_headings() -> None:
+    extraction = ENGINE.extract(doc_of(SAMPLE), [])
+    assert extraction.summary
+    texts = [extraction.summary, *(c.statement for c in extraction.claims)]
+    for text in texts:
+        assert "newsletter" not in text.lower()
+        assert "thanks for reading" not in text.lower()
+        assert "The Pareto Frontier Of Retrieval" not in text
+    assert 1 <= len(extraction.claims) <= 8
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+def test_people_from_evidence_not_from_headlines() -> None:
+    extraction = ENGINE.extract(doc_of(SAMPLE), [])
+    found = {m.name for m in people(extraction)}
+    assert found == {"Maria Gonzalez", "Tomasz Nowak"}
+
+
+def test_surname_resolves_to_full_name() -> None:
+    text = (
+        "Notes on small trainers\n"
+        "Karpathy's new trainer fits in a single file.\n"
+        "Andrej Karpathy released the trainer with a short essay about education.\n"
+        "Later in the week, Karpathy said the code is meant to be read, not deployed.\n"
+    )
+    extraction = ENGINE.extract(doc_of(text), [])
+    matching = [m for m in extraction.mentions if "karpathy" in [norm(n) for n in names_of(m)]]
+    assert len(matching) == 1
+    person = matching[0]
+    assert person.name == "Andrej Karpathy"
+    assert person.kind == "person"
+    assert "Karpathy" in person.aliases
+    statements = [f.statement for f in person.facts]
+    assert any(s.startswith("Later in the week, Karpathy said") for s in statements)
+    assert any(s.startswith("Karpathy's new trainer") for s in statements)
+    assert person.description.startswith("Andrej Karpathy released")
+
+
+def test_every_full_name_gets_its_surname_as_alias() -> None:
+    extraction = ENGINE.extract(doc_of(SAMPLE), [])
+    for person in people(extraction):
+        assert person.name.split()[-1] in person.aliases
+
+
+def test_two_people_sharing_a_surname_keep_it_unaliased() -> None:
+    text = (
+        "Two deans\n"
+        "Jeff Dean explained sparse models to the audience.\n"
+        "James Dean explained something else entirely.\n"
+        "Dean said the talk ran long.\n"
+    )
+    found = {m.name: m for m in people(ENGINE.extract(doc_of(text), []))}
+    assert set(found) == {"Jeff Dean", "James Dean"}
+    assert all("Dean" not in m.aliases for m in found.values())
+
+
+# --- concepts --------------------------------------------------------------------------------
+
+
+def test_acronym_definition_is_one_mention_with_both_names() -> None:
+    extraction = ENGINE.extract(doc_of(SAMPLE), [])
+    for long, short in [
+        ("Group Relative Policy Optimization", "GRPO"),
+        ("Retrieval-Augmented Generation", "RAG"),
+    ]:
+        matching = [
+            m
+            for m in concepts(extraction)
+            if {norm(long), norm(short)} & set(map(norm, names_of(m)))
+        ]
+        assert len(matching) == 1, (short, matching)
+        assert {norm(long), norm(short)} <= set(map(norm, names_of(matching[0])))
+        assert len(matching[0].facts) >= 2
+
+
+def test_coined_lowercase_name_and_generic_words() -> None:
+    text = (
+        "Small tools\n"
+        "https://github.com/example/tinyvec\n"
+        "tinyvec stores vectors in a flat file and loads them lazily.\n"
+        "The models in the study used tinyvec for every agent, and building it took a week.\n"
+    )
+    extraction = ENGINE.extract(doc_of(text), [])
+    names = [norm(n) for m in concepts(extraction) for n in names_of(m)]
+    assert names.count("tinyvec") == 1
+    assert not set(names) & {norm(w) for w in GENERIC_WORDS}
+
+
+def test_known_titles_win_their_spelling_and_add_mentions() -> None:
+    text = (
+        "Index notes\n"
+        "The team compared Nanoindex with a plain inverted index on two workloads.\n"
+        "NANOINDEX was faster on short queries, and nanoindex kept memory flat.\n"
+        "Hybrid search helps when queries mix keywords and meaning.\n"
+    )
+    extraction = ENGINE.extract(doc_of(text), ["NanoIndex", "Hybrid Search"])
+    by_key = {norm(m.name): m for m in extraction.mentions}
+    assert by_key["nanoindex"].name == "NanoIndex"
+    assert by_key["hybridsearch"].name == "Hybrid Search"
+    assert by_key["hybridsearch"].facts
+
+
+# --- identity --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "aliases", "title", "candidate_aliases", "expected"),
+    [
+        ("SWE-bench", "concept", (), "SWE bench", (), True),
+        ("swe bench", "concept", (), "SWE-Bench", (), True),
+        ("RAG", "concept", (), "Retrieval-Augmented Generation", (), True),
+        ("Retrieval Augmented Generation", "concept", (), "RAG", (), True),
+        ("Group Relative Policy Optimization", "concept", (), "GRPO", (), True),
+        ("GRPO", "concept", (), "PPO", (), False),
+        ("Karpathy", "person", (), "Andrej Karpathy", (), True),
+        ("Andrej Karpathy", "person", ("Karpathy",), "Andrej Karpathy", (), True),
+        ("Jeff Dean", "person", ("Dean",), "James Dean", ("Dean",), False),
+        ("Jeff Dean", "person", (), "Jeff Deane", (), False),
+        ("Dean", "person", (), "Deanna Smith", (), False),
+        ("Pareto frontier", "concept", (), "Pareto Frontier", (), True),
+        ("Pareto frontier", "concept", (), "Pareto principle", (), False),
+        ("nanochat", "concept", (), "microGPT", ("nanoGPT",), False),
+        ("Paul Graham", "person", (), "Paul Graham", (), True),
+        ("Paul Graham", "concept", (), "Paul Graham", (), False),
+    ],
+)
+def test_same_entity_rules(
+    name: str,
+    kind: str,
+    aliases: tuple[str, ...],
+    title: str,
+    candidate_aliases: tuple[str, ...],
+    expected: bool,
+) -> None:
+    mention = Mention(name, kind, aliases=aliases)  # type: ignore[arg-type]
+    candidate_kind = "person" if kind == "person" or title == "Paul Graham" else "concept"
+    candidate = Candidate(title, candidate_kind, candidate_aliases)
+    assert ENGINE.same_entity(mention, candidate).same is expected
+
+
+# --- merging ---------------------------------------------------------------------------------
+
+
+def test_merge_keeps_only_facts_the_page_lacks() -> None:
+    known = [
+        KnownFact('"[[Tinyvec|tinyvec]] stores vectors in a flat file." — [[Notes]]', "Notes"),
+        KnownFact("[[Maria Gonzalez]] leads the search group.", "Notes"),
+    ]
+    new = [
+        Fact("tinyvec stores vectors in a flat file"),
+        Fact("Maria Gonzalez leads the search group!"),
+        Fact("tinyvec loads vectors lazily."),
+        Fact("TINYVEC loads vectors lazily"),
+    ]
+    merge = ENGINE.merge("tinyvec", known, new, "Other notes")
+    assert [f.statement for f in merge.new_facts] == ["tinyvec loads vectors lazily."]
+    assert merge.conflicts == ()
+
+
+def conflicts_between(old: str, new: str, old_source: str = "Source A") -> list[str]:
+    merge = ENGINE.merge("Topic", [KnownFact(old, old_source)], [Fact(new, new)], "Source B")
+    return [c.reasoning for c in merge.conflicts]
+
+
+def test_numeric_conflict_same_measure_different_number() -> None:
+    merge = ENGINE.merge(
+        "tinyvec",
+        [KnownFact("tinyvec is 243 lines of Python.", "Source A", "2026-01-01")],
+        [Fact("tinyvec is 200 lines of Python.", "tinyvec is 200 lines of Python.")],
+        "Source B",
+    )
+    assert len(merge.conflicts) == 1
+    conflict = merge.conflicts[0]
+    assert conflict.kind == "factual"
+    assert conflict.existing.source == "Source A"
+    assert "243 lines" in conflict.reasoning and "200 lines" in conflict.reasoning
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("Errors grow 17x with more agents.", "Errors grow 17.2x with more agents."),
+        ("The model scores 74% on SWE-bench.", "The model scores 74.4% on SWE-bench."),
+        ("The model scores 74% on SWE-bench.", "The model scores 11% on FeatureBench."),
+        ("Claude scores 74% on SWE-bench.", "Gemini scores 70% on SWE-bench."),
+        ("The library was released in 2024.", "The library was released in 2025."),
+        ("The store holds about 300 vectors.", "The store holds 500 vectors."),
+        ("The index covers 12 datasets.", "The index took 40 minutes to build."),
+        ("Training took 5 to 15 days.", "Training took 20 days."),
+    ],
+)
+def test_no_conflict_when_numbers_agree_or_measure_different_things(old: str, new: str) -> None:
+    assert conflicts_between(old, new) == []
+
+
+def test_no_conflict_with_the_same_source_or_an_uncited_fact() -> None:
+    same = ENGINE.merge(
+        "t",
+        [KnownFact("tinyvec is 243 lines.", "Source B")],
+        [Fact("tinyvec is 200 lines.")],
+        "Source B",
+    )
+    uncited = ENGINE.merge(
+        "t", [KnownFact("tinyvec is 243 lines.", "")], [Fact("tinyvec is 200 lines.")], "Source B"
+    )
+    assert same.conflicts == () and uncited.conflicts == ()
+
+
+def test_conflict_found_through_wikilink_markup() -> None:
+    assert conflicts_between("[[tinyvec|Tinyvec]] is 243 lines.", "Tinyvec is 200 lines.")
+
+
+# --- determinism and threads ------------------------------------------------------------------
+
+
+_DUMP = """
+import sys
+from pathlib import Path
+from llmwiki.engine import SourceDoc
+from llmwiki.extractive import ExtractiveEngine
+for arg in sys.argv[1:]:
+    text = Path(arg).read_text(encoding="utf-8")
+    doc = SourceDoc(name=Path(arg).name, text=text, sha256="", title=text.splitlines()[0])
+    print(repr(ExtractiveEngine().extract(doc, ["Pareto frontier", "Hybrid Search"])))
+"""
+
+
+def dump_in_subprocess(paths: Sequence[Path], seed: str) -> str:
+    env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", _DUMP, *map(str, paths)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_output_is_identical_across_hash_seeds(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.md"
+    sample.write_text(SAMPLE, encoding="utf-8")
+    paths = [sample]
+    if CORPUS.is_dir():
+        paths += sorted(CORPUS.glob("*.txt"))
+    first = dump_in_subprocess(paths, "1")
+    second = dump_in_subprocess(paths, "4242")
+    assert first.count("Extraction(") == len(paths)
+    assert first == second
+
+
+def test_thread_safe_shared_instance() -> None:
+    docs = [doc_of(SAMPLE), doc_of(SAMPLE.replace("Tomasz", "Marek"))] * 8
+    expected = [ENGINE.extract(d, []) for d in docs]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda d: ENGINE.extract(d, []), docs))
+    assert got == expected
+
+
+# --- the real corpus --------------------------------------------------------------------------
+
+
+def load_labels() -> dict[str, dict[str, list[str]]]:
+    data = json.loads(LABELS.read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def test_people_precision_and_recall_on_corpus() -> None:
+    files = corpus_files()
+    labels = load_labels()
+    assert {f.name for f in files} == set(labels), "label every corpus document"
+    hits = total = correct = predicted = 0
+    problems: list[str] = []
+    for path in files:
+        wanted = labels[path.name]["people"]
+        found = people(ENGINE.extract(corpus_doc(path), []))
+        found_names = {norm(n) for m in found for n in names_of(m)}
+        for name in wanted:
+            total += 1
+            if norm(name) in found_names:
+                hits += 1
+            else:
+                problems.append(f"{path.name}: missed {name}")
+        wanted_keys = {norm(n) for n in wanted}
+        for mention in found:
+            predicted += 1
+            if norm(mention.name) in wanted_keys:
+                correct += 1
+            else:
+                problems.append(f"{path.name}: not a labelled person: {mention.name}")
+        not_people = {norm(n) for n in labels[path.name]["not_people"]}
+        assert not {norm(m.name) for m in found} & not_people
+    recall = hits / total
+    precision = correct / predicted if predicted else 0.0
+    report = (
+        f"people recall {recall:.1%} ({hits}/{total}), "
+        f"precision {precision:.1%} ({correct}/{predicted}); {problems}"
+    )
+    print(report)
+    assert recall >= 0.9, report
+    assert precision >= 0.9, report
+
+
+def union_groups(mentions: Iterable[Mention]) -> list[set[str]]:
+    """Concept mentions across documents, grouped when any of their names match."""
+    groups: list[set[str]] = []
+    for mention in mentions:
+        keys = {norm(n) for n in names_of(mention)}
+        merged = [g for g in groups if g & keys]
+        for group in merged:
+            groups.remove(group)
+            keys |= group
+        groups.append(keys)
+    return groups
+
+
+def test_named_concepts_on_corpus() -> None:
+    files = corpus_files()
+    extractions = [ENGINE.extract(corpus_doc(p), []) for p in files]
+    all_concepts = [m for e in extractions for m in concepts(e)]
+    groups = union_groups(all_concepts)
+    report: list[str] = []
+    for target in ["microGPT", "nanochat", "FeatureBench", "SWE-bench", "GRPO", "RAG"]:
+        key = norm(target)
+        containing = [g for g in groups if key in g]
+        per_doc = [
+            sum(1 for m in concepts(e) if key in {norm(n) for n in names_of(m)})
+            for e in extractions
+        ]
+        report.append(f"{target}: {len(containing)} group(s), per document {per_doc}")
+        assert len(containing) == 1, report
+        assert max(per_doc) == 1, report
+        for extraction in extractions:
+            assert not any(key in {norm(n) for n in names_of(m)} for m in people(extraction))
+    print("; ".join(report))
+    generic = {norm(w) for w in GENERIC_WORDS}
+    names = [n for m in all_concepts for n in names_of(m)]
+    assert not [n for n in names if norm(n) in generic]
+    print(f"{len(all_concepts)} concept mentions: {sorted({m.name for m in all_concepts})}")
+
+
+def test_corpus_quotes_are_verbatim_and_facts_capped() -> None:
+    for path in corpus_files():
+        doc = corpus_doc(path)
+        extraction = ENGINE.extract(doc, [])
+        source = squash(doc.text)
+        assert extraction.summary and len(extraction.claims) <= 8
+        for mention in extraction.mentions:
+            assert len(mention.facts) <= 8
+            assert "\n" not in mention.description
+            for fact in mention.facts:
+                assert squash(fact.quote) in source, (mention.name, fact.quote)
+
+
+def test_hard_wrapped_paragraphs_are_read_as_sentences() -> None:
+    from llmwiki.extractive_text import unwrap
+
+    text = (
+        "# Title\n\nAda Lovelace wrote the first program for the Analytical Engine,\nand "
+        "she described it in\nnotes that were published\nby Charles Babbage.\n\n"
+        "- a list item\n- another\nA new line. Next\nline starts a paragraph? No:\n"
+        "lowercase continues.\n"
+    )
+    assert unwrap(text) == [
+        "# Title",
+        "",
+        "Ada Lovelace wrote the first program for the Analytical Engine, and she described it "
+        "in notes that were published by Charles Babbage.",
+        "",
+        "- a list item",
+        "- another",
+        "A new line. Next line starts a paragraph? No:",
+        "lowercase continues.",
+    ]
