@@ -117,3 +117,43 @@ def test_manifest_is_rebuilt_from_source_pages(vault: Vault) -> None:
     report = run(vault, NumberEngine({"KV-Lite": "concept"}))
     assert report.results[0].status == "skipped"
     assert wiki_files(vault) == before
+
+
+def test_extractive_engine_flags_the_samples_changed_number(vault: Vault) -> None:
+    """The repo's own samples: an older article says 40 percent, a newer one 55 percent."""
+    import shutil
+
+    from conftest import REPO
+
+    from llmwiki.extractive import ExtractiveEngine
+
+    for sample in sorted((REPO / "inbox").glob("*.*")):
+        shutil.copy(sample, vault.inbox)
+    run(vault, ExtractiveEngine())
+    items = contradictions.scan(vault)
+    assert len({c.id for c in items}) == 1
+    claims = items[0].claims
+    assert "[[Small Models, Long Memories]] (2025-03-02)" in claims[0] and "40 percent" in claims[0]
+    assert "[[Notes from the Open Models Meetup]] (2025-06-10)" in claims[1]
+    assert "55 percent" in claims[1]
+    register = (vault.wiki / "contradictions.md").read_text()
+    assert "## Open (1)" in register and "[[KV-Lite]]" in register
+
+
+def test_extractive_engine_sees_no_conflict_in_agreeing_numbers(vault: Vault) -> None:
+    from llmwiki.extractive import ExtractiveEngine
+
+    drop(
+        vault,
+        "1.md",
+        "---\npublished: 2025-01-01\n---\n# One\n\nThe FooNet model runs "
+        "17x faster than the baseline on the Bar benchmark.\n",
+    )
+    drop(
+        vault,
+        "2.md",
+        "---\npublished: 2025-02-01\n---\n# Two\n\nThe FooNet model runs "
+        "17.2x faster than the baseline on the Bar benchmark.\n",
+    )
+    run(vault, ExtractiveEngine())
+    assert contradictions.scan(vault) == []

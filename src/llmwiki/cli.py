@@ -247,16 +247,20 @@ def contradictions(ctx: click.Context, show_all: bool, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     vault = ctx.obj.vault()
-    items = [c for c in conflicts.scan(vault) if show_all or c.open]
+    found = conflicts.scan(vault)
+    pages = conflicts.pages_by_id(found)
+    items = [c for c in conflicts.unique_by_id(found) if show_all or c.open]
     if as_json:
-        click.echo(json.dumps([dataclasses.asdict(c) for c in items], indent=2))
+        rows = [{**dataclasses.asdict(c), "pages": pages[c.id]} for c in items]
+        click.echo(json.dumps(rows, indent=2))
         return
     if not items:
         click.echo("No open contradictions." if not show_all else "No contradictions.")
         return
     for item in items:
         state = "open" if item.open else f"resolved {item.resolved}: {item.note}"
-        click.echo(f"{item.id} [[{item.page}]] ({item.kind}, {state})")
+        where = ", ".join(f"[[{p}]]" for p in pages[item.id])
+        click.echo(f"{item.id} on {where} ({item.kind}, {state})")
         for claim in item.claims:
             click.echo(f"    {claim}")
 
@@ -285,6 +289,340 @@ def undo(state: _State) -> None:
     except (history.HistoryError, VaultError) as exc:
         _fail(str(exc))
     click.echo(f"Reverted {report.reverted[:10]}: {report.subject}")
+
+
+@cli.command(name="graph")
+@click.argument("page", required=False)
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(dir_okay=False),
+    help="Also write the graph to FILE: .graphml, .json (node-link) or .gexf.",
+)
+@click.option("--top", type=int, default=10, show_default=True, help="Hubs to list.")
+@click.pass_obj
+def graph_cmd(state: _State, page: str | None, export_to: str | None, top: int) -> None:
+    """The link graph: pages, links, components, hubs (PageRank), orphans.
+
+    With PAGE (a title or file name): its links, backlinks and related pages.
+    """
+    # imported here, like lint and merge below: networkx is slow to load and only they need it
+    from llmwiki.graph import graph_report
+
+    vault = state.vault()
+    try:
+        report = graph_report(vault, top, page, Path(export_to) if export_to else None)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    s = report.stats
+    click.echo(f"Pages: {s.pages}, links: {s.links} ({s.broken} broken)")
+    click.echo(f"Components: {s.components} (largest: {s.largest_component} pages)")
+    if s.hubs:
+        click.echo("Hubs (PageRank):")
+        for hub in s.hubs:
+            click.echo(f"  {hub.score:.4f}  [[{hub.stem}]]  ({hub.inbound} backlinks)")
+    shown = ", ".join(f"[[{o}]]" for o in s.orphans[:20])
+    more = f" and {len(s.orphans) - 20} more" if len(s.orphans) > 20 else ""
+    click.echo(f"Orphans ({len(s.orphans)}): {shown + more if s.orphans else 'none'}")
+    if report.page is not None:
+        p = report.page
+        for label, stems in (
+            ("Links to", p.outgoing),
+            ("Linked from", p.incoming),
+            ("Related", p.related),
+        ):
+            click.echo(f"{label}: " + (", ".join(f"[[{x}]]" for x in stems) or "none"))
+    if report.exported:
+        click.echo(f"Exported to {report.exported}")
+
+
+@cli.command(name="lint")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="First repair what is mechanical: regenerate index.md, point links at file names, "
+    "normalize frontmatter.",
+)
+@click.pass_obj
+def lint_cmd(state: _State, as_json: bool, fix: bool) -> None:
+    """Check the wiki: broken links, orphans, duplicates, stale index, contradictions.
+
+    Exits with 1 when there are errors (broken links, invalid frontmatter).
+    """
+    from llmwiki.lint import lint
+
+    vault = state.vault()
+    try:
+        report = lint(vault, fix=fix)
+    except VaultError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        sys.exit(0 if report.ok else 1)
+    if report.fixed:
+        click.echo(f"Fixed ({len(report.fixed)}):")
+        for fixed in report.fixed:
+            click.echo(f"  {fixed.page}: {fixed.message}")
+    for label, found, color in (
+        ("Errors", report.errors, "red"),
+        ("Warnings", report.warnings, "yellow"),
+    ):
+        if found:
+            click.secho(f"{label} ({len(found)}):", fg=color)
+            for item in found:
+                where = f"{item.page}: " if item.page else ""
+                click.echo(f"  [{item.code}] {where}{item.message}")
+    click.echo(
+        f"{report.pages} pages checked: {len(report.errors)} error(s), "
+        f"{len(report.warnings)} warning(s)."
+    )
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command(name="merge")
+@click.argument("keep")
+@click.argument("other")
+@click.pass_obj
+def merge_cmd(state: _State, keep: str, other: str) -> None:
+    """Merge page OTHER into page KEEP (titles or file names) and relink the wiki.
+
+    OTHER's text, sources and names move to KEEP, every link to OTHER is pointed at KEEP, and
+    OTHER's file is removed.
+    """
+    from llmwiki.merge import MergeError, merge_pages
+
+    vault = state.vault()
+    try:
+        report = merge_pages(vault, keep, other, _today())
+    except (MergeError, VaultError) as exc:
+        _fail(str(exc), 1)
+    click.echo(f"Merged {report.removed} into {report.keep}: {report.lines_moved} line(s) moved.")
+    if report.sources_added:
+        click.echo("  sources added: " + ", ".join(report.sources_added))
+    if report.aliases_added:
+        click.echo("  aliases added: " + ", ".join(report.aliases_added))
+    click.echo(
+        f"  {report.links_rewritten} link(s) rewritten on {len(report.relinked)} other page(s); "
+        f"{report.removed} removed."
+    )
+
+
+@cli.command(name="ask")
+@click.argument("question")
+@click.option(
+    "--save", is_flag=True, help="File the answer as a page in wiki/answers/ when it cites pages."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON: answer, citations, pages, tokens."
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "llm", "extractive"]),
+    default=None,
+    help="auto (default): the LLM when a model is configured, else extractive.",
+)
+@click.option("--model", default=None, help="LLM model name (overrides WIKI_MODEL).")
+@click.option(
+    "--budget",
+    type=click.IntRange(min=100),
+    default=None,
+    help="Tokens of page text the answer may draw on (default 3000).",
+)
+@click.pass_obj
+def ask_cmd(
+    state: _State,
+    question: str,
+    save: bool,
+    as_json: bool,
+    engine: str | None,
+    model: str | None,
+    budget: int | None,
+) -> None:
+    """Answer QUESTION from the wiki's pages, citing them as [[links]].
+
+    Only the wiki is searched, never raw/. With an LLM the answer streams as it is written;
+    without one, the best matching passages are quoted. Every link printed or saved points at
+    an existing page.
+    """
+    from llmwiki.ask import DEFAULT_BUDGET, answerer_for, ask
+    from llmwiki.search import SearchError
+
+    vault = state.vault()
+    config = state.config(vault, engine=engine, model=model)
+    try:
+        answerer = answerer_for(config, vault.prompts)
+    except EngineError as exc:
+        _fail(str(exc))
+    if answerer.name == "extractive" and config.engine == "auto" and not as_json:
+        click.echo(
+            "No LLM configured: quoting the best matching passages of the wiki. "
+            "Set WIKI_MODEL (and OPENAI_API_KEY or OPENAI_BASE_URL) for written answers.",
+            err=True,
+        )
+
+    def show(text: str) -> None:
+        click.echo(text, nl=False)
+
+    try:
+        result = ask(
+            vault,
+            answerer,
+            question,
+            budget_tokens=budget or DEFAULT_BUDGET,
+            save=save,
+            today=_today(),
+            on_token=None if as_json else show,
+            lock_wait=LOCK_WAIT,
+            on_wait=_say_waiting,
+        )
+    except (EngineError, SearchError, VaultError, ValueError) as exc:
+        if not as_json:
+            click.echo()  # end a partly streamed answer's line before the error
+        _fail(str(exc))
+    if as_json:
+        payload = {
+            "answer": result.answer,
+            "citations": list(result.citations),
+            "pages": list(result.pages),
+            "tokens": result.usage.total_tokens,
+            "saved": result.saved.relative_to(vault.root).as_posix() if result.saved else None,
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    click.echo()
+    if result.citations:
+        click.echo("\nSources: " + ", ".join(f"[[{stem}]]" for stem in result.citations))
+    if result.saved is not None:
+        click.echo(f"Saved as {result.saved.relative_to(vault.root).as_posix()}")
+    elif result.note:
+        click.echo(result.note[0].upper() + result.note[1:] + ".", err=True)
+
+
+@cli.command()
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "llm", "extractive"]),
+    default=None,
+    help="auto (default): the LLM when a model is configured, else extractive.",
+)
+@click.option("--model", default=None, help="LLM model name (overrides WIKI_MODEL).")
+@click.option("--jobs", type=int, default=None, help="Parallel LLM calls within a source.")
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds a file's size and mtime must stay the same before it is ingested.",
+)
+@click.option(
+    "--no-commit",
+    is_flag=True,
+    help="In a vault that is a git repository, do not commit each ingested source.",
+)
+@click.pass_obj
+def watch(
+    state: _State,
+    engine: str | None,
+    model: str | None,
+    jobs: int | None,
+    settle: float,
+    no_commit: bool,
+) -> None:
+    """Ingest what is in inbox/, then each file that arrives, until Ctrl-C (exits 0).
+
+    A file is ingested once it stops changing; temporary names (.part, .crdownload, ~$...)
+    wait for their rename. A file whose LLM call failed stays in the inbox until it changes.
+    """
+    import signal
+    import threading
+
+    from llmwiki.watch import Watcher, WatchStatus
+
+    try:
+        vault = state.vault()
+        config = state.config(vault, engine=engine, model=model, jobs=jobs)
+        try:
+            wiki_engine = open_engine(config, vault.prompts)
+        except EngineError as exc:
+            _fail(str(exc))
+        if wiki_engine.name == "extractive" and config.engine == "auto":
+            click.echo(
+                "No LLM configured: using the embedded extractive engine (offline). "
+                "Set WIKI_MODEL (and OPENAI_API_KEY or OPENAI_BASE_URL) to use an LLM.",
+                err=True,
+            )
+        options = Options(
+            today=_today(),
+            jobs=config.jobs,
+            max_bytes=int(config.max_file_mb * 1_000_000),
+            max_candidates=config.max_candidates,
+            commit=not no_commit,
+        )
+        printed = [(0, 0, 0, 0)]  # the counts last shown
+
+        def show_status(status: WatchStatus) -> None:
+            counts = (status.ingested, status.skipped, status.failed, status.held)
+            if status.state == "locked":
+                click.echo("Another wiki process is writing to this vault; waiting...", err=True)
+            elif status.state == "ingesting":
+                click.echo(f"{_clock()} ingesting {status.file}...")
+            elif status.state == "watching" and counts != printed[-1]:
+                held = f", {status.held} held (their LLM call failed: edit or touch to retry)"
+                click.echo(
+                    f"{_clock()} watching: {status.ingested} ingested, {status.skipped} "
+                    f"skipped, {status.failed} failed{held if status.held else ''} so far"
+                )
+                printed.append(counts)
+
+        def show_result(result: SourceResult) -> None:
+            failed = result.status == "failed"
+            click.secho(f"{_clock()} {_describe(result)}", fg="red" if failed else None)
+
+        stop = threading.Event()
+        # SIGINT too is turned into the stop event: a KeyboardInterrupt raised in the middle
+        # of the watcher would leave the file being written to the worker thread unattended
+        handlers = {
+            sig: signal.signal(sig, lambda signum, frame: stop.set())
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        watcher = Watcher(
+            vault,
+            wiki_engine,
+            options,
+            settle=settle,
+            on_result=show_result,
+            on_status=show_status,
+            today=_today,
+        )
+        click.echo(f"Watching {vault.inbox} for new files (Ctrl-C to stop).")
+        try:
+            report = watcher.run(stop)
+        except (VaultError, ValueError) as exc:
+            _fail(str(exc))
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+    except KeyboardInterrupt:  # Ctrl-C while starting up, before the handler was in place
+        click.echo("Stopped.")
+        sys.exit(0)
+    done = (
+        f"{report.count('ingested')} ingested, {report.count('skipped')} skipped, "
+        f"{report.count('failed')} failed"
+    )
+    click.echo(f"Stopped: {done}.")
+    if report.abandoned:
+        click.echo(f"{report.abandoned} was not finished; it stays in the inbox for next time.")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # The abandoned ingest may be waiting on an LLM call in a worker thread; a normal exit
+        # would wait for that call. It can write nothing (see llmwiki.watch), so leave now.
+        os._exit(0)
+    sys.exit(0)
+
+
+def _clock() -> str:
+    return datetime.now().strftime("%H:%M:%S")
 
 
 def main() -> None:

@@ -107,33 +107,44 @@ def scan(vault: Vault, catalog: Catalog | None = None) -> list[Contradiction]:
     return found
 
 
+def pages_by_id(items: list[Contradiction]) -> dict[str, list[str]]:
+    """Contradiction ID -> the pages that show it, in scan order."""
+    pages: dict[str, list[str]] = {}
+    for item in items:
+        pages.setdefault(item.id, []).append(item.page)
+    return pages
+
+
+def unique_by_id(items: list[Contradiction]) -> list[Contradiction]:
+    """One item per contradiction ID, the first found."""
+    first: dict[str, Contradiction] = {}
+    for item in items:
+        first.setdefault(item.id, item)
+    return list(first.values())
+
+
 def render_register(items: list[Contradiction]) -> str:
-    open_items = [c for c in items if c.open]
-    resolved = [c for c in items if not c.open]
+    """The register: one entry per contradiction, naming every page that shows it (a claim
+    about two entities is flagged on both pages, with the same ID)."""
+    pages = pages_by_id(items)
+    unique = unique_by_id(items)
+    open_items = [c for c in unique if c.open]
+    resolved = [c for c in unique if not c.open]
     lines = [
         "# Contradictions",
         "",
         "Where sources disagree. Generated from the callouts on the pages; edits here are "
         "overwritten. Resolve one with `wiki contradictions resolve ID --note TEXT`.",
-        "",
-        f"## Open ({len(open_items)})",
-        "",
     ]
-    for item in open_items:
-        lines.append(f"- **{item.id}** ({item.kind}) on {render_link(item.page)}")
-        lines.extend(f"  - {claim}" for claim in item.claims)
-    if not open_items:
-        lines.append("None.")
-    lines += ["", f"## Resolved ({len(resolved)})", ""]
-    for item in resolved:
-        note = f": {item.note}" if item.note else ""
-        lines.append(
-            f"- **{item.id}** ({item.kind}) on {render_link(item.page)}, "
-            f"resolved {item.resolved}{note}"
-        )
-        lines.extend(f"  - {claim}" for claim in item.claims)
-    if not resolved:
-        lines.append("None.")
+    for heading, group in (("Open", open_items), ("Resolved", resolved)):
+        lines += ["", f"## {heading} ({len(group)})", ""]
+        for item in group:
+            where = ", ".join(render_link(p) for p in pages[item.id])
+            state = f", resolved {item.resolved}: {item.note}" if item.resolved else ""
+            lines.append(f"- **{item.id}** ({item.kind}) on {where}{state}")
+            lines.extend(f"  - {claim}" for claim in item.claims)
+        if not group:
+            lines.append("None.")
     return "\n".join(lines) + "\n"
 
 
@@ -146,19 +157,23 @@ def write_register(vault: Vault, catalog: Catalog | None = None) -> list[Contrad
 
 
 def resolve(vault: Vault, cid: str, note: str, today: str) -> Contradiction:
-    """Mark contradiction `cid` resolved on its page and in the register."""
+    """Mark contradiction `cid` resolved on every page that shows it, and in the register."""
+    clean_note = " ".join(note.split())
     with vault.lock():
         catalog = Catalog.scan(vault.wiki)
-        for item in scan(vault, catalog):
-            if item.id != cid:
-                continue
-            if not item.open:
-                raise ContradictionError(f"{cid} was already resolved on {item.resolved}")
+        matches = [item for item in scan(vault, catalog) if item.id == cid]
+        if not matches:
+            raise ContradictionError(
+                f"no contradiction {cid}; `wiki contradictions --all` lists them with their IDs"
+            )
+        if not any(item.open for item in matches):
+            raise ContradictionError(f"{cid} was already resolved on {matches[0].resolved}")
+        for item in matches:
             entry = catalog.get(item.page)
-            assert entry is not None  # scan only yields pages of the catalog
+            if entry is None or not item.open:
+                continue
             path: Path = vault.wiki / entry.rel
             page = read(path)
-            clean_note = " ".join(note.split())
             header = f"{RESOLVED_PREFIX}{cid} ({item.kind}) {today}: {clean_note}"
             body = "\n".join(
                 header if line.startswith(f"{OPEN_PREFIX}{cid} ") else line
@@ -166,8 +181,6 @@ def resolve(vault: Vault, cid: str, note: str, today: str) -> Contradiction:
             )
             meta = {**page.meta, "contradictions": open_count(body), "updated": today}
             vault.write_text(path, render(meta, body))
-            write_register(vault, Catalog.scan(vault.wiki))
-            return Contradiction(item.id, item.page, item.kind, item.claims, today, clean_note)
-    raise ContradictionError(
-        f"no contradiction {cid}; `wiki contradictions --all` lists them with their IDs"
-    )
+        write_register(vault, Catalog.scan(vault.wiki))
+    item = matches[0]
+    return Contradiction(item.id, item.page, item.kind, item.claims, today, clean_note)
