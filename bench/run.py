@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fake_openai import FakeOpenAI  # noqa: E402
 
+from llmwiki.catalog import Catalog  # noqa: E402
 from llmwiki.config import Config  # noqa: E402
 from llmwiki.ingest import Options, Progress, ingest  # noqa: E402
 from llmwiki.llm import LLMEngine  # noqa: E402
@@ -38,14 +39,54 @@ from llmwiki.prompts import Prompts  # noqa: E402
 from llmwiki.tokens import count_tokens  # noqa: E402
 from llmwiki.vault import Vault, init_vault  # noqa: E402
 
-FIRST = (
-    "Ada Alan Grace Linus Barbara Donald Edsger Frances Ken Margaret Niklaus Radia Tim "
-    "Whitfield Shafi Yann Fei Andrew Daphne Judea"
-).split()
-LAST = (
-    "Abbott Baker Carter Dalton Ellison Fischer Garner Hughes Irwin Jensen Keller Larsen "
-    "Moreau Novak Olsen Porter Quinn Rivera Santos Turner Ulrich Vance Walsh Young"
-).split()
+FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Barbara",
+    "Donald",
+    "Edsger",
+    "Frances",
+    "Ken",
+    "Margaret",
+    "Niklaus",
+    "Radia",
+    "Tim",
+    "Whitfield",
+    "Shafi",
+    "Yann",
+    "Fei",
+    "Andrew",
+    "Daphne",
+    "Judea",
+]
+LAST = [
+    "Abbott",
+    "Baker",
+    "Carter",
+    "Dalton",
+    "Ellison",
+    "Fischer",
+    "Garner",
+    "Hughes",
+    "Irwin",
+    "Jensen",
+    "Keller",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Olsen",
+    "Porter",
+    "Quinn",
+    "Rivera",
+    "Santos",
+    "Turner",
+    "Ulrich",
+    "Vance",
+    "Walsh",
+    "Young",
+]
 TODAY = date(2026, 1, 15)
 
 
@@ -234,8 +275,13 @@ def bench_size(
 ) -> dict[str, float]:
     print(f"\n== wiki of {size:,} pages ==")
     base = work / f"base-{size}"
+    count_tokens("load the encoding now")  # a one-off ~0.3 s per process, not per source
     t0 = time.perf_counter()
-    make_wiki(base, size)
+    vault = make_wiki(base, size)
+    # a wiki in use has its catalog cache; the first run on a new wiki pays for building it
+    t1 = time.perf_counter()
+    Catalog.scan(vault.wiki, vault.state / "catalog.json")
+    print(f"  (catalog cache built in {time.perf_counter() - t1:.1f} s, once per wiki)")
     print(f"  (generated in {time.perf_counter() - t0:.1f} s)")
     runs: dict[str, Run] = {}
     for label, lat, jobs in (("warm", 0.0, 4), ("jobs1", latency, 1), ("jobs4", latency, 4)):
@@ -246,14 +292,14 @@ def bench_size(
     tokens = mean([p + c for p, c in zip(four.prompt, four.completion, strict=True)])
     line("prompt tokens per source", f"{mean(four.prompt):,.0f}", "flat across sizes", None)
     line("completion tokens per source", f"{mean(four.completion):,.0f}", "flat", None)
-    within = all(
-        p + c <= b for p, c, b in zip(four.prompt, four.completion, four.budget, strict=True)
-    )
+    ratios = [
+        (p + c) / (b / 3) for p, c, b in zip(four.prompt, four.completion, four.budget, strict=True)
+    ]
     line(
-        "total tokens vs 3x(source + touched pages)",
-        f"{tokens:,.0f} / {mean(four.budget):,.0f}",
+        "tokens / (source + touched pages), worst",
+        f"{max(ratios):.2f}x",
         "at most 3x",
-        within,
+        max(ratios) <= 3,
     )
     line("LLM calls per source", f"{mean(four.calls):.1f}", "bounded", None)
     overhead_ms = mean(four.overhead) * 1000

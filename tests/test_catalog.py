@@ -62,3 +62,23 @@ def test_index_lists_every_page_once_grouped() -> None:
     text = render_index(cat)
     assert text.index("## Sources") < text.index("## People") < text.index("## Concepts")
     assert all(text.count(f"[[{t}]]") == 1 for t in "ABS")
+
+
+def test_mentioned_in_finds_titles_and_aliases_by_whole_words() -> None:
+    cat = Catalog(
+        [
+            entry("Andrej Karpathy", "person", "Karpathy"),
+            entry("GRPO", "concept"),
+            entry("Ada", "person"),
+            entry("Lighthouse", "concept"),
+        ]
+    )
+    text = (
+        "Karpathy's talk on GRPO. Andrej Karpathy again; GRPO again and again GRPO, GRPO. "
+        "Adam is not Ada's name. Lighthouses are not Lighthouse."
+    )
+    found = cat.mentioned_in(text, limit=10)
+    assert found[:2] == ["GRPO", "Andrej Karpathy"]  # 4 mentions, then 3
+    assert set(found) == {"GRPO", "Andrej Karpathy", "Ada", "Lighthouse"}
+    assert cat.mentioned_in(text, limit=1) == ["GRPO"]
+    assert cat.mentioned_in("Nothing relevant here.", limit=5) == []

@@ -98,10 +98,9 @@ def test_a_rerun_after_lost_state_adds_nothing(vault: Vault) -> None:
     once by the next run: same source page, no duplicate fact, no duplicate contradiction."""
     ingest_both(vault)
     before = {k: v for k, v in wiki_files(vault).items() if not k.endswith("log.md")}
-    manifest = vault.state / "manifest.json"
-    data = json.loads(manifest.read_text())
-    data["sources"] = {k: v for k, v in data["sources"].items() if v["title"] != "New report"}
-    manifest.write_text(json.dumps(data))
+    manifest = vault.state / "manifest.jsonl"
+    lines = manifest.read_text().splitlines(keepends=True)
+    manifest.write_text("".join(x for x in lines if json.loads(x)["title"] != "New report"))
     drop(vault, "2-new.md", NEW)
     report = run(vault, NumberEngine({"KV-Lite": "concept"}))
     assert report.results[0].status == "ingested" and report.results[0].conflicts == 0
@@ -112,7 +111,7 @@ def test_a_rerun_after_lost_state_adds_nothing(vault: Vault) -> None:
 def test_manifest_is_rebuilt_from_source_pages(vault: Vault) -> None:
     ingest_both(vault)
     before = wiki_files(vault)
-    (vault.state / "manifest.json").unlink()
+    (vault.state / "manifest.jsonl").unlink()
     drop(vault, "copy.md", OLD)
     report = run(vault, NumberEngine({"KV-Lite": "concept"}))
     assert report.results[0].status == "skipped"

@@ -234,7 +234,7 @@ def test_merge_maps_ids_back_and_drops_bad_ones(make_engine: MakeEngine) -> None
     assert "1. Ada was born in 1815. (source: Biography, 2020-01-01)" in user
     assert '2. Ada was born in 1816. (quote: "born in 1816")' in user
     system = request["messages"][0]["content"]
-    assert "ONLY with the page's existing facts" in system
+    assert "ONLY with the existing facts" in system
     assert "never judge a fact against your own knowledge" in system
 
 

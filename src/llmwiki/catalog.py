@@ -8,6 +8,7 @@ which existing titles does this source mention, and which file name is free. It 
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
 import os
@@ -20,6 +21,9 @@ from typing import Any
 from llmwiki.pages import PageError, as_list, normalize_key, read, render_link, safe_name
 from llmwiki.vault import GENERATED_PAGES, atomic_write
 
+MAX_NAME_WORDS = 6  # longest page name, in words, that mentioned_in recognises in a text
+_TEXT_WORD = re.compile(r"\w[\w'’.\-]*\w|\w")
+_POSSESSIVE = re.compile(r"['’]s$")
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
 TYPE_ORDER = ("source", "person", "concept", "answer")
 TYPE_HEADINGS = {
@@ -101,6 +105,8 @@ class Catalog:
         self._keys: dict[str, list[str]] = {}  # normalized title/alias/stem -> stems
         self._tokens: dict[str, list[str]] = {}  # each word of a name -> stems
         self._taken: set[str] = set()  # casefolded stems, for free_stem
+        # index.md's rows by type, kept sorted so rendering after one change is a join
+        self._rows: dict[str, list[tuple[str, str, str]]] = {}
         for entry in entries:
             self.put(entry)
 
@@ -153,6 +159,9 @@ class Catalog:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def index_rows(self, kind: str) -> list[tuple[str, str, str]]:
+        return self._rows.get(kind, [])
+
     def get(self, stem: str) -> Entry | None:
         return self._entries.get(stem)
 
@@ -163,6 +172,7 @@ class Catalog:
             self._unindex(old)
         self._entries[entry.stem] = entry
         self._taken.add(entry.stem.casefold())
+        bisect.insort(self._rows.setdefault(_group(entry), []), _row(entry))
         keys, words = terms or _index_terms(entry)
         for key in keys:
             self._keys.setdefault(key, []).append(entry.stem)
@@ -170,6 +180,8 @@ class Catalog:
             self._tokens.setdefault(word, []).append(entry.stem)
 
     def _unindex(self, entry: Entry) -> None:
+        rows = self._rows[_group(entry)]
+        del rows[bisect.bisect_left(rows, _row(entry))]
         keys, words = _index_terms(entry)
         for index, terms in ((self._keys, keys), (self._tokens, words)):
             for term in terms:
@@ -217,20 +229,21 @@ class Catalog:
         return [self._entries[stem] for _, stem in sorted(scored)[:limit]]
 
     def mentioned_in(self, text: str, limit: int) -> list[str]:
-        """Titles of pages whose title or an alias occurs in `text`, at most `limit`, by how
-        often they occur. Work is proportional to the text, not to the wiki."""
-        lowered = text.casefold()
+        """Titles of pages whose title or an alias occurs in `text`, at most `limit`, most
+        often mentioned first. Runs of up to MAX_NAME_WORDS words of the text are looked up
+        as names, so the work grows with the text, not with the wiki."""
+        words = [_POSSESSIVE.sub("", w) for w in _TEXT_WORD.findall(text)]
+        keys = [normalize_key(w) for w in words]
         counts: dict[str, int] = {}
-        for word in dict.fromkeys(_words(text)):
-            for stem in self._tokens.get(word, ()):
-                if stem in counts:
+        for i in range(len(keys)):
+            joined = ""
+            for key in keys[i : i + MAX_NAME_WORDS]:
+                joined += key
+                if len(joined) < 3:
                     continue
-                entry = self._entries[stem]
-                hits = sum(
-                    lowered.count(n.casefold()) for n in {entry.title, *entry.aliases} if len(n) > 2
-                )
-                counts[stem] = hits
-        ranked = sorted((-n, s) for s, n in counts.items() if n > 0)
+                for stem in self._keys.get(joined, ()):
+                    counts[stem] = counts.get(stem, 0) + 1
+        ranked = sorted((-n, s) for s, n in counts.items())
         return [self._entries[s].title for _, s in ranked[:limit]]
 
     def free_stem(self, title: str, kind: str) -> str:
@@ -294,23 +307,27 @@ def _int_or_none(value: object) -> int | None:
         return None
 
 
+def _group(entry: Entry) -> str:
+    return entry.type if entry.type in TYPE_ORDER else "other"
+
+
+def _row(entry: Entry) -> tuple[str, str, str]:
+    """A page's sort key and line in index.md."""
+    summary = " ".join(entry.summary.split())
+    link = f"- {render_link(entry.stem, entry.title)}"
+    return (entry.title.casefold(), entry.stem, f"{link} — {summary}" if summary else link)
+
+
 def render_index(catalog: Catalog) -> str:
     """index.md: one line per page, grouped by type, sorted by title."""
-    groups: dict[str, list[Entry]] = {}
-    for entry in catalog:
-        groups.setdefault(entry.type if entry.type in TYPE_ORDER else "other", []).append(entry)
     lines = [
         "# Index",
         "",
         "Generated from the pages' frontmatter on every change; edits here are overwritten.",
     ]
     for kind in (*TYPE_ORDER, "other"):
-        entries = sorted(groups.get(kind, []), key=lambda e: (e.title.casefold(), e.stem))
-        if not entries:
-            continue
-        lines += ["", f"## {TYPE_HEADINGS.get(kind, 'Other')} ({len(entries)})", ""]
-        for entry in entries:
-            summary = " ".join(entry.summary.split())
-            line = f"- {render_link(entry.stem, entry.title)}"
-            lines.append(f"{line} — {summary}" if summary else line)
+        rows = catalog.index_rows(kind)
+        if rows:
+            lines += ["", f"## {TYPE_HEADINGS.get(kind, 'Other')} ({len(rows)})", ""]
+            lines.extend(row[2] for row in rows)
     return "\n".join(lines) + "\n"

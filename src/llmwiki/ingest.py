@@ -109,6 +109,7 @@ def ingest(
     if options.dry_run:
         return _run(vault, engine, options, files, on_progress)
     with vault.lock(options.lock_wait, on_wait):
+        vault.remove_stale_temp_files()
         return _run(vault, engine, options, files, on_progress)
 
 
@@ -329,19 +330,21 @@ class _Run:
             conflicts=conflicts,
             usage=usage,
         )
-        self.manifest.sources[doc.sha256] = SourceRecord(
-            title=title,
-            page=source_stem,
-            files=(path.name,),
-            raw=raw_rel,
-            ingested=today,
-            engine=self.engine.name,
-            pages=tuple(created + updated),
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            calls=usage.calls,
+        self.manifest.add(
+            doc.sha256,
+            SourceRecord(
+                title=title,
+                page=source_stem,
+                files=(path.name,),
+                raw=raw_rel,
+                ingested=today,
+                engine=self.engine.name,
+                pages=tuple(created + updated),
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                calls=usage.calls,
+            ),
         )
-        self.manifest.save()
         self._leave_inbox(path)
         if self.options.commit and history.is_repo(self.vault.root):
             try:
@@ -377,8 +380,7 @@ class _Run:
         if not target.exists():
             atomic_write(target, path.read_bytes())
         if path.name not in record.files:
-            self.manifest.sources[doc.sha256] = replace(record, files=(*record.files, path.name))
-            self.manifest.save()
+            self.manifest.add(doc.sha256, replace(record, files=(*record.files, path.name)))
         self._leave_inbox(path)
 
     def _in_inbox(self, path: Path) -> bool:
@@ -418,6 +420,8 @@ class _Run:
         entry = "\n".join(lines) + "\n"
         if not log.exists():
             self.vault.write_text(log, "# Log\n\nWhat the wiki did, newest last. Append-only.\n")
+        elif lines[2] + "\n" in log.read_text(encoding="utf-8"):
+            return  # a run interrupted after logging this source: it is logged once
         # append-only: a plain append cannot tear earlier entries
         with open(log, "a", encoding="utf-8") as handle:
             handle.write("\n" + entry)

@@ -1,19 +1,21 @@
 """The manifest: which source contents were ingested, into which pages, at what cost.
 
 Keyed by the SHA-256 of the source's bytes, so the same content under another file name is
-recognised. It lives in `.wiki/manifest.json` and is derived state: losing it only means the
+recognised. It lives in `.wiki/manifest.jsonl` and is derived state: losing it only means the
 next ingest re-reads sources whose facts are already on the pages (and adds nothing twice).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from llmwiki.pages import PageError, read
 from llmwiki.vault import Vault, atomic_write
+
+MANIFEST = "manifest.jsonl"
 
 
 @dataclass(frozen=True)
@@ -32,37 +34,36 @@ class SourceRecord:
 
 @dataclass
 class Manifest:
+    """Append-only: recording a source appends one JSON line, so the cost of a source does not
+    grow with the number already ingested. The last line for a hash wins."""
+
     path: Path
     sources: dict[str, SourceRecord] = field(default_factory=dict)
 
     @classmethod
     def load(cls, vault: Vault) -> Manifest:
-        path = vault.state / "manifest.json"
+        path = vault.state / MANIFEST
         try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            lines = path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return cls.rebuild(vault)
-        except json.JSONDecodeError as exc:
-            raise ValueError(
-                f"{path} is corrupt ({exc}); delete it and run the command again: "
-                "it is rebuilt from the source pages"
-            ) from None
-        sources = {
-            sha: SourceRecord(
-                **{
-                    **rec,
-                    "files": tuple(rec.get("files", ())),
-                    "pages": tuple(rec.get("pages", ())),
-                }
-            )
-            for sha, rec in data.get("sources", {}).items()
-        }
-        return cls(path, sources)
+        manifest = cls(path)
+        for line in lines:
+            try:
+                data = json.loads(line)
+                sha = str(data.pop("sha256"))
+                record = SourceRecord(
+                    **{**data, "files": tuple(data["files"]), "pages": tuple(data["pages"])}
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+                continue  # a line torn by a crash: the source pages still say what it held
+            manifest.sources[sha] = record
+        return manifest
 
     @classmethod
     def rebuild(cls, vault: Vault) -> Manifest:
         """The manifest as the source pages' frontmatter records it (sha256, file, title)."""
-        manifest = cls(vault.state / "manifest.json")
+        manifest = cls(vault.state / MANIFEST)
         folder = vault.folder("source")
         if not folder.is_dir():
             return manifest
@@ -86,7 +87,20 @@ class Manifest:
             )
         return manifest
 
+    def add(self, sha: str, record: SourceRecord) -> None:
+        """Record a source durably (one appended line)."""
+        self.sources[sha] = record
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(_line(sha, record))
+            handle.flush()
+            os.fsync(handle.fileno())
+
     def save(self) -> None:
-        data = {"version": 1, "sources": {sha: asdict(rec) for sha, rec in self.sources.items()}}
-        text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        """Write the whole manifest afresh (after a rebuild or an undo)."""
+        text = "".join(_line(sha, rec) for sha, rec in self.sources.items())
         atomic_write(self.path, text.encode("utf-8"))
+
+
+def _line(sha: str, record: SourceRecord) -> str:
+    return json.dumps({"sha256": sha, **asdict(record)}, ensure_ascii=False) + "\n"

@@ -21,6 +21,7 @@ from llmwiki import prompts as prompt_files
 CONFIG_FILE = "wiki.toml"
 PAGE_FOLDERS = {"person": "people", "concept": "concepts", "source": "sources", "answer": "answers"}
 GENERATED_PAGES = ("index.md", "log.md", "contradictions.md")
+TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".part"  # atomic_write's temp files: hidden, never a page
 
 DEFAULT_CONFIG = """\
 # wiki configuration. Environment variables override these values
@@ -94,6 +95,17 @@ class Vault:
         atomic_write(target, text.encode("utf-8"))
         return True
 
+    def remove_stale_temp_files(self) -> int:
+        """Delete temp files that a killed process left behind (they are never a page: a
+        write only becomes a page by its final rename). Call with the lock held."""
+        removed = 0
+        for folder in (self.wiki, self.raw, self.state, self.failed):
+            if folder.is_dir():
+                for stale in folder.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+                    stale.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
     def pending(self) -> list[Path]:
         """Files waiting in the inbox, in name order: predictable on every machine (a clone's
         mtimes are arbitrary), and users can date-prefix names to set the order."""
@@ -143,7 +155,7 @@ def is_ignored_name(name: str) -> bool:
 
 def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

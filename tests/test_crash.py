@@ -1,0 +1,115 @@
+"""kill -9 at many points of an LLM-backed ingest: every page stays whole, and the next run
+finishes each source exactly once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from fake_openai import FakeOpenAI
+
+from llmwiki.catalog import Catalog
+from llmwiki.content import FACTS_HEADING, fact_key
+from llmwiki.manifest import Manifest
+from llmwiki.pages import parse_links, read, section_lines
+from llmwiki.vault import Vault, init_vault
+
+SAMPLES = sorted((REPO / "inbox").glob("*.*"))
+KILLS = 24
+
+
+def start(vault: Vault, fake: FakeOpenAI) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "WIKI_MODEL": "fake",
+        "OPENAI_BASE_URL": fake.base_url,
+        "OPENAI_API_KEY": "sk-test",
+        "WIKI_ENGINE": "",
+        "WIKI_JOBS": "4",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "llmwiki", "--vault", str(vault.root), "ingest", "--no-commit"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def check_whole(vault: Vault) -> None:
+    """Every page parses; no bullet appears twice on a page."""
+    for path in vault.wiki.rglob("*.md"):
+        if path.name in ("index.md", "log.md", "contradictions.md"):
+            assert path.read_text(encoding="utf-8").startswith("# ")
+            continue
+        page = read(path)  # raises on a torn frontmatter
+        assert page.meta.get("title") and page.meta.get("type"), path
+        facts = [
+            fact_key(line)
+            for line in section_lines(page.body, FACTS_HEADING)
+            if line.startswith("- ")
+        ]
+        assert len(facts) == len(set(facts)), f"duplicate fact on {path.name}"
+
+
+def check_complete(vault: Vault) -> None:
+    assert sorted(p.name for p in vault.raw.iterdir()) == sorted(p.name for p in SAMPLES)
+    assert [p for p in vault.inbox.iterdir() if p.is_file()] == []
+    assert len(Manifest.load(vault).sources) == len(SAMPLES)
+    sources = [e for e in Catalog.scan(vault.wiki) if e.type == "source"]
+    assert len(sources) == len(SAMPLES)
+    log = (vault.wiki / "log.md").read_text(encoding="utf-8")
+    for source in sources:
+        assert log.count(f"- source: [[{source.stem}]]\n") == 1, source.stem
+    stems = {p.stem for p in vault.wiki.rglob("*.md")}
+    for path in vault.wiki.rglob("*.md"):
+        for link in parse_links(path.read_text(encoding="utf-8")):
+            assert link.target in stems, (path.name, link.target)
+    assert not list(vault.root.rglob(".tmp-*.part"))
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_kill_9_anywhere_then_rerun(tmp_path: Path) -> None:
+    with FakeOpenAI(latency=0.03) as fake:
+        # how long an undisturbed run takes, to spread the kills over it
+        probe = init_vault(tmp_path / "probe")[0]
+        for sample in SAMPLES:
+            shutil.copy(sample, probe.inbox)
+        began = time.monotonic()
+        assert start(probe, fake).wait(timeout=120) == 0
+        duration = time.monotonic() - began
+        check_complete(probe)
+        reference = {p.relative_to(probe.wiki).as_posix() for p in probe.wiki.rglob("*.md")}
+
+        states = set()
+        for n in range(KILLS):
+            vault = init_vault(tmp_path / f"kill{n}")[0]
+            for sample in SAMPLES:
+                shutil.copy(sample, vault.inbox)
+            process = start(vault, fake)
+            time.sleep(duration * (n + 0.5) / KILLS)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+            states.add(
+                (
+                    len(list(vault.raw.iterdir())),
+                    len(list(vault.wiki.rglob("*.md"))),
+                    len(Manifest.load(vault).sources),
+                    len([p for p in vault.inbox.iterdir() if p.is_file()]),
+                )
+            )
+            check_whole(vault)
+            assert start(vault, fake).wait(timeout=120) == 0
+            check_whole(vault)
+            check_complete(vault)
+            assert {
+                p.relative_to(vault.wiki).as_posix() for p in vault.wiki.rglob("*.md")
+            } == reference
+    # the kills landed at different stages of the run: before any write and after each source
+    assert len(states) >= 4, states
