@@ -98,3 +98,15 @@ def test_append_to_section_only_adds_lines() -> None:
     created = append_to_section("Lead.\n\n## Notes\n\nmine\n", "Facts", ["- a"])
     assert created == "Lead.\n\n## Facts\n\n- a\n\n## Notes\n\nmine\n"
     assert append_to_section("Lead.", "Facts", ["- a"]) == "Lead.\n\n## Facts\n\n- a\n"
+
+
+def test_only_the_llm_modules_talk_to_the_llm() -> None:
+    """One place talks to the LLM: the llm*.py modules are the only ones importing openai."""
+    import re
+
+    from conftest import REPO
+
+    for module in sorted((REPO / "src" / "llmwiki").glob("*.py")):
+        if not module.name.startswith("llm"):
+            text = module.read_text(encoding="utf-8")
+            assert not re.search(r"^\s*(import|from) openai", text, re.M), module.name

@@ -598,7 +598,7 @@ def watch(
         click.echo(f"Watching {vault.inbox} for new files (Ctrl-C to stop).")
         try:
             report = watcher.run(stop)
-        except (VaultError, ValueError) as exc:
+        except (VaultError, ValueError, OSError) as exc:
             _fail(str(exc))
         finally:
             for sig, handler in handlers.items():

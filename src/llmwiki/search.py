@@ -1,0 +1,413 @@
+"""Page retrieval: a SQLite FTS5 full-text index of the wiki's pages, ranked with BM25.
+
+Only pages are indexed (never raw/): the wiki is what answers are built from and cited. The
+index lives in `.wiki/search.sqlite` and is derived state: delete it and the next search builds
+it again. Every search first brings it up to date with the files, reading again only the pages
+whose modification time or size changed and dropping the deleted ones, so after an ingest a
+search costs one directory walk plus the pages that ingest touched.
+
+Titles weigh more than aliases, and aliases more than the body; links in the body are indexed as
+the text Obsidian shows for them. Questions are reduced to their content words, each quoted for
+FTS5, so no question (quotes, colons, hyphens, `AND`, `*`) can be read as query syntax.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmwiki.pages import PageError, as_list, read, unlink
+from llmwiki.vault import GENERATED_PAGES, Vault
+
+__all__ = [
+    "STOP_WORDS",
+    "Hit",
+    "Query",
+    "SearchError",
+    "SearchIndex",
+    "SyncStats",
+    "parse_query",
+    "search",
+]
+
+INDEX_FILE = "search.sqlite"
+# Bump when the tables or what goes into them change: an older index is then rebuilt.
+SCHEMA_VERSION = 1
+# BM25 column weights: a word in the title says far more about a page than one in its body.
+TITLE_WEIGHT, ALIASES_WEIGHT, BODY_WEIGHT = 10.0, 5.0, 1.0
+MAX_TERMS = 24  # a pasted paragraph must not become a query with hundreds of OR branches
+MAX_PHRASE = 4
+SNIPPET_TOKENS = 16
+# BM25's best pages re-ranked by how many question words they contain
+CANDIDATES_PER_HIT = 3
+
+# Question words and function words: they match nearly every page and rank nothing.
+_STOP_TEXT = """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing done down during each else ever
+    few for from further get gets got had has have having he her here hers herself him himself
+    his how i if in into is it its itself just know let me more most much my myself no nor not
+    now of off on once only or other our ours ourselves out over own please same say said says
+    she should so some such tell than that the their theirs them themselves then there these
+    they this those through to too under until up us very was we were what whats when where
+    which while who whom whose why will with would you your yours yourself yourselves
+    anything something someone anyone everything thing things wiki page pages
+"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+
+# FTS5's unicode61 tokenizer splits on everything but letters and digits (underscore included).
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+class SearchError(Exception):
+    """The search index cannot be opened or queried; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A page that matches a question, best first. `score` is BM25 (higher is better);
+    `matched` is how many of the question's `terms` the page contains."""
+
+    stem: str
+    title: str
+    type: str
+    rel: str  # path under wiki/, with forward slashes
+    score: float
+    snippet: str
+    matched: int
+    terms: int
+
+
+@dataclass(frozen=True)
+class SyncStats:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.removed
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question reduced to content words (`terms`) and runs of adjacent ones (`phrases`)."""
+
+    terms: tuple[str, ...]
+    phrases: tuple[str, ...] = ()
+
+    @property
+    def expression(self) -> str:
+        """The FTS5 MATCH expression: every term and phrase quoted, ORed; "" for no term."""
+        parts = [_quote(t) for t in self.terms] + [_quote(p) for p in self.phrases]
+        return " OR ".join(parts)
+
+
+def _quote(text: str) -> str:
+    # A quoted FTS5 string is never syntax; a quote inside one is written twice.
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _fold(word: str) -> str:
+    text = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def parse_query(question: str) -> Query:
+    """The words of `question` worth searching for, in order, without duplicates."""
+    words = [_fold(w) for w in _WORD_RE.findall(question)]
+    # single letters are mostly the debris of "Lambert's" or "U.S."; digits ("OLMo 3") are not
+    keep = [not (w in STOP_WORDS or (len(w) == 1 and not w.isdigit())) for w in words]
+    terms = list(dict.fromkeys(w for w, k in zip(words, keep, strict=True) if k))[:MAX_TERMS]
+    phrases: list[str] = []
+    run: list[str] = []
+    for word, kept in [*zip(words, keep, strict=True), ("", False)]:
+        if kept:
+            run.append(word)
+            continue
+        # Adjacent content words ("Nathan Lambert", "KV-Lite") score again as a phrase, so a
+        # page naming the whole thing outranks pages that merely use each word somewhere.
+        if len(run) >= 2:
+            phrases.append(" ".join(run[:MAX_PHRASE]))
+        run = []
+    phrases = list(dict.fromkeys(phrases))[: MAX_TERMS // 4]
+    return Query(tuple(terms), tuple(phrases))
+
+
+# --- the index ---------------------------------------------------------------------------------
+
+_SCHEMA = (
+    """CREATE TABLE docs (
+        id INTEGER PRIMARY KEY,
+        rel TEXT NOT NULL UNIQUE,
+        stem TEXT NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        size INTEGER NOT NULL
+    )""",
+    "CREATE INDEX docs_stem ON docs (stem)",
+    """CREATE VIRTUAL TABLE pages USING fts5 (
+        title, aliases, body, stem UNINDEXED, type UNINDEXED, rel UNINDEXED,
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    )""",
+    # a persistent rank function lets FTS5 serve `ORDER BY rank LIMIT n` without a full sort
+    "INSERT INTO pages (pages, rank) VALUES "
+    f"('rank', 'bm25({TITLE_WEIGHT}, {ALIASES_WEIGHT}, {BODY_WEIGHT})')",
+)
+
+
+class SearchIndex:
+    """The FTS5 index of one vault's pages. Not thread-safe: one per thread.
+
+    Use as a context manager, or call close().
+    """
+
+    def __init__(self, vault: Vault, path: Path | None = None) -> None:
+        self.vault = vault
+        self.path = path or vault.state / INDEX_FILE
+        self._db = self._open()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in range(2):
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                self._ensure_schema(db)
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                if "fts5" in str(exc):
+                    raise SearchError(
+                        "this Python's SQLite has no FTS5 full-text search; install a Python "
+                        "built with a standard SQLite (python.org, Homebrew and most Linux "
+                        "distributions are)"
+                    ) from None
+                raise SearchError(f"cannot use the search index {self.path}: {exc}") from None
+            except sqlite3.DatabaseError:
+                # Not a database any more (a torn copy, a disk error): it is derived state, so
+                # rebuild it from the pages instead of failing.
+                db.close()
+                if attempt:
+                    raise
+                self.path.unlink(missing_ok=True)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _ensure_schema(db: sqlite3.Connection) -> None:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            if version != SCHEMA_VERSION:  # another process may have built it meanwhile
+                db.execute("DROP TABLE IF EXISTS pages")
+                db.execute("DROP TABLE IF EXISTS docs")
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    # -- keeping it current ----------------------------------------------------------------------
+
+    def sync(self) -> SyncStats:
+        """Bring the index up to date with the pages on disk."""
+        on_disk = _scan(self.vault.wiki)
+        known = {
+            rel: (doc_id, mtime, size)
+            for doc_id, rel, mtime, size in self._db.execute(
+                "SELECT id, rel, mtime_ns, size FROM docs"
+            )
+        }
+        removed = [known[rel][0] for rel in known.keys() - on_disk.keys()]
+        changed = [
+            rel for rel, stat in on_disk.items() if rel not in known or known[rel][1:] != stat
+        ]
+        if not removed and not changed:
+            return SyncStats(unchanged=len(on_disk))
+        added = updated = 0
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for doc_id in removed:
+                    self._drop(doc_id)
+                for rel in changed:
+                    if rel in known:
+                        self._drop(known[rel][0])
+                        updated += 1
+                    else:
+                        added += 1
+                    self._add(rel, on_disk[rel])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:  # e.g. locked for longer than the timeout
+            raise SearchError(f"cannot update the search index {self.path}: {exc}") from None
+        return SyncStats(added, updated, len(removed), len(on_disk) - len(changed))
+
+    def _drop(self, doc_id: int) -> None:
+        self._db.execute("DELETE FROM pages WHERE rowid = ?", (doc_id,))
+        self._db.execute("DELETE FROM docs WHERE id = ?", (doc_id,))
+
+    def _add(self, rel: str, stat: tuple[int, int]) -> None:
+        path = self.vault.wiki / rel
+        stem = Path(rel).stem
+        try:
+            page = read(path)
+        except FileNotFoundError:
+            return  # deleted since the scan: the next sync will not see it either
+        except (PageError, UnicodeDecodeError, OSError):
+            # Recorded without text, so a broken page is not re-read on every search until it
+            # changes (`wiki lint` is where it gets reported).
+            page = None
+        cursor = self._db.execute(
+            "INSERT INTO docs (rel, stem, mtime_ns, size) VALUES (?, ?, ?, ?)",
+            (rel, stem, *stat),
+        )
+        if page is None:
+            return
+        # A link names the file, so the file name is searchable too when it is not the title.
+        names = as_list(page.meta.get("aliases")) + ([stem] if stem != page.title else [])
+        summary = str(page.meta.get("summary") or "")
+        self._db.execute(
+            "INSERT INTO pages (rowid, title, aliases, body, stem, type, rel)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                cursor.lastrowid,
+                page.title,
+                " ; ".join(names),
+                unlink(f"{summary}\n\n{page.body}" if summary else page.body),
+                stem,
+                page.type,
+                rel,
+            ),
+        )
+
+    # -- querying --------------------------------------------------------------------------------
+
+    def search(self, question: str, limit: int = 10, *, sync: bool = True) -> list[Hit]:
+        """The pages best matching `question`, best first, at most `limit`.
+
+        Pages containing more of the question's words come first, BM25 orders pages that
+        contain as many (an OR query alone lets one rare word outrank a page naming them all).
+        """
+        if sync:
+            self.sync()
+        query = parse_query(question)
+        if not query.terms or limit < 1:
+            return []
+        try:
+            rows = self._db.execute(
+                "SELECT rowid, stem, title, type, rel, rank,"
+                " snippet(pages, -1, '', '', '…', ?)"
+                " FROM pages WHERE pages MATCH ? ORDER BY rank LIMIT ?",
+                (SNIPPET_TOKENS, query.expression, limit * CANDIDATES_PER_HIT),
+            ).fetchall()
+            matched = self._matched(query.terms, [row[0] for row in rows])
+        except sqlite3.OperationalError as exc:
+            raise SearchError(f"search failed ({exc}); delete {self.path} to rebuild it") from None
+        hits = [
+            Hit(
+                stem=stem,
+                title=title,
+                type=kind,
+                rel=rel,
+                score=-rank,
+                snippet=" ".join(snippet.split()),
+                matched=matched.get(rowid, 0),
+                terms=len(query.terms),
+            )
+            for rowid, stem, title, kind, rel, rank, snippet in rows
+        ]
+        hits.sort(key=lambda h: (-h.matched, -h.score, h.stem))
+        return hits[:limit]
+
+    def _matched(self, terms: Sequence[str], rowids: Sequence[int]) -> dict[int, int]:
+        """How many of `terms` each of the `rowids` pages contains (one lookup per term)."""
+        counts = dict.fromkeys(rowids, 0)
+        if not rowids:
+            return counts
+        marks = ",".join("?" * len(rowids))
+        for term in terms:
+            for (rowid,) in self._db.execute(
+                f"SELECT rowid FROM pages WHERE pages MATCH ? AND rowid IN ({marks})",
+                (_quote(term), *rowids),
+            ):
+                counts[rowid] += 1
+        return counts
+
+    def stems(self) -> dict[str, str]:
+        """Every indexed page: stem -> path under wiki/ (as of the last sync)."""
+        return {stem: rel for stem, rel in self._db.execute("SELECT stem, rel FROM docs")}
+
+    def paths(self, stems: Iterable[str]) -> dict[str, str]:
+        """Path under wiki/ of each of `stems` that is a page (as of the last sync)."""
+        wanted = list(dict.fromkeys(stems))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):  # SQLite caps the number of parameters
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for stem, rel in self._db.execute(
+                f"SELECT stem, rel FROM docs WHERE stem IN ({marks}) ORDER BY rel", chunk
+            ):
+                found.setdefault(stem, rel)
+        return found
+
+    def __len__(self) -> int:
+        (count,) = self._db.execute("SELECT count(*) FROM docs").fetchone()
+        return int(count)
+
+
+def _scan(wiki: Path) -> dict[str, tuple[int, int]]:
+    """Every page file under `wiki`: path relative to it -> (mtime_ns, size).
+
+    The same files `Catalog.scan` reads: `*.md` outside dot-folders, less the generated pages.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    stack: list[tuple[str, str]] = [(str(wiki), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                rel = prefix + entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):  # a symlink loop must not hang us
+                        stack.append((entry.path, rel + "/"))
+                    elif entry.name.endswith(".md") and rel not in GENERATED_PAGES:
+                        stat = entry.stat()
+                        found[rel] = (stat.st_mtime_ns, stat.st_size)
+                except FileNotFoundError:  # deleted while we walked
+                    continue
+    return found
+
+
+def search(vault: Vault, question: str, limit: int = 10) -> list[Hit]:
+    """Update the vault's index and return the pages best matching `question`."""
+    with SearchIndex(vault) as index:
+        return index.search(question, limit)
