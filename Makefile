@@ -28,6 +28,9 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
+	$(BIN)/python bench/run.py
+	$(BIN)/python bench/ask_bench.py
+	$(BIN)/python bench/graph_bench.py
 	$(BIN)/python bench/extractive_throughput.py
 
 # Put the sample articles back in the inbox and empty the demo's output.
