@@ -3,7 +3,9 @@ finishes each source exactly once."""
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -113,3 +115,98 @@ def test_kill_9_anywhere_then_rerun(tmp_path: Path) -> None:
             } == reference
     # the kills landed at different stages of the run: before any write and after each source
     assert len(states) >= 4, states
+
+
+def without_tokens(page: bytes) -> bytes:
+    return re.sub(rb"\ntokens: \d+\n", b"\n", page)
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing catches it and nothing after it runs."""
+
+
+def test_a_crash_at_every_write_then_rerun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deterministic complement to the kill -9 test: stop the first run at each of its file
+    operations in turn (every page, the index, the log, the archive copy, the manifest, the
+    inbox), then rerun, and check the vault ends as if nothing had happened."""
+    import importlib
+
+    from conftest import TODAY, KeywordEngine
+
+    # by module path: the package re-exports a function named `ingest`
+    ingest_module = importlib.import_module("llmwiki.ingest")
+    vault_module = importlib.import_module("llmwiki.vault")
+    from llmwiki.ingest import Options, ingest
+
+    engine = KeywordEngine(
+        {"Priya Raman": "person", "Tomas Berg": "person", "KV-Lite": "concept", "GRPO": "concept"},
+        {"Priya Raman": ["Raman"], "Tomas Berg": ["Berg"]},
+    )
+    reference = init_vault(tmp_path / "reference")[0]
+    for sample in SAMPLES:
+        shutil.copy(sample, reference.inbox)
+    ingest(reference, engine, Options(today=TODAY))  # type: ignore[arg-type]
+    # every page as an uninterrupted run writes it, but for what the resumed run spent in
+    # tokens, and the log's wording of a resumed entry (check_complete: each source once)
+    expected = {
+        p.relative_to(reference.root).as_posix(): without_tokens(p.read_bytes())
+        for p in sorted(reference.wiki.rglob("*.md"))
+        if p.name != "log.md"
+    }
+
+    operations = {
+        (vault_module, "atomic_write"),
+        (ingest_module, "atomic_write"),
+        (ingest_module.Manifest, "add"),
+        (ingest_module._Run, "_log"),
+        (ingest_module._Run, "_leave_inbox"),
+    }
+    originals = {(owner, name): getattr(owner, name) for owner, name in operations}
+    point = 0
+    while True:
+        vault = init_vault(tmp_path / f"crash{point}")[0]
+        for sample in SAMPLES:
+            shutil.copy(sample, vault.inbox)
+        calls = [0]
+
+        def counting(original: object, target: int = point, calls: list[int] = calls) -> object:
+            def wrapper(*args: object, **kwargs: object) -> object:
+                calls[0] += 1
+                if calls[0] == target + 1:
+                    raise Crash
+                return original(*args, **kwargs)  # type: ignore[operator]
+
+            return wrapper
+
+        for (owner, name), original in originals.items():
+            monkeypatch.setattr(owner, name, counting(original))
+        try:
+            ingest(vault, engine, Options(today=TODAY))  # type: ignore[arg-type]
+            crashed = False
+        except Crash:
+            crashed = True
+        for (owner, name), original in originals.items():
+            monkeypatch.setattr(owner, name, original)
+        if not crashed:
+            break  # every operation of a whole run has been a crash point
+        check_whole(vault)
+        ingest(vault, engine, Options(today=TODAY))  # type: ignore[arg-type]
+        check_complete(vault)
+        got = {
+            p.relative_to(vault.root).as_posix(): without_tokens(p.read_bytes())
+            for p in sorted(vault.wiki.rglob("*.md"))
+            if p.name != "log.md"
+        }
+        for name in sorted(set(got) | set(expected)):
+            assert got.get(name) == expected.get(name), (
+                point,
+                name,
+                "".join(
+                    difflib.unified_diff(
+                        expected.get(name, b"").decode().splitlines(True),
+                        got.get(name, b"").decode().splitlines(True),
+                    )
+                ),
+            )
+        point += 1
+    assert point >= 20  # crash points exercised

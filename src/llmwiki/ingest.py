@@ -122,7 +122,10 @@ def _run(
 ) -> IngestReport:
     paths = list(files) if files is not None else vault.pending()
     cache = None if options.dry_run else vault.state / "catalog.json"
-    run = _Run(vault, engine, options, Manifest.load(vault), Catalog.scan(vault.wiki, cache))
+    manifest = Manifest.load(vault)
+    if manifest.rebuilt and not options.dry_run:
+        manifest.save()  # appends below must extend the rebuilt records, not replace them
+    run = _Run(vault, engine, options, manifest, Catalog.scan(vault.wiki, cache))
     results = []
     # With jobs > 1 the next source is extracted while this one's pages are merged; one
     # worker is enough, since extraction parallelises its own chunks.
@@ -308,17 +311,22 @@ class _Run:
         source_body = render.source_body(extraction, grounder, plans, linker, locked)
         writes.append((self.vault.wiki / f"sources/{source_stem}.md", source_meta, source_body))
 
-        # Apply. The archive copy goes first and the inbox file last, so at every moment the
-        # source's bytes exist in at least one place.
+        # Apply, in an order that makes a crash at any point recoverable: the archive copy
+        # first and the inbox file last, so the source's bytes always exist somewhere; the
+        # source page after everything else in wiki/, because a source page with this hash
+        # is what marks the source as ingested when the manifest has to be rebuilt.
         if not raw_path.exists():
             atomic_write(raw_path, path.read_bytes())
-        for target, meta, body in writes:
-            self.vault.write_text(target, render_page(meta, body))
+        for target, meta, _ in writes:
             self.catalog.put(entry_for(target, self.vault.wiki, meta))
+        *entity_writes, (source_path, _, _) = writes
+        for target, meta, body in entity_writes:
+            self.vault.write_text(target, render_page(meta, body))
         self.vault.write_text(self.vault.wiki / "index.md", render_index(self.catalog))
         if conflicts:
             contradictions.write_register(self.vault, self.catalog)
         self._log(today, title, source_stem, created, updated)
+        self.vault.write_text(source_path, render_page(source_meta, source_body))
         result = SourceResult(
             path.name,
             "ingested",

@@ -39,6 +39,7 @@ class Manifest:
 
     path: Path
     sources: dict[str, SourceRecord] = field(default_factory=dict)
+    rebuilt: bool = False  # read from the source pages: not on disk until saved
 
     @classmethod
     def load(cls, vault: Vault) -> Manifest:
@@ -63,7 +64,7 @@ class Manifest:
     @classmethod
     def rebuild(cls, vault: Vault) -> Manifest:
         """The manifest as the source pages' frontmatter records it (sha256, file, title)."""
-        manifest = cls(vault.state / MANIFEST)
+        manifest = cls(vault.state / MANIFEST, rebuilt=True)
         folder = vault.folder("source")
         if not folder.is_dir():
             return manifest
@@ -100,6 +101,7 @@ class Manifest:
         """Write the whole manifest afresh (after a rebuild or an undo)."""
         text = "".join(_line(sha, rec) for sha, rec in self.sources.items())
         atomic_write(self.path, text.encode("utf-8"))
+        self.rebuilt = False
 
 
 def _line(sha: str, record: SourceRecord) -> str:
