@@ -1,14 +1,20 @@
 """Inbox files -> SourceDoc: text, title, hash and what the file says about itself.
 
-Readers are chosen by file extension. A file we cannot turn into text raises SourceError with a
-reason a user can act on; the pipeline moves it to inbox/failed/ with that reason beside it.
+Readers are chosen by file extension (READERS). Text and markdown are read here; HTML, PDF,
+EPUB and DOCX live in `llmwiki.formats`, imported on first use because their libraries take a
+third of a second to import and most commands never read such a file.
+
+A file we cannot turn into text raises SourceError with a reason a user can act on; the
+pipeline moves it to inbox/failed/ with that reason beside it.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 
 import frontmatter
@@ -17,17 +23,30 @@ from charset_normalizer import from_bytes
 
 from llmwiki.engine import SourceDoc
 
-# Web clippers (Obsidian Web Clipper, MarkDownload) put these in frontmatter.
+# Web clippers (Obsidian Web Clipper, MarkDownload) put these in frontmatter. For each field,
+# the first key present wins: a clip's `created` is the day it was clipped, so it only stands
+# in for the publication date when the page gave none.
 _META_KEYS = {
-    "source": "url",
-    "url": "url",
-    "link": "url",
-    "author": "author",
-    "authors": "author",
-    "published": "published",
-    "date": "published",
-    "created": "published",
+    "url": ("source", "url", "link"),
+    "author": ("author", "authors", "creator"),
+    "published": ("published", "date", "created"),
 }
+_WIKILINK = re.compile(r"\[\[([^\[\]|]*)(?:\|[^\[\]]*)?\]\]")
+_ISO_DATE = re.compile(r"^\s*(\d{4})[-/](\d{2})[-/](\d{2})")
+# Short Western European texts are ambiguous between the single-byte code pages; charset-
+# normalizer may pick cp1257 for French. cp1252 is by far the most common of them, so it wins
+# a near tie.
+_PREFERRED_ENCODINGS = ("cp1252",)
+_NEAR_TIE = 0.03
+# UTF-32 first: its little-endian BOM starts with UTF-16's
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+Reader = Callable[[Path, bytes], tuple[str, str, dict[str, str]]]
 
 
 class SourceError(Exception):
@@ -39,27 +58,78 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def decode_text(data: bytes, name: str) -> str:
-    """Bytes -> str: UTF-8 (with or without BOM), UTF-16 with a BOM, else a detected encoding."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
+    """Bytes -> str: UTF-8 (with or without BOM), UTF-16/32 with a BOM or UTF-16 without one,
+    else a detected encoding. Binary data raises SourceError."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                break
     if b"\x00" in data[:4096]:
-        raise SourceError(
-            f"{name} looks binary (it contains NUL bytes); save it as text, markdown, "
-            "HTML, PDF, EPUB or DOCX"
-        )
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise SourceError(
+                f"{name} looks binary, not text (it contains NUL bytes); save it as text, "
+                "markdown, HTML, PDF, EPUB or DOCX"
+            )
+        return text
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None:
         raise SourceError(
-            f"{name} is not UTF-8 text and its encoding could not be detected; re-save it as UTF-8"
+            f"{name} is not UTF-8 text and its encoding could not be detected (is it really "
+            "a text file?); re-save it as UTF-8"
         )
+    for match in matches:
+        if match.encoding in _PREFERRED_ENCODINGS and match.chaos <= best.chaos + _NEAR_TIE:
+            return str(match)
     return str(best)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Text saved as UTF-16 without a BOM (some Windows tools do): mostly characters below
+    U+0100, so one byte of each pair is NUL, always the same one. Binary data has NULs
+    anywhere."""
+    sample = data[:4096]
+    nul_even, nul_odd = sample[0::2].count(0), sample[1::2].count(0)
+    if len(sample) < 32 or (nul_even and nul_odd):
+        return None
+    try:
+        text = data.decode("utf-16-be" if nul_even else "utf-16-le")
+    except UnicodeDecodeError:
+        return None
+    readable = sum(1 for c in text if c.isprintable() or c.isspace())
+    return text if readable >= 0.98 * len(text) else None
+
+
+def iso_date(value: object) -> str:
+    """A YYYY-MM-DD date from a date, a datetime or an ISO-like string, else "" (a date we
+    cannot read is left out rather than stored wrong: it orders contradictions)."""
+    if isinstance(value, date):  # datetime is a date too
+        return value.isoformat()[:10]
+    match = _ISO_DATE.match(str(value or ""))
+    return "-".join(match.groups()) if match else ""
+
+
+def person_names(values: Iterable[object]) -> str:
+    """Authors as a comma-separated string; clippers write them as "[[Name]]" links."""
+    names = []
+    for value in values:
+        name = _WIKILINK.sub(lambda m: m.group(1), str(value)).strip()
+        if name and name not in names:
+            names.append(name)
+    return ", ".join(names)
+
+
+def tidy_text(text: str) -> str:
+    """Trailing spaces off, at most one blank line between paragraphs, no blank edges."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
 def _first_line_title(text: str) -> str:
@@ -85,24 +155,64 @@ def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
     except yaml.YAMLError:
         # A broken header is still readable text; ingest it as it is rather than reject it.
         return text, _first_line_title(text), {}
+    found = {str(k).lower(): v for k, v in post.metadata.items() if v not in (None, "", [])}
     meta: dict[str, str] = {}
-    for key, value in post.metadata.items():
-        target = _META_KEYS.get(str(key).lower())
-        if target and target not in meta and value not in (None, ""):
-            if isinstance(value, list):
-                value = ", ".join(str(v) for v in value)
-            meta[target] = str(value)[:10] if target == "published" else str(value)
-    title = str(post.metadata.get("title") or "") or _first_line_title(post.content)
-    return post.content, title, meta
+    for field, keys in _META_KEYS.items():
+        value = next((found[k] for k in keys if k in found), None)
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        if field == "author":
+            meta[field] = person_names(values)
+        elif field == "published":
+            meta[field] = iso_date(values[0])
+        else:
+            meta[field] = str(values[0]).strip()
+    title = str(found.get("title") or "").strip() or _first_line_title(post.content)
+    return post.content, title, {k: v for k, v in meta.items() if v}
 
 
-Reader = Callable[[Path, bytes], tuple[str, str, dict[str, str]]]
+# The readers of rich formats import their libraries on first use (see the module docstring).
+def _html(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
+    from llmwiki import formats
+
+    return formats.read_html(path, data)
+
+
+def _pdf(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
+    from llmwiki import formats
+
+    return formats.read_pdf(path, data)
+
+
+def _epub(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
+    from llmwiki import formats
+
+    return formats.read_epub(path, data)
+
+
+def _docx(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
+    from llmwiki import formats
+
+    return formats.read_docx(path, data)
+
+
 READERS: dict[str, Reader] = {
     ".md": _markdown,
     ".markdown": _markdown,
     ".txt": _plain_text,
     ".text": _plain_text,
+    ".html": _html,
+    ".htm": _html,
+    ".xhtml": _html,
+    ".pdf": _pdf,
+    ".epub": _epub,
+    ".docx": _docx,
 }
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n} bytes"
 
 
 def read_source(path: Path, max_bytes: int | None = None) -> SourceDoc:
@@ -110,20 +220,23 @@ def read_source(path: Path, max_bytes: int | None = None) -> SourceDoc:
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         known = ", ".join(sorted(READERS))
+        hint = " (save it as .docx)" if path.suffix.lower() in (".doc", ".odt", ".rtf") else ""
         raise SourceError(
             f"{path.name}: files of type '{path.suffix or '(none)'}' are not "
-            f"supported; convert it to one of {known}"
+            f"supported; convert it to one of {known}{hint}"
         )
     size = path.stat().st_size
+    if size == 0:
+        raise SourceError(f"{path.name} is empty (0 bytes); nothing to ingest")
     if max_bytes is not None and size > max_bytes:
         raise SourceError(
-            f"{path.name} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB "
-            "limit; split it, or raise max_file_mb in wiki.toml"
+            f"{path.name} is {_size(size)}, over the {_size(max_bytes)} limit; "
+            "split it, or raise max_file_mb in wiki.toml"
         )
     data = path.read_bytes()
     text, title, meta = reader(path, data)
     if not text.strip():
-        raise SourceError(f"{path.name} has no text to ingest (it is empty)")
+        raise SourceError(f"{path.name} has no text to ingest (it is blank)")
     return SourceDoc(
         name=path.name,
         text=text,
