@@ -1,0 +1,582 @@
+"""`wiki lint`: what keeps a wiki healthy as it grows, and the repairs that are mechanical.
+
+Errors (exit code 1): broken links, frontmatter that is unreadable or lacks a title or type.
+Warnings: orphan pages, entity pages citing no source, likely duplicates, a stale index.md,
+open contradictions, and names used on three or more pages that have no page.
+
+`lint(vault, fix=True)` first makes the repairs that need no judgement (regenerate index.md,
+point links at file names, normalize frontmatter lists and key order) and then reports what is
+left. It never changes any other text of a page.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from itertools import combinations
+from typing import Any
+
+from llmwiki.catalog import Catalog, Entry, render_index
+from llmwiki.graph import (
+    PageInfo,
+    WikiGraph,
+    build_graph,
+    frontmatter_block,
+    orphans,
+    relink,
+    rewrite_links,
+    split_frontmatter,
+)
+from llmwiki.pages import META_ORDER, PageError, as_list, normalize_key, parse
+from llmwiki.vault import PAGE_FOLDERS, Vault
+
+SEVERITIES = ("error", "warning")
+LIST_KEYS = ("aliases", "sources", "tags")
+MIN_PAGES_FOR_MISSING = 3
+NEAR_DUPLICATE = 0.9
+NEAR_WORD = 0.8  # in two multi-word concept names, each differing word at least this near
+MAX_BLOCK = 200  # a block this large is a common word, and its pairs are covered by others
+_CONNECTORS = frozenset(
+    ("a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with")
+)
+_Add = Callable[[str, str, str], None]  # records a likely duplicate pair and why
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # error | warning
+    code: str  # e.g. broken-link
+    page: str  # path under wiki/ ("" when the finding is about the wiki as a whole)
+    message: str  # what is wrong and what to do about it
+
+
+@dataclass(frozen=True)
+class Fix:
+    page: str
+    message: str
+
+
+@dataclass(frozen=True)
+class LintReport:
+    pages: int
+    findings: tuple[Finding, ...] = ()
+    fixed: tuple[Fix, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "pages": self.pages,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [asdict(f) for f in self.findings],
+            "fixed": [asdict(f) for f in self.fixed],
+        }
+
+
+def lint(vault: Vault, fix: bool = False) -> LintReport:
+    """Check the wiki; with `fix`, make the mechanical repairs first (under the vault lock)."""
+    if not fix:
+        return check(vault, build_graph(vault, terms=True))
+    with vault.lock():
+        fixed = _fix_pages(vault, build_graph(vault))
+        wg = build_graph(vault, terms=True)
+        index = render_index(wg.catalog())
+        if (wg.pages or (vault.wiki / "index.md").exists()) and vault.write_text(
+            vault.wiki / "index.md", index
+        ):
+            fixed.append(Fix("index.md", "regenerated from the pages' frontmatter"))
+    return replace(check(vault, wg), fixed=tuple(fixed))
+
+
+def check(vault: Vault, wg: WikiGraph) -> LintReport:
+    catalog = wg.catalog()
+    findings = [
+        *_frontmatter_findings(wg.scan.pages),
+        *_broken_links(wg, catalog),
+        *_orphans(wg),
+        *_without_sources(wg),
+        *_duplicates(catalog, wg.pages),
+        *_index(vault, catalog, bool(wg.pages)),
+        *_contradictions(wg),
+        *_missing_pages(wg, catalog),
+        *(
+            Finding(
+                "warning",
+                "same-file-name",
+                info.rel,
+                f"another page is also named {info.stem}.md, so links reach only one of the "
+                "two: rename one of them (or `wiki merge` them)",
+            )
+            for info in wg.shadowed
+        ),
+    ]
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: (order[f.severity], f.code, f.page, f.message))
+    return LintReport(pages=len(wg.scan.pages), findings=tuple(findings))
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def _frontmatter_findings(pages: Iterable[PageInfo]) -> Iterator[Finding]:
+    types = ", ".join(PAGE_FOLDERS)
+    for info in pages:
+
+        def bad(problem: str, page: PageInfo = info) -> Finding:
+            return Finding("error", "invalid-frontmatter", page.rel, problem)
+
+        if info.error:
+            yield bad(f"{info.error}: correct the YAML between the `---` lines")
+            continue
+        meta = info.meta
+        title = meta.get("title")
+        if not meta:
+            yield bad(f"no frontmatter: start the file with `---`, `title:`, `type:` ({types})")
+            continue
+        if not isinstance(title, str) or not title.strip():
+            yield bad("`title:` is missing or not text: set it to the page's name")
+        kind = meta.get("type")
+        if kind not in PAGE_FOLDERS:
+            what = "missing" if kind in (None, "") else f"{kind!r}, which is not a page type"
+            yield bad(f"`type:` is {what}: set it to one of {types}")
+        for key in LIST_KEYS:
+            value = meta.get(key)
+            if value is None or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            ):
+                continue
+            severity = "warning" if key == "tags" else "error"
+            hint = (
+                "run `wiki lint --fix` to make it one"
+                if isinstance(value, str | int | float)
+                else "make it a list of text items"
+            )
+            yield Finding(
+                severity, "invalid-frontmatter", info.rel, f"`{key}:` is not a list: {hint}"
+            )
+
+
+def _broken_links(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
+    for link in wg.broken:
+        rel = wg.pages[link.page].rel
+        entry = catalog.lookup(link.target)
+        if entry is not None and entry.stem in wg.pages:
+            yield Finding(
+                "error",
+                "broken-link",
+                rel,
+                f"[[{link.target}]] names no file; it means [[{entry.stem}]]: run "
+                f"`wiki lint --fix` to write [[{entry.stem}|{link.target}]]",
+            )
+        else:
+            yield Finding(
+                "error",
+                "broken-link",
+                rel,
+                f"[[{link.target}]] links to a page that does not exist: create the page, "
+                "correct the link, or remove the brackets",
+            )
+
+
+def _orphans(wg: WikiGraph) -> Iterator[Finding]:
+    for stem in orphans(wg):
+        info = wg.pages[stem]
+        # a saved answer is reached through the index and search; nothing is meant to cite it
+        if info.type == "answer":
+            continue
+        yield Finding(
+            "warning",
+            "orphan",
+            info.rel,
+            "no other page links here (index.md and log.md do not count): link it from a "
+            "related page, or merge or delete it",
+        )
+
+
+def _without_sources(wg: WikiGraph) -> Iterator[Finding]:
+    for info in wg.pages.values():
+        if info.type in ("person", "concept") and not as_list(info.meta.get("sources")):
+            yield Finding(
+                "warning",
+                "no-sources",
+                info.rel,
+                "cites no source: add the source pages it comes from to `sources:`, "
+                "or delete the page if nothing supports it",
+            )
+
+
+def _index(vault: Vault, catalog: Catalog, has_pages: bool) -> Iterator[Finding]:
+    path = vault.wiki / "index.md"
+    try:
+        current = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if has_pages:
+            yield Finding(
+                "warning", "stale-index", "index.md", "index.md is missing: run `wiki lint --fix`"
+            )
+        return
+    except UnicodeDecodeError:
+        current = ""
+    if current != render_index(catalog):
+        yield Finding(
+            "warning",
+            "stale-index",
+            "index.md",
+            "index.md does not match the pages (edited by hand, or a page changed since): "
+            "run `wiki lint --fix` to regenerate it",
+        )
+
+
+def _contradictions(wg: WikiGraph) -> Iterator[Finding]:
+    for info in wg.pages.values():
+        if info.callouts:
+            yield Finding(
+                "warning",
+                "contradiction",
+                info.rel,
+                f"{info.callouts} open contradiction(s): see `wiki contradictions`, check which "
+                "claim holds, then `wiki contradictions resolve ID --note ...`",
+            )
+
+
+# --- names that deserve a page ------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def _words(name: str) -> tuple[str, ...]:
+    return tuple(w for w in (normalize_key(t) for t in re.split(r"[\s\-_/.,:;]+", name)) if w)
+
+
+def _acronyms(name: str) -> set[str]:
+    """'Retrieval-Augmented Generation' -> {'rag', 'rags'}; connectors optional
+    ('Reinforcement Learning from Human Feedback' -> rlhf and rlfhf)."""
+    words = _words(name)
+    if len(words) < 2:
+        return set()
+    found = {"".join(w[0] for w in words)}
+    content = [w for w in words if w not in _CONNECTORS]
+    if len(content) >= 2:
+        found.add("".join(w[0] for w in content))
+    return found | {a + "s" for a in found}
+
+
+class _KnownNames:
+    """Names that already have a page, to tell a missing page from a known one."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.seqs: set[tuple[str, ...]] = set()
+        for entry in catalog:
+            for name in entry.names:
+                words = _words(name)
+                if words:
+                    self.seqs.add(words)
+        self.joined = "\n".join(" " + " ".join(s) + " " for s in self.seqs)
+        self.keys = {"".join(s) for s in self.seqs}
+
+    def covers(self, term: str) -> bool:
+        """True if `term` contains a page's name, is part of one, or abbreviates one."""
+        words = _words(term)
+        if not words:
+            return True
+        if f" {' '.join(words)} " in self.joined:
+            return True
+        for size in range(1, len(words) + 1):
+            for start in range(len(words) - size + 1):
+                if words[start : start + size] in self.seqs:
+                    return True
+        return any(a in self.keys for a in _acronyms(term))
+
+
+def _missing_pages(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
+    """Link targets with no page used on three or more pages, and names mentioned (not
+    linked) in three or more different sentences on three or more pages."""
+    linked: dict[str, set[str]] = defaultdict(set)
+    shown: dict[str, Counter[str]] = defaultdict(Counter)
+    for link in wg.broken:
+        if catalog.lookup(link.target) is not None:
+            continue  # a page's other name: `wiki lint --fix` points these links at it
+        key = normalize_key(link.target)
+        linked[key].add(link.page)
+        shown[key][link.target] += 1
+    for key, stems in sorted(linked.items()):
+        if len(stems) >= MIN_PAGES_FOR_MISSING:
+            name = shown[key].most_common(1)[0][0]
+            yield Finding(
+                "warning",
+                "missing-page",
+                "",
+                f"[[{name}]] is linked from {len(stems)} pages ({_some(wg, stems)}) but has no "
+                "page: create it, or point the links at the page that covers it",
+            )
+    known = _KnownNames(catalog)
+    pages: dict[str, set[str]] = defaultdict(set)
+    contexts: dict[str, set[str]] = defaultdict(set)
+    forms: dict[str, Counter[str]] = defaultdict(Counter)
+    for stem, info in wg.pages.items():
+        for term, context in info.terms or ():
+            key = normalize_key(term)
+            pages[key].add(stem)
+            contexts[key].add(context)
+            forms[key][term] += 1
+    for key in sorted(pages):
+        if len(pages[key]) < MIN_PAGES_FOR_MISSING or len(contexts[key]) < MIN_PAGES_FOR_MISSING:
+            continue
+        name = forms[key].most_common(1)[0][0]
+        if key in linked or known.covers(name):
+            continue
+        yield Finding(
+            "warning",
+            "missing-page",
+            "",
+            f'"{name}" is mentioned on {len(pages[key])} pages ({_some(wg, pages[key])}) but '
+            "has no page: consider giving it one",
+        )
+
+
+def _some(wg: WikiGraph, stems: Iterable[str], limit: int = 3) -> str:
+    titles = sorted(wg.pages[s].title for s in stems)
+    more = f" and {len(titles) - limit} more" if len(titles) > limit else ""
+    return ", ".join(titles[:limit]) + more
+
+
+# --- likely duplicates --------------------------------------------------------------------
+
+
+def _duplicates(catalog: Catalog, pages: Mapping[str, PageInfo]) -> Iterator[Finding]:
+    entries = {e.stem: e for e in catalog if e.type in ("person", "concept") and e.stem in pages}
+    pairs: dict[tuple[str, str], str] = {}
+
+    def add(a: str, b: str, reason: str) -> None:
+        if a != b:
+            pairs.setdefault((min(a, b), max(a, b)), reason)
+
+    _same_names(entries, add)
+    _abbreviations(entries, add)
+    _near_names(entries, add, pairs)
+    for (a, b), reason in sorted(pairs.items()):
+        keep, other = sorted((entries[a], entries[b]), key=lambda e: _keep_rank(e, pages))
+        yield Finding(
+            "warning",
+            "duplicate",
+            pages[other.stem].rel,
+            f"may be the same {other.type} as [[{keep.stem}]] ({reason}); if so, run: "
+            f'wiki merge "{keep.stem}" "{other.stem}"',
+        )
+
+
+def _keep_rank(entry: Entry, pages: Mapping[str, PageInfo]) -> tuple[int, int, str]:
+    """The page to keep sorts first: the longer name (full name, expansion), then more sources."""
+    sources = len(as_list(pages[entry.stem].meta.get("sources")))
+    return (-len(_words(entry.title)), -sources, entry.stem)
+
+
+def _same_names(entries: Mapping[str, Entry], add: _Add) -> None:
+    titles: dict[str, list[str]] = defaultdict(list)
+    for entry in entries.values():
+        for key in {normalize_key(entry.title), normalize_key(entry.stem)} - {""}:
+            titles[key].append(entry.stem)
+    for stems in titles.values():
+        for a, b in combinations(sorted(set(stems)), 2):
+            add(a, b, f'both are named "{entries[a].title}"')
+    for entry in entries.values():
+        for alias in entry.aliases:
+            for stem in titles.get(normalize_key(alias), ()):
+                if entries[stem].type == entry.type:
+                    add(entry.stem, stem, f'"{alias}" is an alias of [[{entry.stem}]]')
+
+
+def _abbreviations(entries: Mapping[str, Entry], add: _Add) -> None:
+    """'RAG' beside 'Retrieval-Augmented Generation'; 'Karpathy' beside 'Andrej Karpathy'."""
+    expansions: dict[str, list[str]] = defaultdict(list)
+    surnames: dict[str, list[str]] = defaultdict(list)
+    for entry in entries.values():
+        words = _words(entry.title)
+        if entry.type == "concept":
+            for acronym in _acronyms(entry.title):
+                expansions[acronym].append(entry.stem)
+        elif len(words) > 1:
+            surnames[words[-1]].append(entry.stem)
+    for entry in entries.values():
+        if entry.type == "concept":
+            for name in (entry.title, *entry.aliases):
+                letters = re.sub(r"[^A-Za-z]", "", name).removesuffix("s")
+                if len(_words(name)) == 1 and len(letters) >= 2 and letters.isupper():
+                    for stem in expansions.get(normalize_key(name), ()):
+                        add(entry.stem, stem, f'"{name}" abbreviates "{entries[stem].title}"')
+        elif len(_words(entry.title)) == 1:
+            for stem in surnames.get(normalize_key(entry.title), ()):
+                add(entry.stem, stem, f'"{entry.title}" is the surname of {entries[stem].title}')
+
+
+@dataclass(frozen=True)
+class _Name:
+    key: str  # normalized
+    entry: Entry
+    text: str  # as written
+    words: tuple[str, ...]
+    numbers: tuple[str, ...]
+
+
+def _near_names(
+    entries: Mapping[str, Entry], add: _Add, pairs: Mapping[tuple[str, str], str]
+) -> None:
+    """Names spelled almost alike (difflib ratio >= 0.9 on normalized keys), compared only
+    within blocks that share a word, or the first or last four letters: the work grows with
+    the size of the blocks, not with the square of the wiki."""
+    names: list[_Name] = []
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for entry in entries.values():
+        for text in dict.fromkeys((entry.title, *entry.aliases)):
+            key = normalize_key(text)
+            if len(key) < 5:
+                continue
+            words = _words(text)
+            names.append(_Name(key, entry, text, words, tuple(re.findall(r"\d+", key))))
+            for block in {*(f"w:{w}" for w in words), f"p:{key[:4]}", f"s:{key[-4:]}"}:
+                blocks[block].append(len(names) - 1)
+    compared: set[tuple[int, int]] = set()
+    for members in blocks.values():
+        if len(members) > MAX_BLOCK:
+            continue
+        for i, j in combinations(members, 2):
+            a, b = names[i], names[j]
+            if not _may_be_near(a, b) or (i, j) in compared:
+                continue
+            compared.add((i, j))
+            pair = (min(a.entry.stem, b.entry.stem), max(a.entry.stem, b.entry.stem))
+            if pair not in pairs and _near(a, b):
+                add(
+                    a.entry.stem,
+                    b.entry.stem,
+                    f'"{a.text}" and "{b.text}" are spelled almost alike',
+                )
+
+
+def _may_be_near(a: _Name, b: _Name) -> bool:
+    """The cheap tests, which most pairs fail."""
+    if a.entry.stem == b.entry.stem or a.entry.type != b.entry.type or a.key == b.key:
+        return False
+    if not _could_be_alike(a.key, b.key, NEAR_DUPLICATE) or a.numbers != b.numbers:
+        return False  # "Gemini 1.5" and "Gemini 2.5" are two things
+    return not (a.entry.type == "person" and _different_people(a.words, b.words))
+
+
+def _near(a: _Name, b: _Name) -> bool:
+    if len(a.words) == len(b.words) > 1:
+        # each word must be near its counterpart: "Andrej Roth" and "Andrej Toth" are near as
+        # strings, but a surname one letter off is as often another family as a typo
+        least = NEAR_DUPLICATE if a.entry.type == "person" else NEAR_WORD
+        words = zip(a.words, b.words, strict=True)
+        if not all(x == y or _alike(x, y, least) for x, y in words):
+            return False
+    return _alike(a.key, b.key, NEAR_DUPLICATE)
+
+
+def _could_be_alike(a: str, b: str, least: float) -> bool:
+    """False when even difflib's best case (2 * shorter / total) is below `least`."""
+    return 2 * min(len(a), len(b)) >= least * (len(a) + len(b))
+
+
+def _alike(a: str, b: str, least: float) -> bool:
+    if not _could_be_alike(a, b, least):
+        return False
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.quick_ratio() >= least and matcher.ratio() >= least
+
+
+def _different_people(wa: tuple[str, ...], wb: tuple[str, ...]) -> bool:
+    """'Jeff Dean' and 'James Dean': two full names with different first names."""
+    return len(wa) > 1 and len(wb) > 1 and wa[0] != wb[0]
+
+
+# --- repairs ------------------------------------------------------------------------------
+
+
+def _fix_pages(vault: Vault, wg: WikiGraph) -> list[Fix]:
+    catalog = wg.catalog()
+    targets: dict[str, str] = {}  # link target as written -> the file name it should name
+    for info in wg.scan.pages:
+        for target in info.links:
+            new = _canonical_target(wg, catalog, target)
+            if new is not None:
+                targets[target] = new
+    fixed: list[Fix] = []
+    for info in wg.scan.pages:
+        if info.error:
+            continue
+        stale_links = any(t in targets for t in info.links)
+        if not stale_links and not _needs_normalizing(info.meta):
+            continue
+        path = vault.wiki / info.rel
+        changes: list[str] = []
+        text = path.read_text(encoding="utf-8")
+
+        def point(match: re.Match[str], changes: list[str] = changes) -> str | None:
+            stem = targets.get(match.group(1).strip())
+            if stem is None:
+                return None
+            new = relink(match, stem)
+            changes.append(f"{match.group()} -> {new}")
+            return new
+
+        try:
+            new_text = rewrite_links(text, point)
+            meta = parse(new_text, path).meta
+        except PageError:
+            continue  # changed since the scan; the next lint reports it
+        normal = _normalized(meta)
+        head, rest = split_frontmatter(new_text)
+        if head and list(normal.items()) != list(meta.items()):
+            new_text = frontmatter_block(normal) + rest
+            changes.append("frontmatter: lists and key order normalized")
+        if changes and vault.write_text(path, new_text):
+            fixed.append(Fix(info.rel, "; ".join(dict.fromkeys(changes))))
+    return fixed
+
+
+def _canonical_target(wg: WikiGraph, catalog: Catalog, target: str) -> str | None:
+    """The file name a link should name instead of `target`, or None when it is right (or
+    when there is no telling what it means)."""
+    stem = wg.resolve(target)
+    if stem is not None:
+        # a differently cased name resolves, but not on every tool and file system
+        plain = "/" not in target and not target.casefold().endswith(".md")
+        return stem if plain and target != stem else None
+    if wg.names.is_attachment(target):
+        return None
+    entry = catalog.lookup(target)
+    if entry is not None and entry.stem in wg.pages:
+        return entry.stem
+    return None
+
+
+def _normalized(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """`meta` with aliases/sources/tags as lists and keys in pages.render's order."""
+    new = dict(meta)
+    for key in LIST_KEYS:
+        value = new.get(key)
+        if key in new and (value is None or isinstance(value, str | int | float)):
+            new[key] = as_list(value)
+    ordered = {k: new[k] for k in META_ORDER if k in new}
+    ordered.update({k: v for k, v in new.items() if k not in ordered})
+    return ordered
+
+
+def _needs_normalizing(meta: Mapping[str, Any]) -> bool:
+    return list(_normalized(meta).items()) != list(meta.items())

@@ -1,0 +1,209 @@
+"""The link graph: Obsidian's link resolution, the incremental cache, stats and exports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+from click.testing import CliRunner
+from conftest import REPO, KeywordEngine, run
+
+from llmwiki.catalog import Catalog, render_index
+from llmwiki.cli import cli
+from llmwiki.graph import (
+    build_graph,
+    export,
+    neighbours,
+    related,
+    relink,
+    rewrite_links,
+    stats,
+)
+from llmwiki.pages import parse, render
+from llmwiki.vault import Vault
+
+ENTITIES = {
+    "Priya Raman": "person",
+    "Tomas Berg": "person",
+    "Lena Okafor": "person",
+    "KV-Lite": "concept",
+    "Retrieval-Augmented Generation": "concept",
+    "GRPO": "concept",
+    "Lighthouse": "concept",
+}
+ALIASES: dict[str, Sequence[str]] = {
+    "Priya Raman": ["Raman"],
+    "Retrieval-Augmented Generation": ["RAG"],
+}
+
+
+def write_page(vault: Vault, rel: str, body: str, **meta: Any) -> Path:
+    path = vault.wiki / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"title": path.stem, "type": "concept", **meta}
+    path.write_text(render(meta, body), encoding="utf-8")
+    return path
+
+
+def small_wiki(vault: Vault) -> None:
+    write_page(
+        vault,
+        "sources/Essay.md",
+        "About [[andrej karpathy#Career|AK]] and [[people/Andrej Karpathy]].\n\n"
+        "`[[In Code]]` is not a link, nor is this:\n\n```\n[[Fenced]]\n```\n\n"
+        "![[diagram.png]] [[Missing Page]] [[Karpathy]]",
+        type="source",
+    )
+    write_page(
+        vault,
+        "people/Andrej Karpathy.md",
+        "Cited in [[Essay]]. Self: [[Andrej Karpathy]].",
+        type="person",
+        aliases=["Karpathy"],
+        sources=["[[Essay]]"],
+    )
+    write_page(vault, "concepts/Lonely.md", "Links to [[Essay]].", sources=["[[Essay]]"])
+    (vault.wiki / "assets").mkdir()
+    (vault.wiki / "assets" / "diagram.png").write_bytes(b"\x89PNG")
+    (vault.wiki / "index.md").write_text("- [[Lonely]]\n- [[Essay]]\n")
+    (vault.wiki / "log.md").write_text("- [[Lonely]]\n")
+
+
+def test_links_resolve_as_obsidian_resolves_them(vault: Vault) -> None:
+    small_wiki(vault)
+    wg = build_graph(vault)
+    assert sorted(wg.graph.nodes) == ["Andrej Karpathy", "Essay", "Lonely"]
+    assert wg.graph.nodes["Andrej Karpathy"] == {
+        "title": "Andrej Karpathy",
+        "type": "person",
+        "path": "people/Andrej Karpathy.md",
+    }
+    # case, #heading, |display and a folder path all reach the same file; no self-loop
+    assert sorted(wg.graph.edges) == [
+        ("Andrej Karpathy", "Essay"),
+        ("Essay", "Andrej Karpathy"),
+        ("Lonely", "Essay"),
+    ]
+    # an alias is not a file name, links in code are not links, an existing attachment is fine
+    assert sorted((b.page, b.target) for b in wg.broken) == [
+        ("Essay", "Karpathy"),
+        ("Essay", "Missing Page"),
+    ]
+    # index.md and log.md link to Lonely, but they are not content pages
+    assert stats(wg).orphans == ("Lonely",)
+    assert neighbours(wg, "Essay").incoming == ("Andrej Karpathy", "Lonely")
+
+
+def test_rebuild_reparses_only_changed_files(vault: Vault) -> None:
+    small_wiki(vault)
+    first = build_graph(vault)
+    assert first.scan.parsed == 3 and (vault.state / "graph.json").is_file()
+    again = build_graph(vault)
+    assert (again.scan.parsed, again.scan.hashed) == (0, 0)
+    assert sorted(again.graph.edges) == sorted(first.graph.edges)
+
+    lonely = vault.wiki / "concepts" / "Lonely.md"
+    lonely.write_text(lonely.read_text() + "\nNow about [[Andrej Karpathy]].\n")
+    changed = build_graph(vault)
+    assert (changed.scan.parsed, changed.scan.hashed) == (1, 1)
+    assert ("Lonely", "Andrej Karpathy") in changed.graph.edges
+
+    # a new mtime with the same bytes is hashed, found unchanged, and not parsed again
+    stat = lonely.stat()
+    os.utime(lonely, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    touched = build_graph(vault)
+    assert (touched.scan.parsed, touched.scan.hashed) == (0, 1)
+
+    lonely.unlink()
+    assert "Lonely" not in build_graph(vault).graph
+
+    (vault.state / "graph.json").write_text("{not json")
+    assert build_graph(vault).scan.parsed == 2
+
+
+def test_catalog_from_the_cache_is_the_catalog_of_the_files(vault: Vault) -> None:
+    for sample in sorted((REPO / "inbox").glob("*.*")):
+        shutil.copy(sample, vault.inbox / sample.name)
+    run(vault, KeywordEngine(ENTITIES, ALIASES))
+    build_graph(vault)  # fills the cache
+    assert render_index(build_graph(vault).catalog()) == render_index(Catalog.scan(vault.wiki))
+
+
+def test_stats_hubs_and_related_pages(vault: Vault) -> None:
+    write_page(vault, "sources/S1.md", "Source one names [[A]] and [[B]].", type="source")
+    write_page(vault, "sources/S2.md", "Source two names [[C]].", type="source")
+    for name in "ABC":
+        source = "S2" if name == "C" else "S1"
+        write_page(vault, f"concepts/{name}.md", f"From [[{source}]].", sources=[f"[[{source}]]"])
+    write_page(vault, "concepts/Island.md", "Alone.", sources=[])
+    wg = build_graph(vault)
+    s = stats(wg, top=2)
+    assert (s.pages, s.links, s.broken) == (6, 6, 0)
+    assert s.components == 3 and s.largest_component == 3
+    assert s.orphans == ("Island",)
+    assert len(s.hubs) == 2 and s.hubs[0].stem == "S1" and s.hubs[0].inbound == 2
+    assert related(wg, "A")[0] == "B"  # both cite S1
+    assert "C" not in related(wg, "A")
+    with pytest.raises(KeyError):
+        related(wg, "Nope")
+
+
+@pytest.mark.parametrize("suffix", [".graphml", ".json", ".gexf"])
+def test_export_by_extension(vault: Vault, tmp_path: Path, suffix: str) -> None:
+    small_wiki(vault)
+    wg = build_graph(vault)
+    target = tmp_path / "out" / f"graph{suffix}"
+    export(wg, target)
+    if suffix == ".graphml":
+        loaded = nx.read_graphml(target)
+    elif suffix == ".gexf":
+        loaded = nx.read_gexf(target)
+    else:
+        loaded = nx.node_link_graph(json.loads(target.read_text()), edges="edges")
+    assert sorted(loaded.nodes) == sorted(wg.graph.nodes)
+    assert loaded.number_of_edges() == wg.graph.number_of_edges()
+    assert loaded.nodes["Andrej Karpathy"]["type"] == "person"
+
+
+def test_export_refuses_an_unknown_format(vault: Vault, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="graphml"):
+        export(build_graph(vault), tmp_path / "graph.png")
+
+
+def test_rewrite_links_changes_only_the_links() -> None:
+    text = (
+        "---\ntitle: X\nsources:\n- '[[O''Brien]]'\n---\n\n"
+        "Body with [[O'Brien|him]] and `[[O'Brien]]` in code and [[Other]].\n"
+    )
+
+    def point(match: Any) -> str | None:
+        return relink(match, "Sean O'Brien") if match.group(1) == "O'Brien" else None
+
+    new = rewrite_links(text, point)
+    assert new.endswith("Body with [[Sean O'Brien|him]] and `[[O'Brien]]` in code and [[Other]].\n")
+    # rewritten in the YAML values, so the quoting stays valid
+    assert parse(new, Path("x.md")).meta["sources"] == ["[[Sean O'Brien|O'Brien]]"]
+    assert rewrite_links(text, lambda m: None) == text
+
+
+def test_graph_command(vault: Vault, tmp_path: Path) -> None:
+    small_wiki(vault)
+    out_file = tmp_path / "g.json"
+    result = CliRunner().invoke(
+        cli,
+        ["--vault", str(vault.root), "graph", "Andrej Karpathy", "--export", str(out_file)],
+        env={"WIKI_VAULT": ""},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Pages: 3, links: 3 (2 broken)" in result.output
+    assert "Orphans (1): [[Lonely]]" in result.output
+    assert "Linked from: [[Essay]]" in result.output
+    assert json.loads(out_file.read_text())["nodes"]
+    result = CliRunner().invoke(cli, ["--vault", str(vault.root), "graph", "--export", "x.png"])
+    assert result.exit_code == 2 and "graphml" in result.output
