@@ -95,7 +95,17 @@ def test_kill_9_anywhere_then_rerun(tmp_path: Path) -> None:
             for sample in SAMPLES:
                 shutil.copy(sample, vault.inbox)
             process = start(vault, fake)
-            time.sleep(duration * (n + 0.5) / KILLS)
+            # Kills are placed by progress, not by a clock (a loaded machine stretches a run):
+            # wait until `stage` sources are archived, then a little longer each time.
+            stage, step = n % len(SAMPLES), n // len(SAMPLES)
+            deadline = time.monotonic() + 60
+            while (
+                len(list(vault.raw.iterdir())) < stage
+                and process.poll() is None
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.002)
+            time.sleep(step * duration / (KILLS // len(SAMPLES)) / len(SAMPLES))
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
             states.add(
