@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import frontmatter
+from frontmatter.default_handlers import YAMLHandler
 import yaml
 
 # Obsidian and the common file systems reject these in file names / link targets.
@@ -148,9 +149,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _FastYAML(YAMLHandler):
+    """python-frontmatter's YAML handler on libyaml's C loader when PyYAML has it: the same
+    safe YAML, several times faster, which matters when a command reads every page."""
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml.load(fm, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+FAST_YAML = _FastYAML()
+
+
 def parse(text: str, path: Path) -> Page:
     try:
-        post = frontmatter.loads(text)
+        post = frontmatter.loads(text, handler=FAST_YAML)
     except yaml.YAMLError as exc:
         raise PageError(f"{path}: the frontmatter is not valid YAML ({exc})") from None
     meta = {str(k): _plain(v) for k, v in post.metadata.items()}

@@ -22,6 +22,7 @@ import yaml
 from charset_normalizer import from_bytes
 
 from llmwiki.engine import SourceDoc
+from llmwiki.pages import FAST_YAML
 
 # Web clippers (Obsidian Web Clipper, MarkDownload) put these in frontmatter. For each field,
 # the first key present wins: a clip's `created` is the day it was clipped, so it only stands
@@ -151,7 +152,7 @@ def _plain_text(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
 def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
     text = decode_text(data, path.name)
     try:
-        post = frontmatter.loads(text)
+        post = frontmatter.loads(text, handler=FAST_YAML)
     except yaml.YAMLError:
         # A broken header is still readable text; ingest it as it is rather than reject it.
         return text, _first_line_title(text), {}
