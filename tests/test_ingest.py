@@ -10,7 +10,7 @@ from conftest import REPO, KeywordEngine, drop, run, wiki_files
 
 from llmwiki.catalog import Catalog
 from llmwiki.engine import EngineError, Extraction, SourceDoc
-from llmwiki.pages import parse_links, read
+from llmwiki.pages import parse_links, read, replace_section, section_lines
 from llmwiki.vault import Vault
 
 SAMPLES = sorted((REPO / "inbox").glob("*.*"))
@@ -202,3 +202,25 @@ def test_files_outside_the_inbox_are_copied_not_moved(vault: Vault, tmp_path: Pa
     report = ingest(vault, engine(), Options(today=TODAY), [outside])  # type: ignore[arg-type]
     assert report.ok and outside.exists()
     assert (vault.raw / "mine.md").read_bytes() == outside.read_bytes()
+
+
+def test_entity_pages_list_related_pages_by_shared_sources(vault: Vault) -> None:
+    fill_inbox(vault)
+    run(vault, engine())
+    berg = read(vault.wiki / "people" / "Tomas Berg.md")
+    related = [line for line in section_lines(berg.body, "Related") if line.startswith("- ")]
+    # Lighthouse shares all three of Berg's sources; the others fewer
+    assert related[0] == "- [[Lighthouse]]"
+    assert "- [[Tomas Berg]]" not in related
+    assert len(related) == len(set(related)) >= 4
+    assert berg.body.index("## Facts") < berg.body.index("## Related")
+
+
+def test_replace_section_only_touches_its_section() -> None:
+    body = "Lead.\n\n## Facts\n\n- a\n\n## Related\n\n- [[Old]]\n\n## Notes\n\nmine\n"
+    out = replace_section(body, "Related", ["- [[New]]"])
+    assert out == "Lead.\n\n## Facts\n\n- a\n\n## Related\n\n- [[New]]\n\n## Notes\n\nmine\n"
+    assert replace_section("Lead.\n", "Related", []) == "Lead.\n"
+    assert replace_section("Lead.\n\n## Related\n\n- x\n", "Related", ["- y"]) == (
+        "Lead.\n\n## Related\n\n- y\n"
+    )

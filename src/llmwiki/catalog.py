@@ -18,12 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmwiki.pages import PageError, as_list, normalize_key, read, render_link, safe_name
+from llmwiki.pages import (
+    PageError,
+    as_list,
+    normalize_key,
+    parse_links,
+    read,
+    render_link,
+    safe_name,
+)
 from llmwiki.vault import GENERATED_PAGES, atomic_write
 
 MAX_NAME_WORDS = 6  # longest page name, in words, that mentioned_in recognises in a text
 _TEXT_WORD = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE = re.compile(r"['’]s$")
+CACHE_FIELDS = 9  # Entry's fields; a cache row of another length is from an older version
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
 TYPE_ORDER = ("source", "person", "concept", "answer")
 TYPE_HEADINGS = {
@@ -44,6 +53,7 @@ class Entry:
     summary: str = ""
     date: str = ""  # a source's publication date, else the day it was ingested
     contradictions: int | None = None  # open ones; None when the page never had any
+    sources: tuple[str, ...] = ()  # file names of the source pages its frontmatter cites
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -107,6 +117,7 @@ class Catalog:
         self._taken: set[str] = set()  # casefolded stems, for free_stem
         # index.md's rows by type, kept sorted so rendering after one change is a join
         self._rows: dict[str, list[tuple[str, str, str]]] = {}
+        self._cited_by: dict[str, list[str]] = {}  # source page -> pages citing it
         for entry in entries:
             self.put(entry)
 
@@ -124,10 +135,17 @@ class Catalog:
         for rel in _page_rels(wiki_dir):
             stat = os.stat(os.path.join(root, rel))
             hit = known.get(rel)
-            if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
+            if (
+                hit
+                and hit[0] == stat.st_mtime_ns
+                and hit[1] == stat.st_size
+                and len(hit[2]) == CACHE_FIELDS
+            ):
                 fields, keys, words = hit[2], hit[3], hit[4]
-                stem, rel_, title, kind, aliases, summary, date, conflicts = fields
-                entry = Entry(stem, rel_, title, kind, tuple(aliases), summary, date, conflicts)
+                stem, rel_, title, kind, aliases, summary, date, conflicts, cited = fields
+                entry = Entry(
+                    stem, rel_, title, kind, tuple(aliases), summary, date, conflicts, tuple(cited)
+                )
             else:
                 path = wiki_dir / rel
                 try:
@@ -146,6 +164,7 @@ class Catalog:
                 entry.summary,
                 entry.date,
                 entry.contradictions,
+                list(entry.sources),
             ]
             seen[rel] = [stat.st_mtime_ns, stat.st_size, fields, keys, words]
         if cache is not None and seen != known:
@@ -158,6 +177,23 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def related(self, stem: str, limit: int = 8) -> list[Entry]:
+        """People and concepts that share the most sources with page `stem`, best first."""
+        entry = self._entries.get(stem)
+        if entry is None:
+            return []
+        shared: dict[str, int] = {}
+        for source in entry.sources:
+            for other in self._cited_by.get(source, ()):
+                if other != stem:
+                    shared[other] = shared.get(other, 0) + 1
+        ranked = sorted(
+            (-n, self._entries[s].title.casefold(), s)
+            for s, n in shared.items()
+            if self._entries[s].type in ("person", "concept")
+        )
+        return [self._entries[s] for _, _, s in ranked[:limit]]
 
     def index_rows(self, kind: str) -> list[tuple[str, str, str]]:
         return self._rows.get(kind, [])
@@ -173,6 +209,8 @@ class Catalog:
         self._entries[entry.stem] = entry
         self._taken.add(entry.stem.casefold())
         bisect.insort(self._rows.setdefault(_group(entry), []), _row(entry))
+        for source in entry.sources:
+            self._cited_by.setdefault(source, []).append(entry.stem)
         keys, words = terms or _index_terms(entry)
         for key in keys:
             self._keys.setdefault(key, []).append(entry.stem)
@@ -180,6 +218,8 @@ class Catalog:
             self._tokens.setdefault(word, []).append(entry.stem)
 
     def _unindex(self, entry: Entry) -> None:
+        for source in entry.sources:
+            self._cited_by[source].remove(entry.stem)
         rows = self._rows[_group(entry)]
         del rows[bisect.bisect_left(rows, _row(entry))]
         keys, words = _index_terms(entry)
@@ -295,6 +335,7 @@ def entry_for(path: Path, wiki_dir: Path, meta: dict[str, object]) -> Entry:
         summary=str(meta.get("summary") or ""),
         date=str(meta.get("published") or meta.get("created") or ""),
         contradictions=_int_or_none(meta.get("contradictions")),
+        sources=tuple(link.target for s in as_list(meta.get("sources")) for link in parse_links(s)),
     )
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import frontmatter
-from frontmatter.default_handlers import YAMLHandler
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 # Obsidian and the common file systems reject these in file names / link targets.
 _FORBIDDEN = re.compile(r'[/\\:*?"<>|#^\[\]\x00-\x1f\x7f]')
@@ -254,4 +254,17 @@ def append_to_section(body: str, heading: str, new_lines: list[str], before: str
     # an empty section keeps one blank line under its heading
     new_block = ["", *new_lines] if insert_at == start else new_lines
     out = lines[:insert_at] + new_block + lines[insert_at:]
+    return "\n".join(out).strip("\n") + "\n"
+
+
+def replace_section(body: str, heading: str, new_lines: list[str], before: str = "Notes") -> str:
+    """Set the content of `## heading` (a section code owns) to `new_lines`, creating it
+    before `## before` (or at the end) when there is none. Nothing else changes."""
+    span = section_span(body.rstrip("\n"), heading)
+    if span is None:
+        return append_to_section(body, heading, new_lines, before) if new_lines else body
+    lines = body.rstrip("\n").split("\n")
+    start, end = span
+    tail = ["", *lines[end:]] if end < len(lines) else []
+    out = [*lines[:start], "", *new_lines, *tail]
     return "\n".join(out).strip("\n") + "\n"
