@@ -10,7 +10,9 @@ from conftest import REPO, KeywordEngine, drop, run, wiki_files
 
 from llmwiki.catalog import Catalog
 from llmwiki.engine import EngineError, Extraction, SourceDoc
+from llmwiki.manifest import Manifest
 from llmwiki.pages import parse_links, read, replace_section, section_lines
+from llmwiki.status import vault_status
 from llmwiki.vault import Vault
 
 SAMPLES = sorted((REPO / "inbox").glob("*.*"))
@@ -118,6 +120,8 @@ def test_locked_page_is_left_alone(vault: Vault) -> None:
     assert page_path.read_bytes() == before
     assert report.results[0].locked == ("Tomas Berg",)
     assert "[[Tomas Berg]]" in (vault.wiki / "sources" / "Second.md").read_text()
+    status = vault_status(vault, Manifest.load(vault))
+    assert status.not_applied == {"Tomas Berg": ["Second"]}
 
 
 def test_quotes_not_in_the_source_are_not_written_as_quotes(vault: Vault) -> None:

@@ -236,6 +236,11 @@ def status(state: _State) -> None:
     click.echo(f"Inbox: {len(report.pending)} pending, {len(report.failed)} failed")
     for name in report.failed:
         click.echo(f"  failed: {name} (see inbox/failed/{name}.error.txt)")
+    for page, sources in sorted(report.not_applied.items()):
+        click.echo(
+            f"Locked page [[{page}]]: facts not applied from "
+            + ", ".join(f"[[{s}]]" for s in sources)
+        )
 
 
 @cli.group(invoke_without_command=True)

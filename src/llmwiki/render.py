@@ -11,6 +11,7 @@ from llmwiki.pages import append_to_section, as_list, render_link
 from llmwiki.resolve import PagePlan
 
 CONTRADICTIONS_HEADING = "Contradictions"
+NOT_APPLIED_HEADING = "Not applied"  # on a source page: locked pages it had facts for
 
 
 def entity_page(
@@ -108,7 +109,7 @@ def source_body(
             parts.append(f"## {heading}\n\n" + "\n".join(f"- {link}" for link in links))
     if locked:
         parts.append(
-            "## Not applied\n\nThese pages are locked, so this source's facts about them were "
-            "not written: " + ", ".join(render_link(s) for s in locked)
+            f"## {NOT_APPLIED_HEADING}\n\nThese pages are locked, so this source's facts about "
+            "them were not written:\n\n" + "\n".join(f"- {render_link(s)}" for s in locked)
         )
     return "\n\n".join(parts)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llmwiki.catalog import TYPE_HEADINGS, Catalog
 from llmwiki.manifest import Manifest
+from llmwiki.pages import PageError, parse_links, read, section_lines
+from llmwiki.render import NOT_APPLIED_HEADING
 from llmwiki.vault import Vault, is_ignored_name
 
 
@@ -16,13 +18,24 @@ class StatusReport:
     tokens: int
     pending: tuple[str, ...]
     failed: tuple[str, ...]
+    # locked page -> source pages whose facts about it were not applied
+    not_applied: dict[str, list[str]] = field(default_factory=dict)
 
 
 def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
     counts: dict[str, int] = {}
-    for entry in Catalog.scan(vault.wiki):
+    not_applied: dict[str, list[str]] = {}
+    for entry in Catalog.scan(vault.wiki, vault.state / "catalog.json"):
         heading = TYPE_HEADINGS.get(entry.type, "other").lower()
         counts[heading] = counts.get(heading, 0) + 1
+        if entry.type == "source":
+            try:
+                body = read(vault.wiki / entry.rel).body
+            except (PageError, OSError, UnicodeDecodeError):
+                continue
+            for line in section_lines(body, NOT_APPLIED_HEADING):
+                for link in parse_links(line):
+                    not_applied.setdefault(link.target, []).append(entry.stem)
     failed: tuple[str, ...] = ()
     if vault.failed.is_dir():
         failed = tuple(
@@ -38,4 +51,5 @@ def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
         tokens=sum(r.prompt_tokens + r.completion_tokens for r in manifest.sources.values()),
         pending=tuple(p.name for p in vault.pending()),
         failed=failed,
+        not_applied=not_applied,
     )
