@@ -22,7 +22,6 @@ indexes the new page, so later questions can retrieve it.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -608,14 +607,7 @@ def _summary(text: str, limit: int = 200) -> str:
 
 
 def _log(vault: Vault, day: str, question: str, stem: str, cited: Sequence[str]) -> None:
-    log = vault.wiki / "log.md"
     lines = [f"## [{day}] ask | {display_text(question)}", "", f"- answer: {render_link(stem)}"]
     if cited:
         lines.append("- cited: " + ", ".join(render_link(c) for c in cited))
-    if not log.exists():
-        vault.write_text(log, "# Log\n\nWhat the wiki did, newest last. Append-only.\n")
-    # append-only: a plain append cannot tear earlier entries
-    with open(log, "a", encoding="utf-8") as handle:
-        handle.write("\n" + "\n".join(lines) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    vault.append_log(lines)

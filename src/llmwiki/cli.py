@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -19,13 +20,33 @@ import click
 from llmwiki import contradictions as conflicts
 from llmwiki import history
 from llmwiki.config import Config, ConfigError, load_config
-from llmwiki.engine import EngineError, open_engine
+from llmwiki.engine import Engine, EngineError, open_engine
 from llmwiki.ingest import IngestReport, Options, Progress, SourceResult, ingest
 from llmwiki.manifest import Manifest
 from llmwiki.status import vault_status
 from llmwiki.vault import Vault, VaultError, find_vault, init_vault
 
 LOCK_WAIT = 600.0  # seconds a command waits for another wiki process before giving up
+
+
+def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--engine, --model and --jobs, as every command that ingests takes them."""
+    for option in reversed(
+        (
+            click.option(
+                "--engine",
+                type=click.Choice(["auto", "llm", "extractive"]),
+                default=None,
+                help="auto (default): the LLM when a model is configured, else extractive.",
+            ),
+            click.option("--model", default=None, help="LLM model name (overrides WIKI_MODEL)."),
+            click.option(
+                "--jobs", type=int, default=None, help="Parallel LLM calls within a source."
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -101,14 +122,7 @@ def init(path: str) -> None:
 @click.option(
     "--dry-run", is_flag=True, help="Estimate the cost of the pending files; write nothing."
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["auto", "llm", "extractive"]),
-    default=None,
-    help="auto (default): the LLM when a model is configured, else extractive.",
-)
-@click.option("--model", default=None, help="LLM model name (overrides WIKI_MODEL).")
-@click.option("--jobs", type=int, default=None, help="Parallel LLM calls within a source.")
+@_engine_options
 @click.option(
     "--no-commit",
     is_flag=True,
@@ -126,6 +140,23 @@ def ingest_cmd(
 ) -> None:
     """Ingest FILES (default: everything in inbox/) into the wiki."""
     vault = state.vault()
+    wiki_engine, options = _engine_and_options(state, vault, engine, model, jobs)
+    options = replace(options, dry_run=dry_run, commit=not no_commit, lock_wait=LOCK_WAIT)
+    paths = [Path(f) for f in files] if files else None
+    try:
+        report = ingest(
+            vault, wiki_engine, options, paths, _progress_printer(), on_wait=_say_waiting
+        )
+    except (VaultError, ValueError) as exc:
+        _fail(str(exc))
+    _print_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def _engine_and_options(
+    state: _State, vault: Vault, engine: str | None, model: str | None, jobs: int | None
+) -> tuple[Engine, Options]:
+    """The engine the flags and configuration ask for, and ingest options to match."""
     config = state.config(vault, engine=engine, model=model, jobs=jobs)
     try:
         wiki_engine = open_engine(config, vault.prompts)
@@ -139,22 +170,11 @@ def ingest_cmd(
         )
     options = Options(
         today=_today(),
-        dry_run=dry_run,
         jobs=config.jobs,
         max_bytes=int(config.max_file_mb * 1_000_000),
         max_candidates=config.max_candidates,
-        commit=not no_commit,
-        lock_wait=LOCK_WAIT,
     )
-    paths = [Path(f) for f in files] if files else None
-    try:
-        report = ingest(
-            vault, wiki_engine, options, paths, _progress_printer(), on_wait=_say_waiting
-        )
-    except (VaultError, ValueError) as exc:
-        _fail(str(exc))
-    _print_report(report)
-    sys.exit(0 if report.ok else 1)
+    return wiki_engine, options
 
 
 def _say_waiting() -> None:
@@ -505,14 +525,7 @@ def ask_cmd(
 
 
 @cli.command()
-@click.option(
-    "--engine",
-    type=click.Choice(["auto", "llm", "extractive"]),
-    default=None,
-    help="auto (default): the LLM when a model is configured, else extractive.",
-)
-@click.option("--model", default=None, help="LLM model name (overrides WIKI_MODEL).")
-@click.option("--jobs", type=int, default=None, help="Parallel LLM calls within a source.")
+@_engine_options
 @click.option(
     "--settle",
     type=click.FloatRange(min=0),
@@ -546,24 +559,8 @@ def watch(
 
     try:
         vault = state.vault()
-        config = state.config(vault, engine=engine, model=model, jobs=jobs)
-        try:
-            wiki_engine = open_engine(config, vault.prompts)
-        except EngineError as exc:
-            _fail(str(exc))
-        if wiki_engine.name == "extractive" and config.engine == "auto":
-            click.echo(
-                "No LLM configured: using the embedded extractive engine (offline). "
-                "Set WIKI_MODEL (and OPENAI_API_KEY or OPENAI_BASE_URL) to use an LLM.",
-                err=True,
-            )
-        options = Options(
-            today=_today(),
-            jobs=config.jobs,
-            max_bytes=int(config.max_file_mb * 1_000_000),
-            max_candidates=config.max_candidates,
-            commit=not no_commit,
-        )
+        wiki_engine, options = _engine_and_options(state, vault, engine, model, jobs)
+        options = replace(options, commit=not no_commit)
         printed = [(0, 0, 0, 0)]  # the counts last shown
 
         def show_status(status: WatchStatus) -> None:

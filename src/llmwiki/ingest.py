@@ -427,22 +427,13 @@ class _Run:
     def _log(
         self, today: str, title: str, stem: str, created: list[str], updated: list[str]
     ) -> None:
-        log = self.vault.wiki / "log.md"
         lines = [f"## [{today}] ingest | {title}", "", f"- source: {render_link(stem)}"]
         if created:
             lines.append("- created: " + ", ".join(render_link(s) for s in created))
         if updated:
             lines.append("- updated: " + ", ".join(render_link(s) for s in updated))
-        entry = "\n".join(lines) + "\n"
-        if not log.exists():
-            self.vault.write_text(log, "# Log\n\nWhat the wiki did, newest last. Append-only.\n")
-        elif lines[2] + "\n" in log.read_text(encoding="utf-8"):
-            return  # a run interrupted after logging this source: it is logged once
-        # append-only: a plain append cannot tear earlier entries
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write("\n" + entry)
-            handle.flush()
-            os.fsync(handle.fileno())
+        # a run interrupted after logging this source has it logged already: once is enough
+        self.vault.append_log(lines, unless=lines[2])
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

@@ -114,6 +114,21 @@ class _InvalidReply(ValueError):
     """The server answered, but not with JSON matching the schema."""
 
 
+def make_client(config: Config, max_retries: int) -> openai.OpenAI:
+    """The OpenAI client for `config`, or an EngineError saying what to configure."""
+    if not config.model:
+        raise EngineError(
+            "No model configured for the LLM engine: set WIKI_MODEL (or `model` in "
+            "wiki.toml) to a model your server offers, or use `--engine extractive`."
+        )
+    return openai.OpenAI(
+        api_key=config.api_key or "not-needed",  # local servers take any key
+        base_url=config.base_url or None,
+        timeout=config.timeout,
+        max_retries=max_retries,
+    )
+
+
 class LLMEngine:
     """The Engine protocol over an OpenAI-compatible server. Thread-safe.
 
@@ -132,20 +147,11 @@ class LLMEngine:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
-        if not config.model:
-            raise EngineError(
-                "No model configured for the LLM engine: set WIKI_MODEL (or `model` in "
-                "wiki.toml) to a model your server offers, or use `--engine extractive`."
-            )
         self._config = config
         self._prompts = prompts
         self._owns_client = client is None
-        self._client = client or openai.OpenAI(
-            api_key=config.api_key or "not-needed",
-            base_url=config.base_url or None,
-            timeout=config.timeout,
-            max_retries=0,  # retries are ours: shared backoff, mode fallback, clear errors
-        )
+        # retries are ours: shared backoff, mode fallback, clear errors
+        self._client = client or make_client(config, max_retries=0)
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()

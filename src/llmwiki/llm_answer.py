@@ -17,6 +17,7 @@ from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 from llmwiki.ask import Answer, ContextPage, render_block
 from llmwiki.config import Config
 from llmwiki.engine import EngineError, Usage
+from llmwiki.llm import make_client
 from llmwiki.prompts import Prompts
 from llmwiki.tokens import count_tokens
 
@@ -36,21 +37,11 @@ class LLMAnswerer:
     def __init__(
         self, config: Config, prompts: Prompts, client: openai.OpenAI | None = None
     ) -> None:
-        if not config.model:
-            raise EngineError(
-                "No model configured for the LLM engine: set WIKI_MODEL (or `model` in "
-                "wiki.toml) to a model your server offers, or use `--engine extractive`."
-            )
         self._config = config
         self._prompts = prompts
         self._owns_client = client is None
-        self._client = client or openai.OpenAI(
-            api_key=config.api_key or "not-needed",
-            base_url=config.base_url or None,
-            timeout=config.timeout,
-            # A stream cannot be retried once it has started; the SDK retries opening it.
-            max_retries=config.max_retries,
-        )
+        # A stream cannot be retried once it has started; the SDK retries opening it.
+        self._client = client or make_client(config, max_retries=config.max_retries)
 
     def close(self) -> None:
         if self._owns_client:

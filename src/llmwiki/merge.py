@@ -9,7 +9,6 @@ of it, so an interruption can leave a duplicate behind but never lose a sentence
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -270,7 +269,6 @@ def _linking_files(vault: Vault, wg: WikiGraph, other: str, keep: str) -> list[P
 def _log(
     vault: Vault, day: str, other_title: str, kept: Page, merged: Page, relinked: list[str]
 ) -> None:
-    log = vault.wiki / "log.md"
     lines = [
         f"## [{day}] merge | {other_title} -> {kept.title}",
         "",
@@ -279,10 +277,4 @@ def _log(
     ]
     if relinked:
         lines.append(f"- relinked: {len(relinked)} page(s)")
-    if not log.exists():
-        vault.write_text(log, "# Log\n\nWhat the wiki did, newest last. Append-only.\n")
-    # append-only, as ingest writes it: a plain append cannot tear earlier entries
-    with open(log, "a", encoding="utf-8") as handle:
-        handle.write("\n" + "\n".join(lines) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    vault.append_log(lines)

@@ -21,6 +21,7 @@ from llmwiki import prompts as prompt_files
 CONFIG_FILE = "wiki.toml"
 PAGE_FOLDERS = {"person": "people", "concept": "concepts", "source": "sources", "answer": "answers"}
 GENERATED_PAGES = ("index.md", "log.md", "contradictions.md")
+LOG_HEADER = "# Log\n\nWhat the wiki did, newest last. Append-only.\n"
 TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".part"  # atomic_write's temp files: hidden, never a page
 
 DEFAULT_CONFIG = """\
@@ -93,6 +94,24 @@ class Vault:
         except FileNotFoundError:
             pass
         atomic_write(target, text.encode("utf-8"))
+        return True
+
+    @property
+    def log(self) -> Path:
+        return self.wiki / "log.md"
+
+    def append_log(self, lines: list[str], unless: str = "") -> bool:
+        """Append an entry to wiki/log.md (created if missing); skip it when the log already
+        holds the line `unless`. A plain append cannot tear earlier entries. Returns whether
+        the entry was written."""
+        if not self.log.exists():
+            self.write_text(self.log, LOG_HEADER)
+        elif unless and unless + "\n" in self.log.read_text(encoding="utf-8"):
+            return False
+        with open(self.check_inside(self.log), "a", encoding="utf-8") as handle:
+            handle.write("\n" + "\n".join(lines) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
         return True
 
     def remove_stale_temp_files(self) -> int:
