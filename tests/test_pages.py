@@ -52,6 +52,8 @@ def test_safe_name_keeps_letters_and_drops_pictographs() -> None:
         "Karpathy's microGPT - The Tokenizer 18"
     )
     assert safe_name("Łukasz Kaiser: Ünïcode") == "Łukasz Kaiser Ünïcode"
+    long = "A very long newsletter title about many things, " * 3 + "Edition 12"
+    assert safe_name(long).endswith("long newsletter") and len(safe_name(long).encode()) <= 120
 
 
 def test_vault_refuses_writes_outside(tmp_path: Path) -> None:

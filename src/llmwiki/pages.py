@@ -42,8 +42,12 @@ def safe_name(title: str) -> str:
     )
     text = _FORBIDDEN.sub(" ", text)
     text = re.sub(r"\s+", " ", text).strip(" .")
-    encoded = text.encode("utf-8")[:MAX_NAME_BYTES]
-    text = encoded.decode("utf-8", errors="ignore").strip(" .")
+    if len(text.encode("utf-8")) > MAX_NAME_BYTES:
+        cut = text.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", errors="ignore")
+        # end on a whole word ("Edition 12", not "Edition 1") unless that loses too much
+        word_end = cut.rsplit(" ", 1)[0]
+        text = word_end if len(word_end) >= len(cut) * 0.6 else cut
+    text = text.strip(" .")
     if not text:
         return "Untitled"
     if _WINDOWS_RESERVED.match(text):
