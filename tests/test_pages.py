@@ -112,3 +112,93 @@ def test_only_the_llm_modules_talk_to_the_llm() -> None:
         if not module.name.startswith("llm"):
             text = module.read_text(encoding="utf-8")
             assert not re.search(r"^\s*(import|from) openai", text, re.M), module.name
+
+
+def test_fast_frontmatter_reads_what_yaml_reads() -> None:
+    """simple_yaml either declines or agrees with YAML, on our own output and on odd input."""
+    import random
+
+    import yaml
+
+    from llmwiki.pages import simple_yaml
+
+    cases = [
+        "title: A\ntype: person\naliases: []\nsources:\n- \"[[O'Neil]]\"\n- '[[x]]'\n",
+        "title: 'It''s'\ncontradictions: 0\nlocked: true\nempty:\ncount: -3\n",
+        "title: x\n# comment\n",
+        "a: 1.5\n",
+        "a: 2026-01-05\n",
+        "a: yes\n",
+        "a: null\n",
+        "a: ~\n",
+        "a: 'unterminated\n",
+        'a: "esc\\"aped"\n',
+        "a: b: c\n",
+        "a: x #c\n",
+        "a:\n  - nested\n",
+        "a: [1, 2]\n",
+        "a: {b: 1}\n",
+        "a: 0x1F\n",
+        "a: 010\n",
+        "a: .5\n",
+        "a: +1\n",
+        "a: -\n",
+        "a: |\n  block\n",
+        "a: &anchor x\n",
+        "a: *ref\n",
+        "- top\n",
+        "a: 1\na: 2\n",
+        "a: True\n",
+        "a: FALSE\n",
+        "a: inf\n",
+        "a: .nan\n",
+        "a: 'x' y\n",
+    ]
+    rng = random.Random(7)
+    atoms = [
+        "x",
+        "A b",
+        "'q'",
+        '"d"',
+        "1",
+        "-2",
+        "true",
+        "no",
+        "[[L|d]]",
+        "2026-01-01",
+        "é",
+        "a:b",
+        "#h",
+        "",
+        "3.0",
+        "'it''s'",
+        "~",
+    ]
+    for _ in range(400):
+        lines = []
+        for k in range(rng.randint(1, 5)):
+            if rng.random() < 0.3:
+                lines.append(f"k{k}:")
+                lines += [f"- {rng.choice(atoms)}" for _ in range(rng.randint(0, 3))]
+            else:
+                lines.append(f"k{k}: {rng.choice(atoms)}".rstrip())
+        cases.append("\n".join(lines) + "\n")
+    agreed = 0
+    for text in cases:
+        fast = simple_yaml(text)
+        if fast is not None:
+            assert fast == yaml.safe_load(text), text
+            agreed += 1
+    assert agreed >= 50  # the comparison was really exercised
+    page = render(
+        {
+            "title": "T",
+            "type": "concept",
+            "aliases": ["A"],
+            "sources": ["[[S]]"],
+            "created": "2026-01-05",
+            "contradictions": 2,
+        },
+        "b",
+    )
+    assert simple_yaml(page.split("---\n")[1]) is not None
