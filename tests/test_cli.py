@@ -88,3 +88,37 @@ def test_bad_config_gets_a_clear_message(tmp_path: Path, bad: str) -> None:
     (kb / "wiki.toml").write_text(bad)
     code, out = invoke("--vault", str(kb), "status")
     assert code == 2 and "Error:" in out
+
+
+def test_same_input_same_clock_gives_a_byte_identical_wiki(tmp_path: Path) -> None:
+    """Two real `wiki ingest` processes (different hash seeds) on the same files and date."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import CORPUS
+
+    inputs = sorted((REPO / "inbox").glob("*.*")) + sorted(CORPUS.glob("*.txt"))
+    wikis = []
+    for seed in ("1", "2"):
+        kb = tmp_path / f"kb{seed}"
+        invoke("init", str(kb))
+        for path in inputs:
+            shutil.copy(path, kb / "inbox")
+        env = {**os.environ, **NO_LLM, "PYTHONHASHSEED": seed, "WIKI_ENGINE": "extractive"}
+        done = subprocess.run(
+            [sys.executable, "-m", "llmwiki", "--vault", str(kb), "ingest", "--no-commit"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        wikis.append(
+            {
+                p.relative_to(kb).as_posix(): p.read_bytes()
+                for p in sorted((kb / "wiki").rglob("*"))
+                if p.is_file()
+            }
+        )
+    assert len(wikis[0]) > 10 and wikis[0] == wikis[1]

@@ -167,3 +167,64 @@ def test_corpus_through_the_llm_engine(vault: Vault, corpus: list[Path]) -> None
         assert run(vault, engine(fake)).count("skipped") == 4
         assert fake.requests == []
     assert wiki_files(vault) == before
+
+
+def test_a_conflict_the_llm_reports_is_flagged_on_the_page_and_in_the_register(
+    vault: Vault,
+) -> None:
+    from fake_openai import message_text
+
+    from llmwiki import contradictions
+
+    old = "---\npublished: 2025-03-02\n---\n# Old report\n\nKV-Lite cuts memory by 40 percent.\n"
+    new = "---\npublished: 2025-06-10\n---\n# New report\n\nKV-Lite cuts memory by 55 percent.\n"
+
+    def responder(request: dict[str, Any]) -> Any:
+        kind = call_kind(request)
+        if kind == "extract":
+            text = source_text(request)
+            sentence = text.strip().splitlines()[-1]
+            return {
+                "title": "",
+                "summary": sentence,
+                "key_claims": [],
+                "entities": [
+                    {
+                        "name": "KV-Lite",
+                        "type": "concept",
+                        "aliases": [],
+                        "description": "A cache compression method.",
+                        "facts": [{"statement": sentence, "quote": sentence}],
+                    }
+                ],
+            }
+        if kind == "merge":
+            user = message_text(request)
+            assert "40 percent" in user and "55 percent" in user  # both claims were compared
+            return {
+                "reasoning": "The new source gives a different figure.",
+                "new_fact_ids": [1],
+                "conflicts": [
+                    {
+                        "reasoning": "40 vs 55 percent for the same measure.",
+                        "existing_fact_id": 1,
+                        "new_fact_id": 1,
+                        "kind": "changed_over_time",
+                    }
+                ],
+            }
+        return default_responder(request)
+
+    drop(vault, "1-old.md", old)
+    drop(vault, "2-new.md", new)
+    with FakeOpenAI(responder) as fake:
+        report = run(vault, engine(fake))
+        assert not fake.errors, fake.errors
+    assert [r.conflicts for r in report.results] == [0, 1]
+    [item] = contradictions.scan(vault)
+    assert item.kind == "changed over time" and item.page == "KV-Lite"
+    assert "[[Old report]] (2025-03-02)" in item.claims[0] and "40 percent" in item.claims[0]
+    assert "[[New report]] (2025-06-10)" in item.claims[1] and "55 percent" in item.claims[1]
+    register = (vault.wiki / "contradictions.md").read_text(encoding="utf-8")
+    assert "## Open (1)" in register and "[[Old report]]" in register
+    assert "[[New report]]" in register
