@@ -2,7 +2,8 @@
 
 For each source: read -> hash (skip content already ingested) -> extract -> ground quotes ->
 resolve each mention to a page -> merge new facts into each page as it is on disk -> render ->
-write pages, index and log -> archive to raw/ -> record in the manifest -> leave the inbox.
+archive to raw/ -> write the entity pages, index and log, then the source page -> record in
+the manifest -> leave the inbox (-> one git commit, in a vault that is a repository).
 
 Planning calls the engine and touches no file, so an engine failure leaves the vault as it was
 and the file in the inbox. The engine only ever sees the source, the pages it touches and a
