@@ -128,7 +128,8 @@ def test_extractive_engine_flags_the_samples_changed_number(vault: Vault) -> Non
 
     for sample in sorted((REPO / "inbox").glob("*.*")):
         shutil.copy(sample, vault.inbox)
-    run(vault, ExtractiveEngine())
+    report = run(vault, ExtractiveEngine())
+    assert [r.conflicts for r in report.results] == [0, 1, 0]  # one, though on two pages
     items = contradictions.scan(vault)
     assert len({c.id for c in items}) == 1
     claims = items[0].claims

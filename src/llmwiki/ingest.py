@@ -270,7 +270,7 @@ class _Run:
         source_date = doc.meta.get("published", "") or today
         writes: list[tuple[Path, dict[str, object], str]] = []
         created, updated, locked = [], [], []
-        conflicts = 0
+        conflicts: set[str] = set()  # one disagreement may show on several pages
         for plan, merge in zip(plans, merges, strict=True):
             if merge is None:
                 locked.append(plan.stem)
@@ -286,7 +286,7 @@ class _Run:
                 today=today,
                 engine=self.engine.name,
             )
-            conflicts += added
+            conflicts.update(added)
             if plan.existing is None:
                 created.append(plan.stem)
             elif meta == plan.existing.meta and body == plan.existing.body:
@@ -344,7 +344,7 @@ class _Run:
             created=tuple(created),
             updated=tuple(updated),
             locked=tuple(locked),
-            conflicts=conflicts,
+            conflicts=len(conflicts),
             usage=usage,
         )
         self.manifest.add(

@@ -24,8 +24,9 @@ def entity_page(
     linker: Linker,
     today: str,
     engine: str,
-) -> tuple[dict[str, object], str, int]:
-    """The page's frontmatter and body after this source, and how many new contradictions."""
+) -> tuple[dict[str, object], str, list[str]]:
+    """The page's frontmatter and body after this source, and the IDs of the contradictions
+    it newly shows."""
     bullets = [render_fact(f, source_stem, linker, plan.stem) for f in merge.new_facts]
     if plan.existing is not None:
         meta: dict[str, object] = dict(plan.existing.meta)
@@ -45,7 +46,7 @@ def entity_page(
         body = lead(plan, source_stem, linker)
     before = (dict(meta), body)
     body = append_to_section(body, FACTS_HEADING, bullets)
-    added = 0
+    added: list[str] = []
     for conflict in merge.conflicts:
         cited = conflict.existing.source
         old = catalog.lookup(cited) if cited else None
@@ -64,7 +65,7 @@ def entity_page(
             new_claim=f"{render_link(source_stem)} ({source_date}): {new_text}",
         )
         body = append_to_section(body, CONTRADICTIONS_HEADING, [*callout, ""])
-        added += 1
+        added.append(cid)
     meta["aliases"] = plan.aliases
     meta["sources"] = unique([*as_list(meta.get("sources")), render_link(source_stem)])
     if not meta.get("summary") and plan.description:
