@@ -27,6 +27,32 @@ from llmwiki.vault import Vault, init_vault
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 TODAY = date(2026, 1, 15)
+SAMPLES = sorted((REPO / "inbox").glob("*.*"))  # the repo's own sample articles
+# what the samples are about, for KeywordEngine
+SAMPLE_ENTITIES = {
+    "Priya Raman": "person",
+    "Tomas Berg": "person",
+    "Lena Okafor": "person",
+    "KV-Lite": "concept",
+    "Retrieval-Augmented Generation": "concept",
+    "GRPO": "concept",
+    "Lighthouse": "concept",
+}
+SAMPLE_ALIASES: dict[str, Sequence[str]] = {
+    "Priya Raman": ["Raman"],
+    "Tomas Berg": ["Berg"],
+    "Lena Okafor": ["Okafor"],
+    "Retrieval-Augmented Generation": ["RAG"],
+}
+# a `wiki` command's environment with no LLM configured and a fixed date
+NO_LLM = {
+    "WIKI_MODEL": "",
+    "OPENAI_BASE_URL": "",
+    "OPENAI_API_KEY": "",
+    "WIKI_ENGINE": "",
+    "WIKI_VAULT": "",
+    "SOURCE_DATE_EPOCH": "1768435200",
+}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, TODAY, KeywordEngine, run
+from conftest import NO_LLM, REPO, SAMPLE_ENTITIES, TODAY, KeywordEngine, run
 
 from llmwiki.ask import (
     NOT_COVERED,
@@ -34,26 +34,10 @@ from llmwiki.search import search
 from llmwiki.tokens import count_tokens
 from llmwiki.vault import Vault
 
-ENTITIES = {
-    "Priya Raman": "person",
-    "Tomas Berg": "person",
-    "Lena Okafor": "person",
-    "KV-Lite": "concept",
-    "Retrieval-Augmented Generation": "concept",
-    "GRPO": "concept",
-    "Lighthouse": "concept",
-}
+ENTITIES = SAMPLE_ENTITIES
 ALIASES: dict[str, Sequence[str]] = {
     "Tomas Berg": ["Berg"],
     "Retrieval-Augmented Generation": ["RAG"],
-}
-NO_LLM = {
-    "WIKI_MODEL": "",
-    "OPENAI_BASE_URL": "",
-    "OPENAI_API_KEY": "",
-    "WIKI_ENGINE": "",
-    "WIKI_VAULT": "",
-    "SOURCE_DATE_EPOCH": "1768435200",
 }
 SECRET = "sk-test-SECRET123"
 PAGE_RE = re.compile(r"<page>\n.*?\n</page>", re.DOTALL)

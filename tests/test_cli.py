@@ -7,18 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO
+from conftest import NO_LLM, REPO
 
 from llmwiki.cli import cli
-
-NO_LLM = {
-    "WIKI_MODEL": "",
-    "OPENAI_BASE_URL": "",
-    "OPENAI_API_KEY": "",
-    "WIKI_ENGINE": "",
-    "WIKI_VAULT": "",
-    "SOURCE_DATE_EPOCH": "1768435200",
-}
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

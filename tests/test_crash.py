@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import SAMPLES
 from fake_openai import FakeOpenAI
 
 from llmwiki.catalog import Catalog
@@ -23,7 +23,6 @@ from llmwiki.manifest import Manifest
 from llmwiki.pages import parse_links, read, section_lines
 from llmwiki.vault import Vault, init_vault
 
-SAMPLES = sorted((REPO / "inbox").glob("*.*"))
 KILLS = 24
 
 

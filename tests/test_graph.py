@@ -12,7 +12,7 @@ from typing import Any
 import networkx as nx
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, KeywordEngine, run
+from conftest import REPO, SAMPLE_ENTITIES, KeywordEngine, run
 
 from llmwiki.catalog import Catalog, render_index
 from llmwiki.cli import cli
@@ -28,15 +28,7 @@ from llmwiki.graph import (
 from llmwiki.pages import parse, render
 from llmwiki.vault import Vault
 
-ENTITIES = {
-    "Priya Raman": "person",
-    "Tomas Berg": "person",
-    "Lena Okafor": "person",
-    "KV-Lite": "concept",
-    "Retrieval-Augmented Generation": "concept",
-    "GRPO": "concept",
-    "Lighthouse": "concept",
-}
+ENTITIES = SAMPLE_ENTITIES
 ALIASES: dict[str, Sequence[str]] = {
     "Priya Raman": ["Raman"],
     "Retrieval-Augmented Generation": ["RAG"],

@@ -6,7 +6,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, KeywordEngine, drop, run, wiki_files
+from conftest import (
+    SAMPLE_ALIASES,
+    SAMPLE_ENTITIES,
+    SAMPLES,
+    KeywordEngine,
+    drop,
+    run,
+    wiki_files,
+)
 
 from llmwiki.catalog import Catalog
 from llmwiki.engine import EngineError, Extraction, SourceDoc
@@ -15,22 +23,8 @@ from llmwiki.pages import parse_links, read, replace_section, section_lines
 from llmwiki.status import vault_status
 from llmwiki.vault import Vault
 
-SAMPLES = sorted((REPO / "inbox").glob("*.*"))
-ENTITIES = {
-    "Priya Raman": "person",
-    "Tomas Berg": "person",
-    "Lena Okafor": "person",
-    "KV-Lite": "concept",
-    "Retrieval-Augmented Generation": "concept",
-    "GRPO": "concept",
-    "Lighthouse": "concept",
-}
-ALIASES = {
-    "Priya Raman": ["Raman"],
-    "Tomas Berg": ["Berg"],
-    "Lena Okafor": ["Okafor"],
-    "Retrieval-Augmented Generation": ["RAG"],
-}
+ENTITIES = SAMPLE_ENTITIES
+ALIASES = SAMPLE_ALIASES
 
 
 def engine() -> KeywordEngine:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, KeywordEngine, run
+from conftest import REPO, SAMPLE_ALIASES, SAMPLE_ENTITIES, KeywordEngine, run
 
 from llmwiki.cli import cli
 from llmwiki.graph import build_graph
@@ -20,21 +19,8 @@ from llmwiki.lint import LintReport, lint
 from llmwiki.pages import parse_links, read, render, unlink
 from llmwiki.vault import Vault
 
-ENTITIES = {
-    "Priya Raman": "person",
-    "Tomas Berg": "person",
-    "Lena Okafor": "person",
-    "KV-Lite": "concept",
-    "Retrieval-Augmented Generation": "concept",
-    "GRPO": "concept",
-    "Lighthouse": "concept",
-}
-ALIASES: dict[str, Sequence[str]] = {
-    "Priya Raman": ["Raman"],
-    "Tomas Berg": ["Berg"],
-    "Lena Okafor": ["Okafor"],
-    "Retrieval-Augmented Generation": ["RAG"],
-}
+ENTITIES = SAMPLE_ENTITIES
+ALIASES = SAMPLE_ALIASES
 ENV = {"WIKI_VAULT": "", "WIKI_MODEL": "", "OPENAI_BASE_URL": "", "SOURCE_DATE_EPOCH": "1768435200"}
 
 
