@@ -557,7 +557,7 @@ def _save(
     """Write the answer page, index.md and the log entry. The caller holds the vault lock."""
     day = today.isoformat()
     folder = PAGE_FOLDERS["answer"]
-    catalog = Catalog.scan(vault.wiki)
+    catalog = Catalog.load(vault)
     base = safe_name(question)
     entry = catalog.get(base)
     existing: Page | None = None

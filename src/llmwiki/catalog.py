@@ -27,11 +27,12 @@ from llmwiki.pages import (
     render_link,
     safe_name,
 )
-from llmwiki.vault import GENERATED_PAGES, atomic_write
+from llmwiki.vault import GENERATED_PAGES, Vault, atomic_write
 
 MAX_NAME_WORDS = 6  # longest page name, in words, that mentioned_in recognises in a text
 _TEXT_WORD = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE = re.compile(r"['’]s$")
+CACHE_FILE = "catalog.json"
 CACHE_FIELDS = 9  # Entry's fields; a cache row of another length is from an older version
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
 TYPE_ORDER = ("source", "person", "concept", "answer")
@@ -122,7 +123,13 @@ class Catalog:
             self.put(entry)
 
     @classmethod
-    def scan(cls, wiki_dir: Path, cache: Path | None = None) -> Catalog:
+    def load(cls, vault: Vault, save_cache: bool = True) -> Catalog:
+        """The vault's catalog through its cache in .wiki/ (kept read-only with
+        `save_cache=False`, for commands that must write nothing)."""
+        return cls.scan(vault.wiki, vault.state / CACHE_FILE, save_cache)
+
+    @classmethod
+    def scan(cls, wiki_dir: Path, cache: Path | None = None, save_cache: bool = True) -> Catalog:
         """Read every page's frontmatter. Unparseable pages are skipped (lint reports them).
 
         With a `cache` file, only pages whose size or mtime changed since the last scan are
@@ -167,7 +174,7 @@ class Catalog:
                 list(entry.sources),
             ]
             seen[rel] = [stat.st_mtime_ns, stat.st_size, fields, keys, words]
-        if cache is not None and seen != known:
+        if cache is not None and save_cache and seen != known:
             cache.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(cache, json.dumps(seen, ensure_ascii=False).encode("utf-8"))
         return catalog

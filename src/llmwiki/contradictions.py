@@ -97,7 +97,7 @@ def open_count(body: str) -> int:
 
 def scan(vault: Vault, catalog: Catalog | None = None) -> list[Contradiction]:
     """Every contradiction in the wiki, from the pages whose frontmatter says they carry one."""
-    catalog = catalog or Catalog.scan(vault.wiki)
+    catalog = catalog or Catalog.load(vault)
     found: list[Contradiction] = []
     for entry in sorted(catalog, key=lambda e: e.stem):
         if entry.contradictions is None:
@@ -160,7 +160,7 @@ def resolve(vault: Vault, cid: str, note: str, today: str) -> Contradiction:
     """Mark contradiction `cid` resolved on every page that shows it, and in the register."""
     clean_note = " ".join(note.split())
     with vault.lock():
-        catalog = Catalog.scan(vault.wiki)
+        catalog = Catalog.load(vault)
         matches = [item for item in scan(vault, catalog) if item.id == cid]
         if not matches:
             raise ContradictionError(
@@ -181,6 +181,6 @@ def resolve(vault: Vault, cid: str, note: str, today: str) -> Contradiction:
             )
             meta = {**page.meta, "contradictions": open_count(body), "updated": today}
             vault.write_text(path, render(meta, body))
-        write_register(vault, Catalog.scan(vault.wiki))
+        write_register(vault, Catalog.load(vault))
     item = matches[0]
     return Contradiction(item.id, item.page, item.kind, item.claims, today, clean_note)

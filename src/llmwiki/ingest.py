@@ -124,11 +124,12 @@ def _run(
     on_progress: Callable[[Progress], None] | None,
 ) -> IngestReport:
     paths = list(files) if files is not None else vault.pending()
-    cache = None if options.dry_run else vault.state / "catalog.json"
     manifest = Manifest.load(vault)
     if manifest.rebuilt and not options.dry_run:
         manifest.save()  # appends below must extend the rebuilt records, not replace them
-    run = _Run(vault, engine, options, manifest, Catalog.scan(vault.wiki, cache))
+    run = _Run(
+        vault, engine, options, manifest, Catalog.load(vault, save_cache=not options.dry_run)
+    )
     results = []
     # With jobs > 1 the next source is extracted while this one's pages are merged; one
     # worker is enough, since extraction parallelises its own chunks.
@@ -318,7 +319,9 @@ class _Run:
         # first and the inbox file last, so the source's bytes always exist somewhere; the
         # source page after everything else in wiki/, because a source page with this hash
         # is what marks the source as ingested when the manifest has to be rebuilt.
-        if not raw_path.exists():
+        # an archive copy already there means an earlier run got this far and may have logged
+        resumed = raw_path.exists()
+        if not resumed:
             atomic_write(raw_path, path.read_bytes())
         for target, meta, _ in writes:
             self.catalog.put(entry_for(target, self.vault.wiki, meta))
@@ -334,7 +337,7 @@ class _Run:
         self.vault.write_text(self.vault.wiki / "index.md", render_index(self.catalog))
         if conflicts:
             contradictions.write_register(self.vault, self.catalog)
-        self._log(today, title, source_stem, created, updated)
+        self._log(today, title, source_stem, created, updated, resumed)
         self.vault.write_text(source_path, render_page(source_meta, source_body))
         result = SourceResult(
             path.name,
@@ -426,7 +429,13 @@ class _Run:
         os.replace(path, target)
 
     def _log(
-        self, today: str, title: str, stem: str, created: list[str], updated: list[str]
+        self,
+        today: str,
+        title: str,
+        stem: str,
+        created: list[str],
+        updated: list[str],
+        resumed: bool,
     ) -> None:
         lines = [f"## [{today}] ingest | {title}", "", f"- source: {render_link(stem)}"]
         if created:
@@ -434,7 +443,8 @@ class _Run:
         if updated:
             lines.append("- updated: " + ", ".join(render_link(s) for s in updated))
         # a run interrupted after logging this source has it logged already: once is enough
-        self.vault.append_log(lines, unless=lines[2])
+        # (only then is the log read: it grows with the wiki's history)
+        self.vault.append_log(lines, unless=lines[2] if resumed else "")
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

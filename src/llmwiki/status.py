@@ -25,7 +25,7 @@ class StatusReport:
 def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
     counts: dict[str, int] = {}
     not_applied: dict[str, list[str]] = {}
-    for entry in Catalog.scan(vault.wiki, vault.state / "catalog.json"):
+    for entry in Catalog.load(vault):
         heading = TYPE_HEADINGS.get(entry.type, "other").lower()
         counts[heading] = counts.get(heading, 0) + 1
         if entry.type == "source":
