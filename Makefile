@@ -13,9 +13,13 @@ $(BIN)/wiki: pyproject.toml
 
 install: $(BIN)/wiki
 
-# The main job: ingest the repository's sample inbox into its wiki/ with the embedded
-# extractive engine (no LLM needed), then show what the vault holds.
+# The main job: copy the sample articles into the inbox and ingest them into wiki/ with the
+# embedded extractive engine (no LLM needed), then show what the vault holds. samples/ is
+# never changed, so the demo and the tests (which read samples/) run in any order; a second
+# demo finds the same content already ingested and changes nothing.
 demo: install
+	mkdir -p inbox
+	cp samples/* inbox/
 	$(BIN)/wiki ingest --no-commit
 	$(BIN)/wiki status
 
@@ -33,8 +37,8 @@ bench: install
 	$(BIN)/python bench/graph_bench.py
 	$(BIN)/python bench/extractive_throughput.py
 
-# Put the sample articles back in the inbox and empty the demo's output.
+# Empty the demo's output (the samples stay in samples/).
 clean-demo:
-	git checkout -- inbox
+	rm -f $(addprefix inbox/,$(notdir $(wildcard samples/*)))
 	rm -rf wiki/people wiki/concepts wiki/sources wiki/answers raw/* .wiki
 	rm -f wiki/index.md wiki/log.md wiki/contradictions.md

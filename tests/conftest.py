@@ -27,7 +27,9 @@ from llmwiki.vault import Vault, init_vault
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 TODAY = date(2026, 1, 15)
-SAMPLES = sorted((REPO / "inbox").glob("*.*"))  # the repo's own sample articles
+SAMPLES = sorted(
+    (REPO / "samples").glob("*.*")
+)  # the repo's own sample articles: the demo copies, never moves, them
 # what the samples are about, for KeywordEngine
 SAMPLE_ENTITIES = {
     "Priya Raman": "person",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import NO_LLM, REPO, SAMPLE_ENTITIES, TODAY, KeywordEngine, run
+from conftest import NO_LLM, SAMPLE_ENTITIES, SAMPLES, TODAY, KeywordEngine, run
 
 from llmwiki.ask import (
     NOT_COVERED,
@@ -46,7 +46,7 @@ PAGE_RE = re.compile(r"<page>\n.*?\n</page>", re.DOTALL)
 @pytest.fixture
 def samples(vault: Vault) -> Vault:
     """The repository's own sample articles, ingested with the scripted engine."""
-    for sample in sorted((REPO / "inbox").glob("*.*")):
+    for sample in SAMPLES:
         shutil.copy(sample, vault.inbox / sample.name)
     assert run(vault, KeywordEngine(ENTITIES, ALIASES)).ok
     return vault

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import NO_LLM, REPO
+from conftest import NO_LLM, SAMPLES
 
 from llmwiki.cli import cli
 
@@ -29,7 +29,7 @@ def test_init_ingest_status(tmp_path: Path) -> None:
     assert (
         code == 0 and (kb / "wiki.toml").is_file() and (kb / "prompts" / "conventions.md").exists()
     )
-    for sample in sorted((REPO / "inbox").glob("*.*")):
+    for sample in SAMPLES:
         shutil.copy(sample, kb / "inbox")
     code, out = invoke("--vault", str(kb), "ingest")
     assert code == 0, out
@@ -89,7 +89,7 @@ def test_same_input_same_clock_gives_a_byte_identical_wiki(tmp_path: Path) -> No
 
     from conftest import CORPUS
 
-    inputs = sorted((REPO / "inbox").glob("*.*")) + sorted(CORPUS.glob("*.txt"))
+    inputs = SAMPLES + sorted(CORPUS.glob("*.txt"))
     wikis = []
     for seed in ("1", "2"):
         kb = tmp_path / f"kb{seed}"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from click.testing import CliRunner
-from conftest import KeywordEngine, drop, run, wiki_files
+from conftest import SAMPLES, KeywordEngine, drop, run, wiki_files
 
 from llmwiki import contradictions
 from llmwiki.cli import cli
@@ -122,11 +122,9 @@ def test_extractive_engine_flags_the_samples_changed_number(vault: Vault) -> Non
     """The repo's own samples: an older article says 40 percent, a newer one 55 percent."""
     import shutil
 
-    from conftest import REPO
-
     from llmwiki.extractive import ExtractiveEngine
 
-    for sample in sorted((REPO / "inbox").glob("*.*")):
+    for sample in SAMPLES:
         shutil.copy(sample, vault.inbox)
     report = run(vault, ExtractiveEngine())
     assert [r.conflicts for r in report.results] == [0, 1, 0]  # one, though on two pages

@@ -12,7 +12,7 @@ from typing import Any
 import networkx as nx
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, SAMPLE_ENTITIES, KeywordEngine, run
+from conftest import SAMPLE_ENTITIES, SAMPLES, KeywordEngine, run
 
 from llmwiki.catalog import Catalog, render_index
 from llmwiki.cli import cli
@@ -120,7 +120,7 @@ def test_rebuild_reparses_only_changed_files(vault: Vault) -> None:
 
 
 def test_catalog_from_the_cache_is_the_catalog_of_the_files(vault: Vault) -> None:
-    for sample in sorted((REPO / "inbox").glob("*.*")):
+    for sample in SAMPLES:
         shutil.copy(sample, vault.inbox / sample.name)
     run(vault, KeywordEngine(ENTITIES, ALIASES))
     build_graph(vault)  # fills the cache

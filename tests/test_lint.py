@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, SAMPLE_ALIASES, SAMPLE_ENTITIES, KeywordEngine, run
+from conftest import SAMPLE_ALIASES, SAMPLE_ENTITIES, SAMPLES, KeywordEngine, run
 
 from llmwiki.cli import cli
 from llmwiki.graph import build_graph
@@ -30,7 +30,7 @@ def invoke(vault: Vault, *args: str) -> tuple[int, str]:
 
 
 def sample_wiki(vault: Vault) -> None:
-    for sample in sorted((REPO / "inbox").glob("*.*")):
+    for sample in SAMPLES:
         shutil.copy(sample, vault.inbox / sample.name)
     assert run(vault, KeywordEngine(ENTITIES, ALIASES)).ok
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, drop, run, wiki_files
+from conftest import SAMPLES, drop, run, wiki_files
 from fake_openai import FakeOpenAI, FakeReply, call_kind, default_responder, source_text
 
 from llmwiki.catalog import Catalog
@@ -42,7 +42,7 @@ def assert_healthy(vault: Vault) -> None:
 
 
 def test_jobs_4_gives_the_same_wiki_as_jobs_1(tmp_path: Path) -> None:
-    samples = sorted((REPO / "inbox").glob("*.*"))
+    samples = SAMPLES
     wikis = []
     for jobs in (1, 4):
         vault = init_vault(tmp_path / f"jobs{jobs}")[0]
@@ -56,7 +56,7 @@ def test_jobs_4_gives_the_same_wiki_as_jobs_1(tmp_path: Path) -> None:
 
 
 def test_falls_back_for_servers_without_json_schema(vault: Vault) -> None:
-    fill(vault, sorted((REPO / "inbox").glob("*.*")))
+    fill(vault, SAMPLES)
     with FakeOpenAI(reject_json_schema=True) as fake:
         report = run(vault, engine(fake))
         assert report.ok and report.count("ingested") == 3
@@ -95,7 +95,7 @@ def test_a_server_that_keeps_failing_fails_cleanly(vault: Vault) -> None:
 
 
 def test_the_api_key_is_written_nowhere(vault: Vault) -> None:
-    fill(vault, sorted((REPO / "inbox").glob("*.*")))
+    fill(vault, SAMPLES)
     with FakeOpenAI() as fake:
         run(vault, engine(fake))
         requests = fake.requests

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import REPO, KeywordEngine, drop, run, wiki_files
+from conftest import SAMPLES, KeywordEngine, drop, run, wiki_files
 
 from llmwiki.engine import Extraction, Fact, Mention, SourceDoc, Usage
 from llmwiki.history import HistoryError, undo
@@ -158,7 +158,7 @@ def wiki_cmd(vault: Vault, *args: str) -> subprocess.Popen[str]:
 
 def test_two_ingests_started_together_ingest_each_source_once(vault: Vault) -> None:
     pytest.importorskip("llmwiki.extractive")
-    for sample in sorted((REPO / "inbox").glob("*.*")):
+    for sample in SAMPLES:
         shutil.copy(sample, vault.inbox)
     first, second = wiki_cmd(vault, "ingest"), wiki_cmd(vault, "ingest")
     outputs = [p.communicate(timeout=120)[0] for p in (first, second)]

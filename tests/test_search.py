@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, KeywordEngine, run
+from conftest import SAMPLES, KeywordEngine, run
 
 import llmwiki.search as search_module
 from llmwiki import pages as page_files
@@ -27,7 +27,7 @@ ENTITIES = {
 @pytest.fixture
 def wiki(vault: Vault) -> Vault:
     """The repository's sample articles, ingested with the scripted engine."""
-    for sample in sorted((REPO / "inbox").glob("*.*")):
+    for sample in SAMPLES:
         shutil.copy(sample, vault.inbox / sample.name)
     assert run(vault, KeywordEngine(ENTITIES)).ok
     return vault

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TODAY, KeywordEngine
+from conftest import SAMPLES, TODAY, KeywordEngine
 from test_sources import BAD_INPUTS, HTML, HTML_JUNK, LIMIT, make_docx, make_epub, make_pdf
 
 from llmwiki import watch
@@ -32,7 +32,6 @@ from llmwiki.watch import Watcher, WatchReport, WatchStatus
 
 SETTLE = 0.3
 ENTITIES = {"Priya Raman": "person", "Tomas Berg": "person", "KV-Lite": "concept"}
-SAMPLES = sorted((REPO / "inbox").glob("*.*"))
 
 
 class Recorder(KeywordEngine):
