@@ -8,6 +8,7 @@ next ingest re-reads sources whose facts are already on the pages (and adds noth
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from llmwiki.pages import PageError, read
 from llmwiki.vault import Vault, atomic_write
 
 MANIFEST = "manifest.jsonl"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,21 +48,40 @@ class Manifest:
     def load(cls, vault: Vault) -> Manifest:
         path = vault.state / MANIFEST
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            data = path.read_bytes()
         except FileNotFoundError:
             return cls.rebuild(vault)
         manifest = cls(path)
-        for line in lines:
+        lines = data.splitlines()
+        damaged = 0
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
             try:
-                data = json.loads(line)
-                sha = str(data.pop("sha256"))
-                record = SourceRecord(
-                    **{**data, "files": tuple(data["files"]), "pages": tuple(data["pages"])}
-                )
-            except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
-                continue  # a line torn by a crash: the source pages still say what it held
-            manifest.sources[sha] = record
-        return manifest
+                manifest._read_line(line)
+            except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+                # The last line may be torn by a crash: the source pages still say what it
+                # held. Damage anywhere else means the file cannot be trusted as a whole.
+                if number != len(lines):
+                    damaged += 1
+        if not damaged:
+            return manifest
+        log.warning(
+            "%s is damaged (%d unreadable line(s)); rebuilt it from the source pages",
+            path,
+            damaged,
+        )
+        rebuilt = cls.rebuild(vault)
+        # the lines that did read carry more (pages touched, tokens) than the pages record
+        rebuilt.sources.update((sha, rec) for sha, rec in manifest.sources.items())
+        return rebuilt
+
+    def _read_line(self, line: bytes) -> None:
+        data = json.loads(line.decode("utf-8"))
+        sha = str(data.pop("sha256"))
+        self.sources[sha] = SourceRecord(
+            **{**data, "files": tuple(data["files"]), "pages": tuple(data["pages"])}
+        )
 
     @classmethod
     def rebuild(cls, vault: Vault) -> Manifest:
