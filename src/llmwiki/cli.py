@@ -5,11 +5,13 @@ This is the only module that prints or exits.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,7 +26,7 @@ from llmwiki.engine import Engine, EngineError, open_engine
 from llmwiki.ingest import IngestReport, Options, Progress, SourceResult, ingest
 from llmwiki.manifest import Manifest
 from llmwiki.status import vault_status
-from llmwiki.vault import Vault, VaultError, find_vault, init_vault
+from llmwiki.vault import Vault, VaultError, explain_os_error, find_vault, init_vault
 
 LOCK_WAIT = 600.0  # seconds a command waits for another wiki process before giving up
 
@@ -90,7 +92,21 @@ class _State:
             _fail(str(exc))
 
 
-@click.group()
+class _Commands(click.Group):
+    """The `wiki` group: the one place an OS error no command expected (a full disk, a
+    read-only or unreadable folder, a file where a folder should be) becomes one clear line
+    naming the path, instead of a traceback. Writes never leave a half file (vault.py)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise  # `wiki ... | head`: click ends quietly
+        except OSError as exc:
+            _fail(explain_os_error(exc))
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="llm-wiki")
 @click.option(
     "--vault",
@@ -128,6 +144,9 @@ def init(path: str) -> None:
     is_flag=True,
     help="In a vault that is a git repository, do not commit each ingested source.",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show each LLM call: its mode, tokens and time."
+)
 @click.pass_obj
 def ingest_cmd(
     state: _State,
@@ -137,18 +156,20 @@ def ingest_cmd(
     model: str | None,
     jobs: int | None,
     no_commit: bool,
+    verbose: bool,
 ) -> None:
     """Ingest FILES (default: everything in inbox/) into the wiki."""
     vault = state.vault()
-    wiki_engine, options = _engine_and_options(state, vault, engine, model, jobs)
-    options = replace(options, dry_run=dry_run, commit=not no_commit, lock_wait=LOCK_WAIT)
-    paths = [Path(f) for f in files] if files else None
-    try:
-        report = ingest(
-            vault, wiki_engine, options, paths, _progress_printer(), on_wait=_say_waiting
-        )
-    except (VaultError, ValueError) as exc:
-        _fail(str(exc))
+    with _engine_log(verbose):
+        wiki_engine, options = _engine_and_options(state, vault, engine, model, jobs)
+        options = replace(options, dry_run=dry_run, commit=not no_commit, lock_wait=LOCK_WAIT)
+        paths = [Path(f) for f in files] if files else None
+        try:
+            report = ingest(
+                vault, wiki_engine, options, paths, _progress_printer(), on_wait=_say_waiting
+            )
+        except (VaultError, ValueError) as exc:
+            _fail(str(exc))
     _print_report(report)
     sys.exit(0 if report.ok else 1)
 
@@ -159,7 +180,7 @@ def _engine_and_options(
     """The engine the flags and configuration ask for, and ingest options to match."""
     config = state.config(vault, engine=engine, model=model, jobs=jobs)
     try:
-        wiki_engine = open_engine(config, vault.prompts)
+        wiki_engine = open_engine(config, vault.prompts, vault.state)
     except EngineError as exc:
         _fail(str(exc))
     if wiki_engine.name == "extractive" and config.engine == "auto":
@@ -175,6 +196,32 @@ def _engine_and_options(
         max_candidates=config.max_candidates,
     )
     return wiki_engine, options
+
+
+class _EchoHandler(logging.Handler):
+    """The core's log records on stderr: warnings as `warning: ...`, the rest (shown with
+    --verbose: each LLM call, mode changes, repairs) indented under the source's line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            click.secho(f"warning: {message}", fg="yellow", err=True)
+        else:
+            click.echo(f"  {message}", err=True)
+
+
+@contextlib.contextmanager
+def _engine_log(verbose: bool) -> Iterator[None]:
+    logger = logging.getLogger("llmwiki")
+    handler = _EchoHandler()
+    level = logger.level
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _say_waiting() -> None:
@@ -194,8 +241,9 @@ def _describe(result: SourceResult) -> str:
     tokens = f", {result.usage.total_tokens} tokens" if result.usage.total_tokens else ""
     if result.status == "ingested":
         extra = f", {result.conflicts} contradiction(s)" if result.conflicts else ""
+        empty = ", but nothing extracted" if result.nothing_extracted else ""
         return (
-            f"{result.file}: ingested as [[{result.page}]] "
+            f"{result.file}: ingested as [[{result.page}]]{empty} "
             f"({len(result.created)} new, {len(result.updated)} updated pages{extra}{tokens})"
         )
     if result.status == "planned":
@@ -206,7 +254,7 @@ def _describe(result: SourceResult) -> str:
         )
     if result.status == "skipped":
         return f"{result.file}: skipped ({result.message})"
-    return f"{result.file}: FAILED: {result.message}"
+    return f"{result.file}: FAILED: {result.message.removeprefix(result.file + ': ')}"
 
 
 def _print_report(report: IngestReport) -> None:
@@ -225,9 +273,18 @@ def _print_report(report: IngestReport) -> None:
     click.echo(
         f"Done ({report.engine}): {report.count('ingested')} ingested, "
         f"{report.count('skipped')} skipped, {report.count('failed')} failed; "
-        f"{report.created} pages created, {report.updated} updated; "
+        f"{report.count('ingested')} source pages written, {report.created} other pages "
+        f"created, {report.updated} updated; "
         f"{usage.total_tokens} tokens in {usage.calls} LLM calls."
     )
+    empty = sum(1 for r in report.results if r.nothing_extracted)
+    if empty:
+        click.secho(
+            f"warning: nothing extracted from {empty} source(s): the model found no claim and "
+            "no entity; check the model, or ingest them again with `--engine extractive`.",
+            fg="yellow",
+            err=True,
+        )
     for result in report.results:
         if result.status == "failed":
             click.secho(f"  failed: {result.file}: {result.message}", fg="red", err=True)
@@ -512,10 +569,13 @@ def ask_cmd(
             "pages": list(result.pages),
             "tokens": result.usage.total_tokens,
             "saved": result.saved.relative_to(vault.root).as_posix() if result.saved else None,
+            "cut_off": result.cut_off,
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     click.echo()
+    if result.cut_off:
+        click.secho(f"(The answer is incomplete: {result.cut_off}.)", fg="yellow", err=True)
     if result.citations:
         click.echo("\nSources: " + ", ".join(f"[[{stem}]]" for stem in result.citations))
     if result.saved is not None:
@@ -552,10 +612,9 @@ def watch(
     A file is ingested once it stops changing; temporary names (.part, .crdownload, ~$...)
     wait for their rename. A file whose LLM call failed stays in the inbox until it changes.
     """
-    import signal
     import threading
 
-    from llmwiki.watch import Watcher, WatchStatus
+    from llmwiki.watch import Watcher, WatchStatus, stop_on_signals
 
     try:
         vault = state.vault()
@@ -582,12 +641,6 @@ def watch(
             click.secho(f"{_clock()} {_describe(result)}", fg="red" if failed else None)
 
         stop = threading.Event()
-        # SIGINT too is turned into the stop event: a KeyboardInterrupt raised in the middle
-        # of the watcher would leave the file being written to the worker thread unattended
-        handlers = {
-            sig: signal.signal(sig, lambda signum, frame: stop.set())
-            for sig in (signal.SIGINT, signal.SIGTERM)
-        }
         watcher = Watcher(
             vault,
             wiki_engine,
@@ -598,13 +651,13 @@ def watch(
             today=_today,
         )
         click.echo(f"Watching {vault.inbox} for new files (Ctrl-C to stop).")
+        # SIGINT too is turned into the stop event: a KeyboardInterrupt raised in the middle
+        # of the watcher would leave the file being written to the worker thread unattended
         try:
-            report = watcher.run(stop)
-        except (VaultError, ValueError, OSError) as exc:
+            with stop_on_signals(stop):
+                report = watcher.run(stop)
+        except (VaultError, ValueError) as exc:
             _fail(str(exc))
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
     except KeyboardInterrupt:  # Ctrl-C while starting up, before the handler was in place
         click.echo("Stopped.")
         sys.exit(0)
@@ -621,6 +674,129 @@ def watch(
         # would wait for that call. It can write nothing (see llmwiki.watch), so leave now.
         os._exit(0)
     sys.exit(0)
+
+
+@cli.command(name="search")
+@click.argument("query")
+@click.option(
+    "--type",
+    "page_type",
+    type=click.Choice(["person", "concept", "source", "answer"]),
+    default=None,
+    help="Only pages of this type.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1, max=200), default=10, show_default=True, help="Hits."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+@click.pass_obj
+def search_cmd(state: _State, query: str, page_type: str | None, limit: int, as_json: bool) -> None:
+    """Ranked pages matching QUERY from the full-text index: no LLM, nothing else printed.
+
+    Each hit: score, type, title and a snippet; --json prints a list of objects with title,
+    link, type, path, score, snippet, matched and terms.
+    """
+    from llmwiki.search import SearchError
+    from llmwiki.search_report import search_pages
+
+    vault = state.vault()
+    try:
+        hits = search_pages(vault, query, page_type=page_type, limit=limit)
+    except (SearchError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo("No page matches.", err=True)
+    for hit in hits:
+        click.echo(f"{hit.score:7.2f}  {hit.type or 'page':<7}  {hit.title}  {hit.link}")
+        if hit.snippet:
+            click.echo(f"         {hit.snippet}")
+
+
+@cli.command(name="mcp")
+@click.option("--http", "use_http", is_flag=True, help="Serve streamable HTTP instead of stdio.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="With --http: the address to listen on; a non-loopback one requires --token.",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option(
+    "--token",
+    envvar="WIKI_MCP_TOKEN",
+    default=None,
+    help="With --http: the bearer token every request must carry (or WIKI_MCP_TOKEN).",
+)
+@click.option(
+    "--allow-write",
+    is_flag=True,
+    help="Also serve the write tools: ingest_text, add_note, resolve_contradiction, save_answer.",
+)
+@click.option(
+    "--vault",
+    "vault_path",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The vault to serve (like `wiki --vault`; a leading ~ is expanded, since agent "
+    "configurations pass it unexpanded).",
+)
+@click.pass_obj
+def mcp_cmd(
+    state: _State,
+    use_http: bool,
+    host: str,
+    port: int,
+    token: str | None,
+    allow_write: bool,
+    vault_path: str | None,
+) -> None:
+    """Serve the wiki to agents over MCP (stdio by default; --http for streamable HTTP).
+
+    Read tools: search, read_page, list_pages, neighbors, recent_changes, contradictions,
+    lint, ask. Write tools with --allow-write. Resources: wiki://index, wiki://log,
+    wiki://page/{title}.
+    """
+    try:
+        from llmwiki import mcp_server
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in ("mcp", "uvicorn", "starlette"):
+            raise
+        _fail(
+            "`wiki mcp` needs the MCP SDK: pip install 'llm-wiki[mcp]' "
+            "(or: pip install mcp) in the environment `wiki` runs from"
+        )
+    from llmwiki.ask import answerer_for
+
+    if vault_path:
+        state = _State(os.path.expanduser(vault_path))
+    vault = state.vault()
+    if use_http:
+        try:
+            mcp_server.check_http_host(host, token)
+        except mcp_server.ServerSetupError as exc:
+            _fail(str(exc))
+    config = state.config(vault)
+    try:
+        answerer = answerer_for(config, vault.prompts)
+    except EngineError as exc:
+        _fail(str(exc))
+    engine: Engine | None = None
+    options: Options | None = None
+    if allow_write:
+        engine, options = _engine_and_options(state, vault, None, None, None)
+        options = replace(options, commit=True, lock_wait=LOCK_WAIT)
+    wiki = mcp_server.WikiServer(
+        vault, answerer, engine, options, today=_today, allow_write=allow_write
+    )
+    server = mcp_server.build_server(wiki)
+    if use_http:
+        click.echo(f"Serving MCP at http://{host}:{port}/mcp (Ctrl-C to stop).", err=True)
+        mcp_server.serve_http(server, host, port, token)
+    else:
+        server.run()
 
 
 def _clock() -> str:
