@@ -13,14 +13,17 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmwiki.pages import (
+    MAX_NAME_BYTES,
     PageError,
     as_list,
+    fold_name,
+    inert_text,
     normalize_key,
     parse_links,
     read,
@@ -115,10 +118,11 @@ class Catalog:
         self._entries: dict[str, Entry] = {}
         self._keys: dict[str, list[str]] = {}  # normalized title/alias/stem -> stems
         self._tokens: dict[str, list[str]] = {}  # each word of a name -> stems
-        self._taken: set[str] = set()  # casefolded stems, for free_stem
+        self._taken: set[str] = set()  # folded stems (see fold_name), for free_stem
         # index.md's rows by type, kept sorted so rendering after one change is a join
         self._rows: dict[str, list[tuple[str, str, str]]] = {}
         self._cited_by: dict[str, list[str]] = {}  # source page -> pages citing it
+        self.unreadable: dict[str, str] = {}  # folded stem -> path of a page that won't parse
         for entry in entries:
             self.put(entry)
 
@@ -158,6 +162,10 @@ class Catalog:
                 try:
                     page = read(path)
                 except (PageError, UnicodeDecodeError):
+                    # not in the catalog (lint reports it), but its name stays taken: a new
+                    # page of that name would make its links ambiguous
+                    catalog.unreadable[fold_name(path.stem)] = rel
+                    catalog._taken.add(fold_name(path.stem))
                     continue
                 entry = entry_for(path, wiki_dir, page.meta)
                 keys, words = _index_terms(entry)
@@ -214,7 +222,7 @@ class Catalog:
         if old is not None:
             self._unindex(old)
         self._entries[entry.stem] = entry
-        self._taken.add(entry.stem.casefold())
+        self._taken.add(fold_name(entry.stem))
         bisect.insort(self._rows.setdefault(_group(entry), []), _row(entry))
         for source in entry.sources:
             self._cited_by.setdefault(source, []).append(entry.stem)
@@ -293,20 +301,29 @@ class Catalog:
         ranked = sorted((-n, s) for s, n in counts.items())
         return [self._entries[s].title for _, s in ranked[:limit]]
 
-    def free_stem(self, title: str, kind: str) -> str:
+    def free_stem(self, title: str, kind: str, taken: Collection[str] = ()) -> str:
         """A file name for a new page: the title's safe name, or a qualified one if taken.
 
-        Names must be unique across the whole wiki (case-insensitively, for macOS and Windows)
-        because Obsidian resolves a link by file name alone.
+        Names must be unique across the whole wiki, compared as macOS and Windows compare
+        them (`fold_name`: case and Unicode normalisation ignored), because Obsidian resolves
+        a link by file name alone. `taken` holds more folded names that are spoken for: the
+        pages a source is about to create.
         """
-        taken = self._taken
+
+        def free(name: str) -> bool:
+            key = fold_name(name)
+            return key not in self._taken and key not in taken and key not in RESERVED_STEMS
+
         base = safe_name(title)
-        if base.casefold() not in taken and base.casefold() not in RESERVED_STEMS:
+        if free(base):
             return base
         for n in range(1, 1000):
             suffix = f" ({kind})" if n == 1 else f" ({kind} {n})"
-            candidate = safe_name(base[:100] + suffix)
-            if candidate.casefold() not in taken:
+            # cut in bytes, so the suffix always fits and is never cut off again
+            room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+            head = base[:100].encode("utf-8")[:room].decode("utf-8", errors="ignore")
+            candidate = safe_name(head.rstrip(" .") + suffix)
+            if free(candidate):
                 return candidate
         raise ValueError(f"no free file name for {title!r}")
 
@@ -361,7 +378,7 @@ def _group(entry: Entry) -> str:
 
 def _row(entry: Entry) -> tuple[str, str, str]:
     """A page's sort key and line in index.md."""
-    summary = " ".join(entry.summary.split())
+    summary = inert_text(" ".join(entry.summary.split()))
     link = f"- {render_link(entry.stem, entry.title)}"
     return (entry.title.casefold(), entry.stem, f"{link} — {summary}" if summary else link)
 

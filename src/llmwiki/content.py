@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from llmwiki.catalog import Catalog
 from llmwiki.engine import Fact, KnownFact
-from llmwiki.pages import parse_links, render_link, section_lines, unlink
+from llmwiki.pages import inert_text, parse_links, render_link, section_lines, unlink
 
 FACTS_HEADING = "Facts"
 
@@ -102,12 +102,13 @@ def fact_key(text: str) -> str:
 
 
 def render_fact(fact: Fact, source_stem: str, linker: Linker, self_stem: str) -> str:
-    """A bullet: the statement (or the verbatim quote), then its source as a link."""
-    statement = linker.linkify(fact.statement, skip_stem=self_stem)
+    """A bullet: the statement (or the verbatim quote), then its source as a link. Source
+    text is escaped so that it renders as text (see `inert_text`)."""
+    statement = linker.linkify(inert_text(fact.statement), skip_stem=self_stem)
     if fact.quote and fact_key(fact.quote) == fact_key(fact.statement):
         text = f'"{statement}"'
     elif fact.quote:
-        text = f'{statement} ("{fact.quote}")'
+        text = f'{statement} ("{inert_text(fact.quote)}")'
     else:
         text = statement
     return f"- {text} — {render_link(source_stem)}"

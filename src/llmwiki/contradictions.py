@@ -18,15 +18,22 @@ from pathlib import Path
 from llmwiki.catalog import Catalog
 from llmwiki.content import fact_key
 from llmwiki.engine import Conflict
-from llmwiki.pages import read, render, render_link
+from llmwiki.pages import inert_text, read, render, render_link
 from llmwiki.vault import Vault
 
 OPEN_PREFIX = "> [!warning] Contradiction "
 RESOLVED_PREFIX = "> [!success] Resolved contradiction "
+# A callout header in every form Obsidian accepts: the type in any case, folded (`-`) or
+# unfolded (`+`), indented up to three spaces, with or without a space after `>`. A user
+# who folds a callout must not make the contradiction vanish.
+_CALLOUT = r"^ {0,3}> ?\[!(?P<state>warning|success)\](?P<fold>[+-]?)[ \t]+"
 _HEADER = re.compile(
-    r"^> \[!(?P<state>warning|success)\] (?:Resolved contradiction|Contradiction) "
-    r"(?P<id>c[0-9a-f]{8}) \((?P<kind>[^)]*)\)(?: (?P<date>\d{4}-\d{2}-\d{2}): (?P<note>.*))?$"
+    _CALLOUT + r"(?:Resolved contradiction|Contradiction) (?P<id>c[0-9a-f]{8}) "
+    r"\((?P<kind>[^)]*)\)(?: (?P<date>\d{4}-\d{2}-\d{2}): (?P<note>.*))?$",
+    re.IGNORECASE,
 )
+# an open one, as counted in frontmatter and by lint (MULTILINE, to count them in a body)
+OPEN_RE = re.compile(r"^ {0,3}> ?\[!warning\][+-]?[ \t]+Contradiction ", re.I | re.M)
 
 
 class ContradictionError(Exception):
@@ -55,13 +62,16 @@ def conflict_id(existing_text: str, existing_source: str, new_text: str, new_sou
 
 def render_callout(conflict: Conflict, *, cid: str, old_claim: str, new_claim: str) -> list[str]:
     """An Obsidian warning callout naming both claims, both sources and their dates."""
+    kind = " ".join(conflict.kind.replace("_", " ").replace(")", " ").split())
+    # every value on one line: a line break would end the callout and put the rest of the
+    # text on the page as markdown of its own
     lines = [
-        f"{OPEN_PREFIX}{cid} ({conflict.kind.replace('_', ' ')})",
-        f"> {old_claim}",
-        f"> {new_claim}",
+        f"{OPEN_PREFIX}{cid} ({kind})",
+        f"> {' '.join(old_claim.split())}",
+        f"> {' '.join(new_claim.split())}",
     ]
     if conflict.reasoning:
-        lines.append(f"> {' '.join(conflict.reasoning.split())}")
+        lines.append(f"> {inert_text(' '.join(conflict.reasoning.split()))}")
     return lines
 
 
@@ -80,11 +90,11 @@ def parse(body: str, stem: str) -> list[Contradiction]:
             claims.append(follow[1:].strip())
         found.append(
             Contradiction(
-                id=match["id"],
+                id=match["id"].lower(),
                 page=stem,
                 kind=match["kind"],
                 claims=tuple(claims),
-                resolved=(match["date"] or "") if match["state"] == "success" else "",
+                resolved=(match["date"] or "") if match["state"].lower() == "success" else "",
                 note=match["note"] or "",
             )
         )
@@ -92,7 +102,7 @@ def parse(body: str, stem: str) -> list[Contradiction]:
 
 
 def open_count(body: str) -> int:
-    return sum(1 for line in body.split("\n") if line.startswith(OPEN_PREFIX))
+    return len(OPEN_RE.findall(body))
 
 
 def scan(vault: Vault, catalog: Catalog | None = None) -> list[Contradiction]:
@@ -174,13 +184,21 @@ def resolve(vault: Vault, cid: str, note: str, today: str) -> Contradiction:
                 continue
             path: Path = vault.wiki / entry.rel
             page = read(path)
-            header = f"{RESOLVED_PREFIX}{cid} ({item.kind}) {today}: {clean_note}"
             body = "\n".join(
-                header if line.startswith(f"{OPEN_PREFIX}{cid} ") else line
-                for line in page.body.split("\n")
+                _resolved(line, item, today, clean_note) for line in page.body.split("\n")
             )
             meta = {**page.meta, "contradictions": open_count(body), "updated": today}
             vault.write_text(path, render(meta, body))
         write_register(vault, Catalog.load(vault))
     item = matches[0]
     return Contradiction(item.id, item.page, item.kind, item.claims, today, clean_note)
+
+
+def _resolved(line: str, item: Contradiction, today: str, note: str) -> str:
+    """`line`, turned into the resolved header when it is `item`'s open one."""
+    match = _HEADER.match(line)
+    if match is None or match["id"].lower() != item.id or match["state"].lower() != "warning":
+        return line
+    # the user's folding is kept
+    header = f"> [!success]{match['fold']} Resolved contradiction {item.id} ({item.kind})"
+    return f"{header} {today}: {note}"

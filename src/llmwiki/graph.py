@@ -18,7 +18,6 @@ import json
 import math
 import os
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,10 +28,13 @@ from typing import Any
 import networkx as nx
 
 from llmwiki.catalog import Catalog, entry_for
+from llmwiki.contradictions import OPEN_RE
 from llmwiki.pages import (
     LINK_RE,
     PageError,
     display_text,
+    fold_name,
+    link_target,
     normalize_key,
     parse,
     render,
@@ -42,13 +44,11 @@ from llmwiki.vault import GENERATED_PAGES, Vault, atomic_write
 
 CACHE_NAME = "graph.json"
 # Bump when what is extracted from a file changes, so old caches are re-parsed, not trusted.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: contradiction callouts in every form Obsidian accepts
 EXPORT_FORMATS = (".graphml", ".json", ".gexf")
 
 # Obsidian does not read links inside code, so neither do we.
 _CODE_RE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$|`[^`\n]+`", re.MULTILINE | re.DOTALL)
-# The open-contradiction callout ingest writes (resolved ones change their header).
-_CALLOUT_RE = re.compile(r"^> \[!warning\] Contradiction", re.MULTILINE)
 _FRONTMATTER_RE = re.compile(r"\A---[ \t]*\r?\n(?:.*?\r?\n)?---[ \t]*(?=\r?\n|\Z)", re.DOTALL)
 _ATTACHMENT_RE = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 
@@ -138,7 +138,7 @@ def parse_info(rel: str, text: str, terms: bool = True) -> PageInfo:
         meta=meta,
         links=tuple(dict.fromkeys(t for t in targets if t)),
         sources=tuple(dict.fromkeys(t for t in sources if t)),
-        callouts=len(_CALLOUT_RE.findall(body)) if "[!warning]" in body else 0,
+        callouts=len(OPEN_RE.findall(body)) if "[!" in body else 0,
         terms=tuple(mentioned_terms(body, {page.title, *page.aliases})) if terms else None,
     )
 
@@ -386,7 +386,7 @@ class BrokenLink:
 
 
 def _fold(name: str) -> str:
-    return unicodedata.normalize("NFC", name).casefold()
+    return fold_name(name)
 
 
 @dataclass(frozen=True)
@@ -704,8 +704,9 @@ def relink(match: re.Match[str], stem: str, display: str = "") -> str:
     embed = "!" if match.group().startswith("!") else ""
     heading = match.group(2) or ""
     shown = (match.group(3) or "").strip() or display or match.group(1).strip()
-    suffix = "" if shown == stem else f"|{display_text(shown)}"
-    return f"{embed}[[{stem}{heading}{suffix}]]"
+    target = link_target(stem)
+    suffix = "" if shown == target else f"|{display_text(shown)}"
+    return f"{embed}[[{target}{heading}{suffix}]]"
 
 
 def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:

@@ -256,11 +256,12 @@ class _Run:
         prefetch: ThreadPoolExecutor | None,
     ) -> SourceResult:
         usage = extraction.usage
-        title = doc.title or clean(extraction.title) or Path(doc.name).stem
+        # one line, no links: a title goes into headings, the log and commit messages
+        title = clean(doc.title) or clean(extraction.title) or Path(doc.name).stem
         source_stem = self._source_stem(title, doc)
         grounder = Grounder(doc.text)
         resolver = Resolver(self.vault.wiki, self.engine, self.catalog, self.options.jobs)
-        resolution = resolver.resolve(extraction, grounder, title)
+        resolution = resolver.resolve(extraction, grounder, title, source_stem)
         usage += resolution.usage
         if upcoming is not None:
             self._look_ahead(upcoming, resolution.planned, prefetch)
@@ -437,7 +438,9 @@ class _Run:
         updated: list[str],
         resumed: bool,
     ) -> None:
-        lines = [f"## [{today}] ingest | {title}", "", f"- source: {render_link(stem)}"]
+        # a line break in a value would start an entry of its own: a forged one
+        lines = [f"## [{today}] ingest | {clean(title)}", ""]
+        lines.append(f"- source: {render_link(stem)}")
         if created:
             lines.append("- created: " + ", ".join(render_link(s) for s in created))
         if updated:

@@ -31,7 +31,7 @@ from llmwiki.graph import (
     rewrite_links,
     split_frontmatter,
 )
-from llmwiki.pages import META_ORDER, PageError, as_list, normalize_key, parse
+from llmwiki.pages import META_ORDER, PageError, as_list, link_target, normalize_key, parse
 from llmwiki.vault import PAGE_FOLDERS, Vault
 
 SEVERITIES = ("error", "warning")
@@ -177,12 +177,13 @@ def _broken_links(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
         rel = wg.pages[link.page].rel
         entry = catalog.lookup(link.target)
         if entry is not None and entry.stem in wg.pages:
+            target = link_target(entry.stem)
             yield Finding(
                 "error",
                 "broken-link",
                 rel,
-                f"[[{link.target}]] names no file; it means [[{entry.stem}]]: run "
-                f"`wiki lint --fix` to write [[{entry.stem}|{link.target}]]",
+                f"[[{link.target}]] names no file; it means [[{target}]]: run "
+                f"`wiki lint --fix` to write [[{target}|{link.target}]]",
             )
         else:
             yield Finding(

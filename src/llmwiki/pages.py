@@ -48,6 +48,10 @@ def safe_name(title: str) -> str:
         word_end = cut.rsplit(" ", 1)[0]
         text = word_end if len(word_end) >= len(cut) * 0.6 else cut
     text = text.strip(" .")
+    # Obsidian reads a trailing ".md" in a link as the extension: a file "notes.md.md" is
+    # out of reach of [[notes.md]], which opens "notes.md" instead
+    while text.casefold().endswith(".md"):
+        text = text[:-3].strip(" .")
     if not text:
         return "Untitled"
     if _WINDOWS_RESERVED.match(text):
@@ -57,9 +61,46 @@ def safe_name(title: str) -> str:
     return text
 
 
+def fold_name(name: str) -> str:
+    """The form in which macOS and Windows compare file names (case and Unicode
+    normalisation ignored, as Obsidian's link resolution does): two names with the same fold
+    are one file there, so the wiki never holds both."""
+    if name.isascii():
+        return name.casefold()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+
+
+def link_target(stem: str) -> str:
+    """What a link writes to reach the file `stem`.md: the name itself, unless the name ends
+    in ".md" (only files from before names were kept clear of that), which Obsidian would
+    take for the extension; then the full file name."""
+    return f"{stem}.md" if stem.casefold().endswith(".md") else stem
+
+
 def display_text(text: str) -> str:
     """Text that can sit in a link's display part or a bullet without breaking link syntax."""
     return re.sub(r"\s+", " ", text.replace("[", "(").replace("]", ")").replace("|", "/")).strip()
+
+
+# Obsidian syntax that source text must not trigger: %% starts a comment that hides the rest
+# of the page, == a highlight, ^id a block id (and [^1] a footnote), ![ an embed of a remote
+# image, <tag> HTML, $ math, #word a tag. Escaped with a backslash, as Obsidian documents.
+_INLINE_SYNTAX = re.compile(
+    r"(?<!\\)(?:%%|==)|(?<!\\)(?:\^(?=[\w-])|!\[|<(?=[A-Za-z/!?])|\$)|(?<![^\s(])#(?=\w)"
+)
+# ...and at the start of a line: a heading, a quote, a list item
+_LINE_SYNTAX = re.compile(r"^(?:#|>|[-+*](?=\s|$)|\d+[.)](?=\s|$))")
+
+
+def inert_text(text: str) -> str:
+    """`text` (one line, from a source or an engine) escaped so that Obsidian shows it as the
+    text it is. Idempotent: escaping a line read back from a page changes nothing."""
+    text = _INLINE_SYNTAX.sub(lambda m: "".join("\\" + c for c in m.group()), text)
+    match = _LINE_SYNTAX.match(text)
+    if match is not None:
+        at = match.end() - 1  # "1." escapes its dot, the others their one character
+        text = text[:at] + "\\" + text[at:]
+    return text
 
 
 def normalize_key(name: str) -> str:
@@ -87,10 +128,11 @@ def parse_links(text: str) -> list[Link]:
 
 def render_link(stem: str, display: str = "") -> str:
     """`[[stem]]`, or `[[stem|display]]` when the text shown differs from the file name."""
-    display = display_text(display) if display else ""
-    if not display or display == stem:
-        return f"[[{stem}]]"
-    return f"[[{stem}|{display}]]"
+    target = link_target(stem)
+    shown = display_text(display) if display else stem
+    if shown == target:
+        return f"[[{target}]]"
+    return f"[[{target}|{shown}]]"
 
 
 def unlink(text: str) -> str:
@@ -234,6 +276,9 @@ def parse(text: str, path: Path) -> Page:
         post = frontmatter.loads(text, handler=FAST_YAML)
     except yaml.YAMLError as exc:
         raise PageError(f"{path}: the frontmatter is not valid YAML ({exc})") from None
+    except (ValueError, OverflowError) as exc:
+        # YAML's date type: `updated: 2025-13-45` is valid syntax but no date
+        raise PageError(f"{path}: the frontmatter holds an impossible value ({exc})") from None
     meta = {str(k): _plain(v) for k, v in post.metadata.items()}
     return Page(path=path, meta=meta, body=post.content)
 

@@ -7,7 +7,7 @@ from llmwiki import contradictions
 from llmwiki.catalog import Catalog
 from llmwiki.content import FACTS_HEADING, Grounder, Linker, clean, fact_key, render_fact, unique
 from llmwiki.engine import Extraction, Merge
-from llmwiki.pages import append_to_section, as_list, render_link
+from llmwiki.pages import append_to_section, as_list, inert_text, render_link
 from llmwiki.resolve import PagePlan
 
 CONTRADICTIONS_HEADING = "Contradictions"
@@ -57,11 +57,11 @@ def entity_page(
             continue
         when = f" ({conflict.existing.date})" if conflict.existing.date else ""
         cite = render_link(old.stem) if old else "An earlier source"
-        new_text = linker.linkify(conflict.new.statement, skip_stem=plan.stem)
+        new_text = linker.linkify(inert_text(clean(conflict.new.statement)), skip_stem=plan.stem)
         callout = contradictions.render_callout(
             conflict,
             cid=cid,
-            old_claim=f"{cite}{when}: {conflict.existing.text}",
+            old_claim=f"{cite}{when}: {inert_text(clean(conflict.existing.text))}",
             new_claim=f"{render_link(source_stem)} ({source_date}): {new_text}",
         )
         body = append_to_section(body, CONTRADICTIONS_HEADING, [*callout, ""])
@@ -80,9 +80,9 @@ def entity_page(
 
 def lead(plan: PagePlan, source_stem: str, linker: Linker) -> str:
     if plan.description:
-        return linker.linkify(plan.description, skip_stem=plan.stem)
+        return linker.linkify(inert_text(plan.description), skip_stem=plan.stem)
     kind = "person" if plan.kind == "person" else "concept"
-    return f"**{plan.title}** is a {kind} mentioned in {render_link(source_stem)}."
+    return f"**{inert_text(plan.title)}** is a {kind} mentioned in {render_link(source_stem)}."
 
 
 def source_body(
@@ -92,14 +92,14 @@ def source_body(
     linker: Linker,
     locked: list[str],
 ) -> str:
-    parts = [linker.linkify(clean(extraction.summary)) or "(no summary)"]
+    parts = [linker.linkify(inert_text(clean(extraction.summary))) or "(no summary)"]
     claim_lines = []
     for claim in (grounder.ground(c) for c in extraction.claims):
-        text = linker.linkify(claim.statement)
+        text = linker.linkify(inert_text(claim.statement))
         if claim.quote and fact_key(claim.quote) == fact_key(claim.statement):
             claim_lines.append(f'- "{text}"')
         elif claim.quote:
-            claim_lines.append(f'- {text} ("{claim.quote}")')
+            claim_lines.append(f'- {text} ("{inert_text(claim.quote)}")')
         elif text:
             claim_lines.append(f"- {text}")
     if claim_lines:

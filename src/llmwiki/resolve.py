@@ -17,7 +17,7 @@ from typing import TypeVar
 from llmwiki.catalog import Catalog, Entry
 from llmwiki.content import Grounder, clean, fact_key, known_facts, one_line
 from llmwiki.engine import Candidate, Engine, Extraction, Fact, Mention, Merge, Usage
-from llmwiki.pages import Page, normalize_key
+from llmwiki.pages import Page, fold_name, normalize_key, safe_name
 from llmwiki.pages import read as read_page
 
 MAX_CANDIDATES_CONFIRMED = 3  # candidates an engine is asked about per mention
@@ -67,9 +67,12 @@ class Resolver:
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             return list(pool.map(work, items))
 
-    def resolve(self, extraction: Extraction, grounder: Grounder, source_title: str) -> Resolution:
+    def resolve(
+        self, extraction: Extraction, grounder: Grounder, source_title: str, source_stem: str = ""
+    ) -> Resolution:
         """Map each mention to an existing page, a page planned earlier in this source, or a
-        new page. Plans come in mention order, so the output is deterministic."""
+        new page. Plans come in mention order, so the output is deterministic. The source
+        page's file name `source_stem` is spoken for: no new page may take it."""
         source_key = normalize_key(source_title)
         mentions = []
         for mention in extraction.mentions:
@@ -85,12 +88,13 @@ class Resolver:
         )
         plans: dict[str, PagePlan] = {}
         planned = Catalog()  # new pages of this source, so later mentions can find them
+        taken = {fold_name(source_stem)} if source_stem else set()  # names chosen so far
         for mention, name, aliases in mentions:
             entry = self._find(name, aliases, planned) or verdicts.get(normalize_key(name))
             if entry is None:
-                stem = self.catalog.free_stem(name, mention.kind)
-                while planned.get(stem) is not None:
-                    stem = self.catalog.free_stem(f"{name} {len(planned)}", mention.kind)
+                self._check_readable(name)
+                stem = self.catalog.free_stem(name, mention.kind, taken)
+                taken.add(fold_name(stem))
                 folder = "people" if mention.kind == "person" else "concepts"
                 entry = Entry(stem, f"{folder}/{stem}.md", name, mention.kind, tuple(aliases))
                 planned.put(entry)
@@ -106,6 +110,14 @@ class Resolver:
             plan = plans[entry.stem]
             planned.put(Entry(entry.stem, entry.rel, plan.title, plan.kind, tuple(plan.aliases)))
         return Resolution(list(plans.values()), planned, usage)
+
+    def _check_readable(self, name: str) -> None:
+        """A page of this name that cannot be parsed may well be this entity: raise its
+        PageError rather than create a second page beside it (the source stays in the inbox
+        until the page is fixed)."""
+        rel = self.catalog.unreadable.get(fold_name(safe_name(name)))
+        if rel is not None:
+            read_page(self.wiki_dir / rel)
 
     def _find(self, name: str, aliases: list[str], planned: Catalog | None) -> Entry | None:
         catalogs = (self.catalog,) if planned is None else (planned, self.catalog)
