@@ -1,0 +1,77 @@
+"""Benchmark of `wiki search` over a generated 10,000-page wiki (issue 15: under 200 ms).
+
+Uses ask_bench's generator, then measures, over ~50 queries:
+- `search_pages` in-process (index re-sync + FTS5 + ranking + type filter): what the MCP
+  `search` tool costs per call, since the server process stays up;
+- the whole `wiki search --json` command as a fresh process (Python start-up and imports
+  included): what a script or an agent shelling out pays.
+
+    .venv/bin/python bench/search_bench.py [--pages 10000] [--queries 50] [--processes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ask_bench import generate, questions
+
+from llmwiki.search import SearchIndex
+from llmwiki.search_report import search_pages
+from llmwiki.vault import init_vault
+
+
+def _summary(label: str, millis: list[float]) -> str:
+    ordered = sorted(millis)
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    return (
+        f"{label}: median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, "
+        f"max {ordered[-1]:.1f} ms over {len(ordered)} queries"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--processes", type=int, default=10)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="search-bench-"))
+    try:
+        vault = init_vault(root / "kb")[0]
+        titles = generate(vault, args.pages)
+        start = time.perf_counter()
+        with SearchIndex(vault) as index:
+            index.sync()
+        print(f"{len(titles)} pages; index built in {time.perf_counter() - start:.1f} s")
+        asked = questions(titles, args.queries)
+        for kind in (None, "person"):
+            millis = []
+            for query in asked:
+                start = time.perf_counter()
+                search_pages(vault, query, page_type=kind, limit=10)
+                millis.append((time.perf_counter() - start) * 1000)
+            print(_summary(f"search_pages, type={kind or 'any'}", millis))
+        wiki = Path(sys.executable).with_name("wiki")
+        millis = []
+        for query in asked[: args.processes]:
+            start = time.perf_counter()
+            subprocess.run(
+                [str(wiki), "--vault", str(vault.root), "search", query, "--json"],
+                check=True,
+                capture_output=True,
+            )
+            millis.append((time.perf_counter() - start) * 1000)
+        print(_summary("`wiki search --json` as a new process", millis))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
