@@ -20,7 +20,7 @@ from llmwiki.cli import cli
 from llmwiki.engine import Conflict, Fact, KnownFact, Merge
 from llmwiki.graph import build_graph, parse_info
 from llmwiki.lint import lint
-from llmwiki.pages import MAX_NAME_BYTES, read, render, safe_name
+from llmwiki.pages import MAX_NAME_BYTES, inert_line, inert_text, read, render, safe_name
 from llmwiki.vault import Vault
 
 ADA = (
@@ -410,3 +410,26 @@ def test_random_names_never_collide_on_a_case_insensitive_file_system(vault: Vau
         assert report.ok, [r.message for r in report.results]
         assert_names_unique_when_folded(vault)
     assert_every_link_resolves(vault)
+
+
+@pytest.mark.parametrize(
+    ("text", "inline", "line"),
+    [
+        ("50%% done", "50\\%\\% done", "50\\%\\% done"),
+        ("a ==b== c", "a \\=\\=b\\=\\= c", "a \\=\\=b\\=\\= c"),
+        ("cite ^ref-1", "cite \\^ref-1", "cite \\^ref-1"),
+        ("see ![x](http://h/i.png)", "see \\!\\[x](http://h/i.png)", None),
+        ("<img src=x>", "\\<img src=x>", None),
+        ("costs $5 to $10", "costs \\$5 to \\$10", None),
+        ("#tag but not #45 or C#", "\\#tag but not #45 or C#", None),
+        ("> quoted", "> quoted", "\\> quoted"),
+        ("1. first", "1. first", "1\\. first"),
+        ("# heading", "# heading", "\\# heading"),
+        ("x^2 and `a %% b == $c`", "x^2 and `a %% b == $c`", None),
+    ],
+)
+def test_inert_text_escapes_obsidian_syntax_once(text: str, inline: str, line: str | None) -> None:
+    assert inert_text(text) == inline
+    assert inert_text(inline) == inline  # a line read back from a page is not escaped twice
+    expected = inline if line is None else line
+    assert inert_line(text) == expected and inert_line(expected) == expected

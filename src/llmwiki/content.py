@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from llmwiki.catalog import Catalog
 from llmwiki.engine import Fact, KnownFact
-from llmwiki.pages import inert_text, parse_links, render_link, section_lines, unlink
+from llmwiki.pages import inert_line, inert_text, parse_links, render_link, section_lines, unlink
 
 FACTS_HEADING = "Facts"
 
@@ -104,8 +104,11 @@ def fact_key(text: str) -> str:
 def render_fact(fact: Fact, source_stem: str, linker: Linker, self_stem: str) -> str:
     """A bullet: the statement (or the verbatim quote), then its source as a link. Source
     text is escaped so that it renders as text (see `inert_text`)."""
-    statement = linker.linkify(inert_text(fact.statement), skip_stem=self_stem)
-    if fact.quote and fact_key(fact.quote) == fact_key(fact.statement):
+    whole_quote = bool(fact.quote) and fact_key(fact.quote) == fact_key(fact.statement)
+    # unquoted, the statement starts the bullet, where "1. " or "> " would be markup
+    escaped = inert_text(fact.statement) if whole_quote else inert_line(fact.statement)
+    statement = linker.linkify(escaped, skip_stem=self_stem)
+    if whole_quote:
         text = f'"{statement}"'
     elif fact.quote:
         text = f'{statement} ("{inert_text(fact.quote)}")'

@@ -18,7 +18,7 @@ from pathlib import Path
 from llmwiki.catalog import Catalog
 from llmwiki.content import fact_key
 from llmwiki.engine import Conflict
-from llmwiki.pages import inert_text, read, render, render_link
+from llmwiki.pages import inert_line, read, render, render_link
 from llmwiki.vault import Vault
 
 OPEN_PREFIX = "> [!warning] Contradiction "
@@ -71,7 +71,7 @@ def render_callout(conflict: Conflict, *, cid: str, old_claim: str, new_claim: s
         f"> {' '.join(new_claim.split())}",
     ]
     if conflict.reasoning:
-        lines.append(f"> {inert_text(' '.join(conflict.reasoning.split()))}")
+        lines.append(f"> {inert_line(' '.join(conflict.reasoning.split()))}")
     return lines
 
 

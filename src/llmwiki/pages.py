@@ -83,24 +83,44 @@ def display_text(text: str) -> str:
 
 
 # Obsidian syntax that source text must not trigger: %% starts a comment that hides the rest
-# of the page, == a highlight, ^id a block id (and [^1] a footnote), ![ an embed of a remote
-# image, <tag> HTML, $ math, #word a tag. Escaped with a backslash, as Obsidian documents.
+# of the page, == a highlight, " ^id" a block id and [^1] a footnote, ![ an embed (a remote
+# image), <tag> HTML, $ math, #word a tag. Escaped with a backslash, as Obsidian documents;
+# code spans are left alone (there a backslash would show).
 _INLINE_SYNTAX = re.compile(
-    r"(?<!\\)(?:%%|==)|(?<!\\)(?:\^(?=[\w-])|!\[|<(?=[A-Za-z/!?])|\$)|(?<![^\s(])#(?=\w)"
+    r"(?<!\\)(?:%%|==|!\[|<(?=[A-Za-z/!?])|\$)"
+    r"|(?<![^\s\[])\^(?=[\w-])|(?<![^\s(])#(?=[\w/-]*[^\W\d])"
 )
+_CODE_SPAN = re.compile(r"(`+)[^`].*?(?<!`)\1(?!`)")
 # ...and at the start of a line: a heading, a quote, a list item
 _LINE_SYNTAX = re.compile(r"^(?:#|>|[-+*](?=\s|$)|\d+[.)](?=\s|$))")
 
 
 def inert_text(text: str) -> str:
     """`text` (one line, from a source or an engine) escaped so that Obsidian shows it as the
-    text it is. Idempotent: escaping a line read back from a page changes nothing."""
-    text = _INLINE_SYNTAX.sub(lambda m: "".join("\\" + c for c in m.group()), text)
+    text it is, wherever it sits in a line. Idempotent: a line read back from a page and
+    escaped again is unchanged."""
+    out: list[str] = []
+    at = 0
+    for code in _CODE_SPAN.finditer(text):
+        out += [_escape(text[at : code.start()]), code.group()]
+        at = code.end()
+    out.append(_escape(text[at:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    return _INLINE_SYNTAX.sub(lambda m: "".join("\\" + c for c in m.group()), text)
+
+
+def inert_line(text: str) -> str:
+    """`inert_text` for text that starts a line (or a bullet's content), where a leading
+    `#`, `>`, `-` or `1.` would make a heading, a quote or a list of it."""
+    text = inert_text(text)
     match = _LINE_SYNTAX.match(text)
-    if match is not None:
-        at = match.end() - 1  # "1." escapes its dot, the others their one character
-        text = text[:at] + "\\" + text[at:]
-    return text
+    if match is None:
+        return text
+    at = match.end() - 1  # "1." escapes its dot, the others their one character
+    return text[:at] + "\\" + text[at:]
 
 
 def normalize_key(name: str) -> str:

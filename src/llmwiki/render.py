@@ -7,7 +7,7 @@ from llmwiki import contradictions
 from llmwiki.catalog import Catalog
 from llmwiki.content import FACTS_HEADING, Grounder, Linker, clean, fact_key, render_fact, unique
 from llmwiki.engine import Extraction, Merge
-from llmwiki.pages import append_to_section, as_list, inert_text, render_link
+from llmwiki.pages import append_to_section, as_list, inert_line, inert_text, render_link
 from llmwiki.resolve import PagePlan
 
 CONTRADICTIONS_HEADING = "Contradictions"
@@ -80,7 +80,7 @@ def entity_page(
 
 def lead(plan: PagePlan, source_stem: str, linker: Linker) -> str:
     if plan.description:
-        return linker.linkify(inert_text(plan.description), skip_stem=plan.stem)
+        return linker.linkify(inert_line(plan.description), skip_stem=plan.stem)
     kind = "person" if plan.kind == "person" else "concept"
     return f"**{inert_text(plan.title)}** is a {kind} mentioned in {render_link(source_stem)}."
 
@@ -92,11 +92,13 @@ def source_body(
     linker: Linker,
     locked: list[str],
 ) -> str:
-    parts = [linker.linkify(inert_text(clean(extraction.summary))) or "(no summary)"]
+    parts = [linker.linkify(inert_line(clean(extraction.summary))) or "(no summary)"]
     claim_lines = []
     for claim in (grounder.ground(c) for c in extraction.claims):
-        text = linker.linkify(inert_text(claim.statement))
-        if claim.quote and fact_key(claim.quote) == fact_key(claim.statement):
+        whole_quote = bool(claim.quote) and fact_key(claim.quote) == fact_key(claim.statement)
+        escaped = inert_text(claim.statement) if whole_quote else inert_line(claim.statement)
+        text = linker.linkify(escaped)
+        if whole_quote:
             claim_lines.append(f'- "{text}"')
         elif claim.quote:
             claim_lines.append(f'- {text} ("{inert_text(claim.quote)}")')
