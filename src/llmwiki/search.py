@@ -13,6 +13,7 @@ FTS5, so no question (quotes, colons, hyphens, `AND`, `*`) can be read as query 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sqlite3
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmwiki.pages import PageError, as_list, read, unlink
+from llmwiki.pages import PageError, as_list, normalize_key, read, unlink
 from llmwiki.vault import GENERATED_PAGES, Vault
 
 __all__ = [
@@ -37,14 +38,21 @@ __all__ = [
 
 INDEX_FILE = "search.sqlite"
 # Bump when the tables or what goes into them change: an older index is then rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # BM25 column weights: a word in the title says far more about a page than one in its body.
 TITLE_WEIGHT, ALIASES_WEIGHT, BODY_WEIGHT = 10.0, 5.0, 1.0
 MAX_TERMS = 24  # a pasted paragraph must not become a query with hundreds of OR branches
 MAX_PHRASE = 4
 SNIPPET_TOKENS = 16
-# BM25's best pages re-ranked by how many question words they contain
+# BM25's best pages re-ranked by how much of the question they hold
 CANDIDATES_PER_HIT = 3
+MAX_NAME_WORDS = 6  # longest page name, in words, recognised in a question
+MIN_NAME_CHARS = 3  # "AI", "Go": too short to say a question is about that page
+# A one-word name is evidence only when the word is rare in the wiki: a question that says
+# "found" is not about a page titled "Found" (the pages holding it: at most this share, or
+# COMMON_WORD_MIN pages in a small wiki)
+COMMON_WORD_SHARE, COMMON_WORD_MIN = 0.01, 5
+NAMED_BONUS = 1.5
 
 # Question words and function words: they match nearly every page and rank nothing.
 _STOP_TEXT = """
@@ -62,6 +70,9 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 # FTS5's unicode61 tokenizer splits on everything but letters and digits (underscore included).
 _WORD_RE = re.compile(r"[^\W_]+")
+# Words as names are written: "KV-Lite", "GPT-3.5", "tinyformer's" (the possessive is dropped)
+_NAME_WORD_RE = re.compile(r"\w[\w'’.\-]*\w|\w")
+_POSSESSIVE_RE = re.compile(r"['’]s$")
 
 
 class SearchError(Exception):
@@ -71,7 +82,10 @@ class SearchError(Exception):
 @dataclass(frozen=True)
 class Hit:
     """A page that matches a question, best first. `score` is BM25 (higher is better);
-    `matched` is how many of the question's `terms` the page contains."""
+    `matched` is how many of the question's `terms` the page contains, and `coverage` the
+    share of the question's weight they carry (a term weighs its rarity in the wiki, so
+    "the page holds `tinyformer`" counts for more than "the page holds `lines`"). `named`:
+    the question names the page by its title, file name or an alias."""
 
     stem: str
     title: str
@@ -81,6 +95,8 @@ class Hit:
     snippet: str
     matched: int
     terms: int
+    coverage: float = 0.0
+    named: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,10 @@ _SCHEMA = (
         size INTEGER NOT NULL
     )""",
     "CREATE INDEX docs_stem ON docs (stem)",
+    # every name a page goes by (title, file name, aliases) as `normalize_key` compares names
+    "CREATE TABLE names (key TEXT NOT NULL, doc INTEGER NOT NULL)",
+    "CREATE INDEX names_key ON names (key)",
+    "CREATE INDEX names_doc ON names (doc)",
     """CREATE VIRTUAL TABLE pages USING fts5 (
         title, aliases, body, stem UNINDEXED, type UNINDEXED, rel UNINDEXED,
         tokenize = 'porter unicode61 remove_diacritics 2'
@@ -219,6 +239,7 @@ class SearchIndex:
             if version != SCHEMA_VERSION:  # another process may have built it meanwhile
                 db.execute("DROP TABLE IF EXISTS pages")
                 db.execute("DROP TABLE IF EXISTS docs")
+                db.execute("DROP TABLE IF EXISTS names")
                 for statement in _SCHEMA:
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -268,6 +289,7 @@ class SearchIndex:
     def _drop(self, doc_id: int) -> None:
         self._db.execute("DELETE FROM pages WHERE rowid = ?", (doc_id,))
         self._db.execute("DELETE FROM docs WHERE id = ?", (doc_id,))
+        self._db.execute("DELETE FROM names WHERE doc = ?", (doc_id,))
 
     def _add(self, rel: str, stat: tuple[int, int]) -> None:
         path = self.vault.wiki / rel
@@ -288,6 +310,11 @@ class SearchIndex:
             return
         # A link names the file, so the file name is searchable too when it is not the title.
         names = as_list(page.meta.get("aliases")) + ([stem] if stem != page.title else [])
+        keys = {normalize_key(name) for name in [page.title, *names]}
+        self._db.executemany(
+            "INSERT INTO names (key, doc) VALUES (?, ?)",
+            [(key, cursor.lastrowid) for key in sorted(keys) if len(key) >= MIN_NAME_CHARS],
+        )
         summary = str(page.meta.get("summary") or "")
         self._db.execute(
             "INSERT INTO pages (rowid, title, aliases, body, stem, type, rel)"
@@ -308,8 +335,9 @@ class SearchIndex:
     def search(self, question: str, limit: int = 10, *, sync: bool = True) -> list[Hit]:
         """The pages best matching `question`, best first, at most `limit`.
 
-        Pages containing more of the question's words come first, BM25 orders pages that
-        contain as many (an OR query alone lets one rare word outrank a page naming them all).
+        Pages holding more of the question's weight come first (an OR query alone lets one
+        rare word outrank a page naming them all); a page the question names comes first
+        among equals; BM25 orders the rest.
         """
         if sync:
             self.sync()
@@ -323,9 +351,34 @@ class SearchIndex:
                 " FROM pages WHERE pages MATCH ? ORDER BY rank LIMIT ?",
                 (SNIPPET_TOKENS, query.expression, limit * CANDIDATES_PER_HIT),
             ).fetchall()
+            names = self._named(question)
+            missing = sorted(names.keys() - {row[0] for row in rows})
+            if missing:  # named pages BM25 ranked too low to fetch: they are relevant anyway
+                marks = ",".join("?" * len(missing))
+                rows += self._db.execute(
+                    "SELECT rowid, stem, title, type, rel, rank,"
+                    " snippet(pages, -1, '', '', '…', ?)"
+                    f" FROM pages WHERE pages MATCH ? AND rowid IN ({marks})",
+                    (SNIPPET_TOKENS, query.expression, *missing),
+                ).fetchall()
+            pages, frequencies = self._frequencies(query.terms)
             matched = self._matched(query.terms, [row[0] for row in rows])
         except sqlite3.OperationalError as exc:
             raise SearchError(f"search failed ({exc}); delete {self.path} to rebuild it") from None
+        weights = [math.log(1 + (pages - df + 0.5) / (df + 0.5)) for df in frequencies]
+        total = sum(weights) or 1.0
+        common = max(COMMON_WORD_MIN, COMMON_WORD_SHARE * pages)
+        position = {term: i for i, term in enumerate(query.terms)}
+
+        def named(rowid: int) -> bool:
+            for words in names.get(rowid, ()):
+                if len(words) > 1:
+                    return True
+                i = position.get(_fold(words[0]))
+                if i is not None and frequencies[i] <= common:
+                    return True
+            return False
+
         hits = [
             Hit(
                 stem=stem,
@@ -334,27 +387,76 @@ class SearchIndex:
                 rel=rel,
                 score=-rank,
                 snippet=" ".join(snippet.split()),
-                matched=matched.get(rowid, 0),
+                matched=len(matched[rowid]),
                 terms=len(query.terms),
+                coverage=sum(weights[i] for i in matched[rowid]) / total,
+                named=named(rowid),
             )
             for rowid, stem, title, kind, rel, rank, snippet in rows
         ]
-        hits.sort(key=lambda h: (-h.matched, -h.score, h.stem))
+        # BM25 alone lets a page repeating one word outrank the page the question is about;
+        # weighting it by the share of the question a page holds (squared, so that share
+        # counts most) fixes that, and a page the question names is preferred.
+        hits.sort(
+            key=lambda h: (-(h.coverage**2) * h.score * (NAMED_BONUS if h.named else 1), h.stem)
+        )
         return hits[:limit]
 
-    def _matched(self, terms: Sequence[str], rowids: Sequence[int]) -> dict[int, int]:
-        """How many of `terms` each of the `rowids` pages contains (one lookup per term)."""
-        counts = dict.fromkeys(rowids, 0)
-        if not rowids:
-            return counts
-        marks = ",".join("?" * len(rowids))
+    def _named(self, question: str) -> dict[int, list[tuple[str, ...]]]:
+        """The pages `question` names, each with the runs of words naming it: runs of the
+        question's words (possessives dropped, plurals tried singular) that are a page's
+        title, file name or alias as `normalize_key` compares names."""
+        words = [_POSSESSIVE_RE.sub("", w) for w in _NAME_WORD_RE.findall(question)]
+        keys = [normalize_key(w) for w in words]
+        wanted: dict[str, tuple[str, ...]] = {}
+        for i in range(len(keys)):
+            joined = ""
+            for j in range(i, min(i + MAX_NAME_WORDS, len(keys))):
+                joined += keys[j]
+                if len(joined) < MIN_NAME_CHARS or (i == j and words[i].casefold() in STOP_WORDS):
+                    continue
+                run = tuple(words[i : j + 1])
+                wanted.setdefault(joined, run)
+                if joined.endswith("s") and len(joined) > MIN_NAME_CHARS:
+                    wanted.setdefault(joined[:-1], run)  # "Encoders" names "Encoder"
+                    if joined.endswith("es"):
+                        wanted.setdefault(joined[:-2], run)
+        found: dict[int, list[tuple[str, ...]]] = {}
+        chunk = sorted(wanted)
+        for start in range(0, len(chunk), 500):  # SQLite caps the number of parameters
+            part = chunk[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for key, doc in self._db.execute(
+                f"SELECT key, doc FROM names WHERE key IN ({marks})", part
+            ):
+                found.setdefault(doc, []).append(wanted[key])
+        return found
+
+    def _frequencies(self, terms: Sequence[str]) -> tuple[int, list[int]]:
+        """The number of pages, and how many of them hold each of `terms`."""
+        (pages,) = self._db.execute("SELECT count(*) FROM docs").fetchone()
+        counts = []
         for term in terms:
+            (df,) = self._db.execute(
+                "SELECT count(*) FROM pages WHERE pages MATCH ?", (_quote(term),)
+            ).fetchone()
+            counts.append(int(df))
+        return int(pages), counts
+
+    def _matched(self, terms: Sequence[str], rowids: Sequence[int]) -> dict[int, set[int]]:
+        """Which of `terms` (by position) each of the `rowids` pages contains (one lookup per
+        term)."""
+        found: dict[int, set[int]] = {rowid: set() for rowid in rowids}
+        if not rowids:
+            return found
+        marks = ",".join("?" * len(rowids))
+        for position, term in enumerate(terms):
             for (rowid,) in self._db.execute(
                 f"SELECT rowid FROM pages WHERE pages MATCH ? AND rowid IN ({marks})",
                 (_quote(term), *rowids),
             ):
-                counts[rowid] += 1
-        return counts
+                found[rowid].add(position)
+        return found
 
     def stems(self) -> dict[str, str]:
         """Every indexed page: stem -> path under wiki/ (as of the last sync)."""
