@@ -36,6 +36,8 @@ bench: install
 	$(BIN)/python bench/ask_bench.py
 	$(BIN)/python bench/graph_bench.py
 	$(BIN)/python bench/extractive_throughput.py
+	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/ask_eval.py
 
 # Empty the demo's output (the samples stay in samples/).
 clean-demo:
