@@ -73,6 +73,8 @@ def test_links_parse_and_render() -> None:
     assert render_link("Andrej Karpathy", "Karpathy") == "[[Andrej Karpathy|Karpathy]]"
     assert render_link("GRPO", "GRPO") == "[[GRPO]]"
     assert render_link("A", "x|y]") == "[[A|x/y)]]"
+    # a code span inside a link makes parsers disagree on where the link is
+    assert "`" not in safe_name("Café `code`") and "`" not in render_link("A", "`x` y")
     assert unlink("a [[B|c]] [[D]]") == "a c D"
 
 

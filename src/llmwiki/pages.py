@@ -19,7 +19,8 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 # Obsidian and the common file systems reject these in file names / link targets.
-_FORBIDDEN = re.compile(r'[/\\:*?"<>|#^\[\]\x00-\x1f\x7f]')
+# ` too: a code span inside [[...]] makes Obsidian and other parsers disagree on the link
+_FORBIDDEN = re.compile(r'[/\\:*?"<>|#^\[\]`\x00-\x1f\x7f]')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 _NON_WORD = re.compile(r"[\W_]+")
 _DROPPED_CATEGORIES = frozenset({"So", "Cs", "Co", "Cn", "Cf"})
@@ -79,7 +80,8 @@ def link_target(stem: str) -> str:
 
 def display_text(text: str) -> str:
     """Text that can sit in a link's display part or a bullet without breaking link syntax."""
-    return re.sub(r"\s+", " ", text.replace("[", "(").replace("]", ")").replace("|", "/")).strip()
+    text = text.replace("[", "(").replace("]", ")").replace("|", "/").replace("`", "'")
+    return re.sub(r"\s+", " ", text).strip()
 
 
 # Obsidian syntax that source text must not trigger: %% starts a comment that hides the rest
