@@ -46,6 +46,9 @@ class SourceResult:
     conflicts: int = 0
     usage: Usage = field(default_factory=Usage)
     message: str = ""
+    # a valid extraction with no claim and no entity from a non-empty document: ingested, but
+    # reported, so that a model that answered beside the point is never taken for success
+    nothing_extracted: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,7 @@ class _Run:
                 name,
                 "failed",
                 title=doc.title,
-                message=f"{name}: {exc} (the file stays in the inbox)",
+                message=f"{exc} (the file stays in the inbox)",
             )
         except PageError as exc:
             return SourceResult(
@@ -322,6 +325,10 @@ class _Run:
         # is what marks the source as ingested when the manifest has to be rebuilt.
         # an archive copy already there means an earlier run got this far and may have logged
         resumed = raw_path.exists()
+        # the paths this source writes or removes: its commit holds these and nothing else
+        touched = [raw_path, *(t for t, _, _ in writes), path]
+        touched += [self.vault.wiki / n for n in ("index.md", "log.md", "contradictions.md")]
+        not_committed = self._save_edits(touched, title) if not resumed else ""
         if not resumed:
             atomic_write(raw_path, path.read_bytes())
         for target, meta, _ in writes:
@@ -350,6 +357,9 @@ class _Run:
             locked=tuple(locked),
             conflicts=len(conflicts),
             usage=usage,
+            nothing_extracted=bool(doc.text.strip())
+            and not extraction.claims
+            and not extraction.mentions,
         )
         self.manifest.add(
             doc.sha256,
@@ -367,12 +377,30 @@ class _Run:
             ),
         )
         self._leave_inbox(path)
-        if self.options.commit and history.is_repo(self.vault.root):
+        if self._committing and not not_committed:
             try:
-                history.commit(self.vault, f"ingest: {title}")
+                history.commit(self.vault, f"ingest: {title}", touched)
             except history.HistoryError as exc:
-                result = replace(result, message=f"ingested, but not committed: {exc}")
+                not_committed = str(exc)
+        if not_committed:
+            result = replace(result, message=f"ingested, but not committed: {not_committed}")
         return result
+
+    @property
+    def _committing(self) -> bool:
+        return self.options.commit and history.is_repo(self.vault.root)
+
+    def _save_edits(self, touched: list[Path], title: str) -> str:
+        """Commit the user's pending edits to the pages about to change, so that undoing this
+        ingest returns to them; the error that prevents it, which also skips the ingest's
+        own commit (an undo must never take the user's edits with it)."""
+        if not self._committing:
+            return ""
+        try:
+            history.save_edits(self.vault, touched, f"ingest: {title}")
+        except history.HistoryError as exc:
+            return str(exc)
+        return ""
 
     def _source_stem(self, title: str, doc: SourceDoc) -> str:
         """The source page's file name: its own page again if this very content was written
