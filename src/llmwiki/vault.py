@@ -2,17 +2,23 @@
 
 Every write goes through `Vault.write_text`, which refuses paths outside the vault and writes
 atomically (temp file + fsync + rename), so a crash leaves a file either as it was or whole.
+A write that fails (disk full, read-only folder, a file another program holds open) raises
+WriteError, which names the path and says what to do; it leaves no temp file and no half file.
+
+Portability (Linux, macOS, Windows): the lock is `filelock`'s (flock on POSIX, msvcrt locking on
+Windows; the OS drops either when the process dies). Files are written in binary mode, so text
+has "\n" line endings on every platform. Where the platforms differ, the code says how.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
-import tempfile
+import secrets
+import stat
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +29,13 @@ PAGE_FOLDERS = {"person": "people", "concept": "concepts", "source": "sources", 
 GENERATED_PAGES = ("index.md", "log.md", "contradictions.md")
 LOG_HEADER = "# Log\n\nWhat the wiki did, newest last. Append-only.\n"
 TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".part"  # atomic_write's temp files: hidden, never a page
+# Windows refuses to replace a file another program (Obsidian, a sync client, a virus scanner)
+# holds open, until it lets go, usually within a second. POSIX renames over open files, so a
+# PermissionError there is final and waiting would only delay the error.
+ON_WINDOWS = os.name == "nt"
+REPLACE_PATIENCE = 2.0 if ON_WINDOWS else 0.0
+# Without O_BINARY, Windows' C runtime writes "\n" as "\r\n"; POSIX has no such flag (0).
+_BINARY = getattr(os, "O_BINARY", 0)
 
 DEFAULT_CONFIG = """\
 # wiki configuration. Environment variables override these values
@@ -44,6 +57,20 @@ class VaultError(Exception):
 
 class LockedError(VaultError):
     """Another wiki process is writing to this vault."""
+
+
+class WriteError(VaultError, OSError):
+    """A file could not be written. Also an OSError (with the cause's errno), so code that
+    treats a failed write as an OS error, such as a cache that is only an optimisation, still
+    does; its message names the path and what to do."""
+
+    def __init__(self, path: Path, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.filename = str(path)
+        self.message = f"cannot write {path} (left unchanged): {explain_os_error(cause, False)}"
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -108,10 +135,24 @@ class Vault:
             self.write_text(self.log, LOG_HEADER)
         elif unless and unless + "\n" in self.log.read_text(encoding="utf-8"):
             return False
-        with open(self.check_inside(self.log), "a", encoding="utf-8") as handle:
-            handle.write("\n" + "\n".join(lines) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        target = self.check_inside(self.log)
+        data = ("\n" + "\n".join(lines) + "\n").encode("utf-8")
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_APPEND | _BINARY)
+        except OSError as exc:
+            raise WriteError(target, exc) from exc
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            except OSError as exc:
+                # a full disk can take part of the entry: cut the log back to where it was
+                with suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise WriteError(target, exc) from exc
+        finally:
+            os.close(fd)
         return True
 
     def remove_stale_temp_files(self) -> int:
@@ -138,30 +179,35 @@ class Vault:
     def lock(self, wait: float = 0.0, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
         """Hold the vault's writer lock. If another process has it, wait up to `wait` seconds
         (calling `on_wait` once), then raise LockedError."""
+        # imported here: filelock takes ~50 ms to load, and commands that only read never lock
+        from filelock import FileLock, Timeout
+
         self.state.mkdir(parents=True, exist_ok=True)
-        with open(self.state / "lock", "a+") as handle:
-            deadline = time.monotonic() + wait
-            told = False
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                if time.monotonic() >= deadline:
-                    raise LockedError(
-                        f"another wiki process is writing to {self.root}; "
-                        "wait for it to finish and run the command again"
-                    ) from None
-                if on_wait is not None and not told:
-                    on_wait()
-                    told = True
-                time.sleep(0.1)
+        # A new lock object each time: two holders in one process (the watcher's worker thread
+        # and a command) exclude each other just as two processes do. The lock file itself
+        # stays; a process that dies loses its hold with it, so a crash never locks a vault.
+        held = FileLock(self.state / "lock", timeout=0)
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
             try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                held.acquire(timeout=0)
+                break
+            except Timeout:
+                pass
+            if time.monotonic() >= deadline:
+                raise LockedError(
+                    f"another wiki process is writing to {self.root}; "
+                    "wait for it to finish and run the command again"
+                )
+            if on_wait is not None and not told:
+                on_wait()
+                told = True
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            held.release()
 
 
 def is_ignored_name(name: str) -> bool:
@@ -173,17 +219,110 @@ def is_ignored_name(name: str) -> bool:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+    """Write `data` to `path` so that it is either as it was or whole, whatever happens: the
+    bytes go to a temp file beside it, are flushed to disk, and the temp file is renamed over
+    `path`. Any failure removes the temp file and raises WriteError.
+
+    Permissions: a new file gets what the umask gives (0666 masked, as an editor's files do:
+    a sync tool or a web server running as another user can read them). A file being replaced
+    keeps its own mode: a chmod is the user's choice, and rewriting a page must not undo it.
+    (Windows has no mode bits, only a read-only flag, which makes the rename fail instead.)
+    """
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _create_temp(path)
+    except OSError as exc:
+        raise WriteError(path, exc) from exc
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _keep_mode(path, tmp)
+        _replace(tmp, path)
+    except WriteError:
+        _discard(tmp)
         raise
+    except OSError as exc:
+        _discard(tmp)
+        raise WriteError(path, exc) from exc
+    except BaseException:
+        _discard(tmp)
+        raise
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new, empty temp file beside `path`. Unlike mkstemp (always 0600), it is created with
+    mode 0666, which the OS masks with the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
+    for _ in range(100):
+        tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temp file name", str(path.parent))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _keep_mode(target: Path, tmp: Path) -> None:
+    if ON_WINDOWS:
+        return  # no mode bits to keep (see atomic_write)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return
+    os.chmod(tmp, mode)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Rename `tmp` over `target`; on Windows, wait a little for a program holding it open."""
+    deadline = time.monotonic() + REPLACE_PATIENCE
+    delay = 0.02
+    while True:
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError as exc:
+            if time.monotonic() >= deadline:
+                raise WriteError(target, exc) from exc
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+def _discard(tmp: Path) -> None:
+    # Never hide the write's own error behind a failed clean-up; a temp file that cannot be
+    # removed now is removed by the next run (`Vault.remove_stale_temp_files`).
+    with suppress(OSError):
+        tmp.unlink(missing_ok=True)
+
+
+def explain_os_error(exc: OSError, with_path: bool = True) -> str:
+    """An OS error as a sentence a user can act on: what happened, to which path, what next."""
+    where = f"{exc.filename}: " if with_path and exc.filename else ""
+    code = exc.errno
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        what = "the disk is full (or over quota); free some space and run the command again"
+    elif code == errno.EROFS:
+        what = "the file system is read-only; make it writable, or use a vault on another disk"
+    elif isinstance(exc, PermissionError) and ON_WINDOWS:
+        what = (
+            "access denied; another program (Obsidian, a sync client, a virus scanner) may "
+            "hold the file open, or it is read-only: close it or wait, and run the command again"
+        )
+    elif isinstance(exc, PermissionError):
+        what = "permission denied; make the folder and file writable by you and run it again"
+    elif code in (errno.EEXIST, errno.ENOTDIR):
+        what = "a file is in the way where a folder is needed; move it aside and run it again"
+    else:
+        what = exc.strerror or str(exc)
+    return where + what
 
 
 def find_vault(start: Path) -> Vault | None:

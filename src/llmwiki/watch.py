@@ -15,10 +15,10 @@ unreadable ones go to `inbox/failed/`. A file whose engine call failed stays in 
 is held, not retried, until it changes. A vault locked by another wiki process is retried a
 little later.
 
-Stopping (`stop.set()`, from a signal handler in the CLI) is prompt and never leaves a file
-half-ingested. Between files the watcher simply returns. During a file, ingest runs in a
-worker thread behind `_StopGuard`, which makes every engine call fail once a stop is asked
-for; `ingest` calls the engine only while planning, before it writes anything, so a file whose
+Stopping (`stop.set()`, by Ctrl-C or SIGTERM through `stop_on_signals`) is prompt and never
+leaves a file half-ingested. Between files the watcher simply returns. During a file, ingest
+runs in a worker thread behind `_StopGuard`, which makes every engine call fail once a stop is
+asked for; `ingest` calls the engine only while planning, before it writes anything, so a file whose
 engine call is in flight when the stop comes can write nothing and is abandoned at once (it
 stays in the inbox), while a file past its engine calls is only writing, and is waited for.
 """
@@ -26,9 +26,11 @@ stays in the inbox), while a file past its engine calls is only writing, and is 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -279,6 +281,38 @@ class Watcher:
         if status != self._last_status and self.on_status is not None:
             self.on_status(status)
         self._last_status = status
+
+
+def stop_signals() -> list[signal.Signals]:
+    """The signals that ask a watch to stop, on this platform.
+
+    POSIX: SIGINT (Ctrl-C) and SIGTERM (`kill`, systemd, `docker stop`).
+    Windows: SIGINT (Ctrl-C) and SIGBREAK (Ctrl-Break), the two console events Python turns
+    into signals. No other process can deliver SIGTERM there: `taskkill /F`, the Task Manager
+    and `Popen.terminate` end the process at once (TerminateProcess), and no handler runs.
+    That is `kill -9` on POSIX, which the writes survive (atomic files, resumable ingest);
+    SIGTERM is still handled on Windows, where only the process itself can raise it.
+    """
+    found = [signal.SIGINT, signal.SIGTERM]
+    brk = getattr(signal, "SIGBREAK", None)  # Windows only
+    if brk is not None:
+        found.append(brk)
+    return found
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """While the block runs, the signals of `stop_signals` set `stop` instead of killing the
+    process or raising KeyboardInterrupt in the middle of a write; the previous handlers are
+    restored after. Call from the main thread (Python runs handlers only there). Python runs
+    a handler between bytecodes of the main thread, and a wait in it can outlast the signal
+    (on Windows a timed wait is not interrupted), so the watcher waits in short polls."""
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in stop_signals()}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _signature(path: Path) -> Signature | None:
