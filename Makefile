@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean-demo
+.PHONY: install demo test lint bench quality clean-demo
 
 $(BIN)/wiki: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench: install
 	$(BIN)/python bench/extractive_throughput.py
 	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/ask_eval.py
+
+# Score the embedded engine against the corpus gold (#13): newsletters, blogs/, annotated til/.
+quality: install
+	$(BIN)/python bench/quality.py ../shared/corpus ../shared/corpus/blogs ../shared/corpus/til \
+		--gold ../shared/corpus/gold.json --annotated
 
 # Empty the demo's output (the samples stay in samples/).
 clean-demo:
