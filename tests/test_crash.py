@@ -11,7 +11,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SAMPLES
@@ -219,3 +221,184 @@ def test_a_crash_at_every_write_then_rerun(tmp_path: Path, monkeypatch: pytest.M
             )
         point += 1
     assert point >= 20  # crash points exercised
+
+
+# --- the other commands that write: merge, lint --fix, contradictions resolve, undo ---------
+#
+# Each is stopped at every one of its file operations in turn (the deterministic way), then
+# checked as the ingest is: every page parses, no line of the wiki is lost, and running the
+# command again ends with the vault exactly as one uninterrupted run leaves it.
+
+_LINK = re.compile(r"\[\[([^\]|]*)(?:\|([^\]]*))?\]\]")
+
+
+def shown_lines(vault: Vault) -> set[str]:
+    """The text lines of every page, as a reader sees them (a link shows its display text,
+    callout headers and the regenerated Related list aside): what may move, never vanish."""
+    found: set[str] = set()
+    for path in vault.wiki.rglob("*.md"):
+        if path.name in ("index.md", "log.md", "contradictions.md"):
+            continue
+        related = False
+        for line in read(path).body.split("\n"):
+            if line.startswith("## "):
+                related = line.strip() == "## Related"
+                continue
+            if related or not line.strip() or line.startswith("> [!"):
+                continue
+            found.add(_LINK.sub(lambda m: (m.group(2) or m.group(1)).strip(), line).strip())
+    return found
+
+
+def content(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not {".git", ".wiki"} & set(p.relative_to(root).parts)
+    }
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def _wiki_modules() -> list[object]:
+    return [m for name, m in sorted(sys.modules.items()) if name.startswith("llmwiki") and m]
+
+
+def crash_at_every_write(
+    monkeypatch: pytest.MonkeyPatch,
+    prepared: Path,
+    scratch: Path,
+    command: Callable[[Vault], object],
+    done: Callable[[Vault], bool],
+    keeps_lines: bool = True,
+) -> int:
+    """Copy the vault `prepared` and run `command` on the copy, crashing at its first, second,
+    ... file operation until it runs through; after each crash, check the vault and run the
+    command again (unless `done` says the first run finished the job). Returns the number of
+    crash points."""
+    reference_vault = Vault(scratch / "reference")
+    shutil.copytree(prepared, reference_vault.root, symlinks=True)
+    command(reference_vault)
+    reference = content(reference_vault.root)
+    lines_before = shown_lines(Vault(prepared))
+
+    import pathlib
+
+    from llmwiki import vault as vault_module
+
+    # every way these commands change a file: atomic writes (in each module that imported
+    # the function), appends to the log, removals, renames, and git's add and commit
+    targets: list[tuple[object, str]] = [
+        (m, "atomic_write") for m in _wiki_modules() if hasattr(m, "atomic_write")
+    ]
+    targets += [(vault_module.Vault, "append_log"), (pathlib.Path, "unlink"), (os, "replace")]
+    history = sys.modules["llmwiki.history"]
+    originals = {(owner, name): getattr(owner, name) for owner, name in targets}
+    original_run = history._run  # type: ignore[attr-defined]
+    point = 0
+    while True:
+        vault = Vault(scratch / f"crash{point}")
+        shutil.copytree(prepared, vault.root, symlinks=True)
+        calls = [0]
+
+        def tick(target: int = point, calls: list[int] = calls) -> None:
+            calls[0] += 1
+            if calls[0] == target + 1:
+                raise Crash
+
+        def counting(original: Any) -> Any:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                tick()
+                return original(*args, **kwargs)
+
+            return wrapper
+
+        def git_run(root: Path, args: Any, **kwargs: Any) -> Any:
+            words = [a for a in args if not a.startswith("-")][:1]
+            if words and words[0] in ("add", "commit", "commit-tree", "update-ref"):
+                tick()
+            return original_run(root, args, **kwargs)
+
+        for (owner, name), original in originals.items():
+            monkeypatch.setattr(owner, name, counting(original))
+        monkeypatch.setattr(history, "_run", git_run)
+        try:
+            command(vault)
+            crashed = False
+        except Crash:
+            crashed = True
+        for (owner, name), original in originals.items():
+            monkeypatch.setattr(owner, name, original)
+        monkeypatch.setattr(history, "_run", original_run)
+        if not crashed:
+            return point
+        check_whole(vault)
+        if keeps_lines:
+            assert lines_before <= shown_lines(vault), (point, lines_before - shown_lines(vault))
+        if not done(vault):
+            command(vault)
+        got = content(vault.root)
+        for name in sorted(set(got) | set(reference)):
+            assert got.get(name) == reference.get(name), (
+                point,
+                name,
+                "".join(
+                    difflib.unified_diff(
+                        reference.get(name, b"").decode().splitlines(True),
+                        got.get(name, b"").decode().splitlines(True),
+                    )
+                ),
+            )
+        assert not list(vault.wiki.rglob(".tmp-*.part")), point
+        point += 1
+
+
+def ingested(
+    root: Path, entities: dict[str, str], aliases: dict[str, list[str]] | None = None
+) -> Vault:
+    from conftest import KeywordEngine, run
+
+    vault = init_vault(root)[0]
+    for sample in SAMPLES:
+        shutil.copy(sample, vault.inbox)
+    assert run(vault, KeywordEngine(entities, aliases)).ok  # type: ignore[arg-type]
+    return vault
+
+
+DUPLICATES = {
+    "Priya Raman": "person",
+    "Raman": "person",
+    "Tomas Berg": "person",
+    "KV-Lite": "concept",
+}
+
+
+def test_merge_stopped_at_every_write_then_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import TODAY
+
+    from llmwiki.merge import MergeError, merge_pages
+
+    prepared = ingested(tmp_path / "prepared", DUPLICATES)
+
+    def merge(vault: Vault) -> None:
+        merge_pages(vault, "Priya Raman", "Raman", TODAY)
+
+    def done(vault: Vault) -> bool:
+        try:
+            merge_pages(vault, "Priya Raman", "Raman", TODAY)
+        except MergeError:
+            return True  # refused: nothing left to merge, and nothing was changed
+        return True
+
+    points = crash_at_every_write(monkeypatch, prepared.root, tmp_path, merge, done)
+    assert points >= 8

@@ -3,8 +3,14 @@
 OTHER's text moves into KEEP section by section (its lead after KEEP's lead, each `## Section`
 under KEEP's section of that name, lines KEEP already has not repeated), its sources, title and
 aliases join KEEP's frontmatter, and every link to OTHER in the wiki is pointed at KEEP showing
-what it showed before. OTHER's file is removed last, once KEEP is written and holds every line
-of it, so an interruption can leave a duplicate behind but never lose a sentence.
+what it showed before. A fact both pages state (the same words, whatever their links) is kept
+once.
+
+The order makes a merge resumable: KEEP is written first, holding every line of OTHER; then
+the links, the index (already without OTHER) and the log; OTHER's file is removed last. An
+interruption at any point leaves a duplicate behind but never loses a sentence, and running
+the same merge again finishes it: the lines KEEP has are not repeated, the links already moved
+are not counted, and the log entry already written is not written twice.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from llmwiki.catalog import render_index
+from llmwiki.catalog import Catalog, render_index
+from llmwiki.content import FACTS_HEADING, fact_key
 from llmwiki.graph import WikiGraph, build_graph, relink, replace_links, rewrite_links
 from llmwiki.pages import (
     Page,
@@ -33,6 +40,8 @@ from llmwiki.vault import GENERATED_PAGES, Vault
 _MERGED_KEYS = ("title", "type", "aliases", "summary", "sources", "tags", "created", "updated")
 _SECTION_RE = re.compile(r"^##\s+(.*?)\s*#*\s*$")
 _CALLOUT_RE = re.compile(r"^> \[!warning\] Contradiction", re.MULTILINE)
+_LINK_RE = re.compile(r"!?\[\[([^\[\]|#\n]*)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
+RELATED_HEADING = "Related"
 
 
 class MergeError(Exception):
@@ -69,13 +78,17 @@ def merge_pages(vault: Vault, keep: str, other: str, today: date | None = None) 
                 raise MergeError(f"{page.stem} is locked: remove `locked: true` to merge it")
 
         counter = _LinkCounter(wg, other_stem, keep_stem, merged.title)
-        moved_body = replace_links(merged.body, counter)
-        body, lines_moved = _merge_bodies(replace_links(kept.body, counter), moved_body)
-        missing = _lines(moved_body) - _lines(body)
+        # a Related entry that would point at KEEP itself is dropped (Related is regenerated)
+        moved_body = _without_self_links(replace_links(merged.body, counter), keep_stem)
+        kept_body = _without_self_links(replace_links(kept.body, counter), keep_stem)
+        body, lines_moved = _merge_bodies(kept_body, moved_body)
+        missing = _keys(moved_body) - _keys(body)
         if missing:
             # cannot happen by construction; refusing here is what makes "no sentence lost" true
             raise MergeError(f"merging would lose {sorted(missing)[0]!r}; nothing was changed")
         meta, sources_added, aliases_added = _merge_meta(kept, merged, wg, counter, day)
+        # KEEP already holding all of OTHER means an earlier run of this merge was interrupted
+        resumed = not (lines_moved or sources_added or aliases_added)
         callouts = len(_CALLOUT_RE.findall(body))
         if callouts:
             meta["contradictions"] = callouts
@@ -91,10 +104,10 @@ def merge_pages(vault: Vault, keep: str, other: str, today: date | None = None) 
             if counter.count > before:
                 vault.write_text(path, new_text)
                 relinked.append(path.relative_to(vault.wiki).as_posix())
+        after = Catalog(e for e in build_graph(vault).catalog() if e.stem != other_stem)
+        vault.write_text(vault.wiki / "index.md", render_index(after))
+        _log(vault, day, merged.title, kept, merged, resumed)
         merged.path.unlink()
-
-        vault.write_text(vault.wiki / "index.md", render_index(build_graph(vault).catalog()))
-        _log(vault, day, merged.title, kept, merged, relinked)
     return MergeReport(
         keep=kept.path.relative_to(vault.wiki).as_posix(),
         removed=merged.path.relative_to(vault.wiki).as_posix(),
@@ -168,19 +181,39 @@ def _trim(lines: list[str]) -> list[str]:
     return out
 
 
+def _shown(line: str) -> str:
+    """A line as a reader sees it: each link as the text it shows."""
+    return _LINK_RE.sub(lambda m: (m.group(3) or m.group(1)).strip(), line).strip()
+
+
+def _key(line: str, heading: str = "") -> str:
+    """What makes two lines the same line: the words shown, and for a fact its wording alone
+    (links, case and punctuation aside), as everywhere facts are de-duplicated."""
+    if heading.casefold() == FACTS_HEADING.casefold() and line.startswith("- "):
+        return "fact:" + fact_key(line)
+    return _shown(line)
+
+
 def _merge_bodies(keep: str, other: str) -> tuple[str, int]:
     """KEEP's body with OTHER's lead and sections appended where they belong."""
     other_lead, other_sections = _split(other)
     body = keep
     moved = 0
     keep_lead, _ = _split(keep)
-    lead = _trim([ln for ln in other_lead if not ln.strip() or ln not in keep_lead])
+    lead_keys = {_key(ln) for ln in keep_lead}
+    lead = _trim([ln for ln in other_lead if not ln.strip() or _key(ln) not in lead_keys])
     if any(ln.strip() for ln in lead):
         body = _append_lead(body, len(keep_lead), lead)
         moved += sum(1 for ln in lead if ln.strip())
     for heading, lines in other_sections:
-        existing = set(_section(body, heading))
-        new = _trim([ln for ln in lines if not ln.strip() or ln not in existing])
+        existing = {_key(ln, heading) for ln in _section(body, heading)}
+        new = []
+        for ln in lines:
+            if ln.strip() and _key(ln, heading) in existing:
+                continue
+            existing.add(_key(ln, heading))
+            new.append(ln)
+        new = _trim(new)
         if any(ln.strip() for ln in new):
             body = append_to_section(body, heading, new)
             moved += sum(1 for ln in new if ln.strip())
@@ -201,9 +234,32 @@ def _append_lead(body: str, lead_length: int, lines: list[str]) -> str:
     return "\n".join([*block, "", *rest] if rest else block).strip("\n") + "\n"
 
 
-def _lines(text: str) -> set[str]:
-    """The lines that carry text: not blank, not a section heading."""
-    return {ln for ln in text.split("\n") if ln.strip() and not _SECTION_RE.match(ln)}
+def _keys(text: str) -> set[str]:
+    """The lines that carry text (not blank, not a section heading), as `_key` names them."""
+    keys: set[str] = set()
+    heading = ""
+    for line in text.split("\n"):
+        match = _SECTION_RE.match(line)
+        if match:
+            heading = match.group(1)
+        elif line.strip():
+            keys.add(_key(line, heading))
+    return keys
+
+
+def _without_self_links(body: str, stem: str) -> str:
+    """The body without Related entries that now point at the page itself."""
+    out, heading = [], ""
+    for line in body.split("\n"):
+        match = _SECTION_RE.match(line)
+        if match:
+            heading = match.group(1)
+        elif heading.casefold() == RELATED_HEADING.casefold():
+            links = [m.group(1).strip() for m in _LINK_RE.finditer(line)]
+            if links and all(link == stem for link in links):
+                continue
+        out.append(line)
+    return "\n".join(out)
 
 
 # --- frontmatter --------------------------------------------------------------------------
@@ -266,15 +322,14 @@ def _linking_files(vault: Vault, wg: WikiGraph, other: str, keep: str) -> list[P
     return [p for p in dict.fromkeys(paths) if p.is_file()]
 
 
-def _log(
-    vault: Vault, day: str, other_title: str, kept: Page, merged: Page, relinked: list[str]
-) -> None:
+def _log(vault: Vault, day: str, other_title: str, kept: Page, merged: Page, resumed: bool) -> None:
+    removed = merged.path.relative_to(vault.wiki).as_posix()
     lines = [
         f"## [{day}] merge | {other_title} -> {kept.title}",
         "",
         f"- kept: {render_link(kept.stem, kept.title)}",
-        f"- removed: {merged.path.relative_to(vault.wiki).as_posix()}",
+        f"- removed: {removed}",
     ]
-    if relinked:
-        lines.append(f"- relinked: {len(relinked)} page(s)")
-    vault.append_log(lines)
+    # an interrupted run of this merge may have logged it already: once is enough (the log
+    # is read only then, as it grows with the wiki's history)
+    vault.append_log(lines, unless=lines[3] if resumed else "")
