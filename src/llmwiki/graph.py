@@ -647,7 +647,8 @@ def export(wg: WikiGraph, path: Path) -> None:
 
     def write_json(target: Path) -> None:
         data = nx.node_link_data(wg.graph, edges="edges")
-        target.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+        target.write_text(text, encoding="utf-8", newline="\n")  # "\n" on Windows too
 
     writers: dict[str, Callable[[Path], None]] = {
         ".graphml": lambda p: nx.write_graphml(wg.graph, p),

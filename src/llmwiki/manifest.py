@@ -114,7 +114,8 @@ class Manifest:
         """Record a source durably (one appended line)."""
         self.sources[sha] = record
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as handle:
+        # newline="\n": the same bytes on Windows, where text mode would write "\r\n"
+        with open(self.path, "a", encoding="utf-8", newline="\n") as handle:
             handle.write(_line(sha, record))
             handle.flush()
             os.fsync(handle.fileno())

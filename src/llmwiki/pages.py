@@ -21,7 +21,10 @@ from frontmatter.default_handlers import YAMLHandler
 # Obsidian and the common file systems reject these in file names / link targets.
 # ` too: a code span inside [[...]] makes Obsidian and other parsers disagree on the link
 _FORBIDDEN = re.compile(r'[/\\:*?"<>|#^\[\]`\x00-\x1f\x7f]')
-_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+# Windows' device names (Python 3.13's ntpath.isreserved list), also with spaces before a dot
+_WINDOWS_RESERVED = re.compile(
+    r"^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\..*)?$", re.IGNORECASE
+)
 _NON_WORD = re.compile(r"[\W_]+")
 _DROPPED_CATEGORIES = frozenset({"So", "Cs", "Co", "Cn", "Cf"})
 MAX_NAME_BYTES = 120  # well under the 255-byte limit, leaving room for " (2).md" and temp names
