@@ -402,3 +402,58 @@ def test_merge_stopped_at_every_write_then_rerun(
 
     points = crash_at_every_write(monkeypatch, prepared.root, tmp_path, merge, done)
     assert points >= 8
+
+
+def test_lint_fix_stopped_at_every_write_then_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmwiki.lint import lint
+
+    prepared = ingested(tmp_path / "prepared", DUPLICATES)
+    # mechanical repairs on several pages: links by a differently cased name, a scalar where
+    # a list belongs, and a stale index
+    for path in prepared.wiki.rglob("*.md"):
+        text = path.read_text(encoding="utf-8").replace("[[Tomas Berg]]", "[[tomas berg]]")
+        path.write_text(text.replace("tags:\n- source\n", "tags: source\n"), encoding="utf-8")
+    (prepared.wiki / "index.md").write_text("# Index\n\nstale\n", encoding="utf-8")
+
+    points = crash_at_every_write(
+        monkeypatch, prepared.root, tmp_path, lambda v: lint(v, fix=True), lambda v: False
+    )
+    assert points >= 6
+
+
+def test_contradiction_resolve_stopped_at_every_write_then_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import drop, run
+    from test_contradictions import NumberEngine
+
+    from llmwiki import contradictions
+
+    prepared = init_vault(tmp_path / "prepared")[0]
+    engine = NumberEngine({"KV-Lite": "concept", "Northwind": "concept"})
+    # one claim about two entities: the same contradiction shows on both pages
+    for name, title, day, share in (
+        ("1.md", "Old", "2025-03-02", 40),
+        ("2.md", "New", "2025-06-10", 55),
+    ):
+        drop(
+            prepared,
+            name,
+            f"---\ntitle: {title}\npublished: {day}\n---\n"
+            f"Northwind says KV-Lite cuts memory by {share} percent.\n",
+        )
+        run(prepared, engine)
+    [cid] = {item.id for item in contradictions.scan(prepared)}
+    assert len(contradictions.scan(prepared)) == 2
+
+    def resolve(vault: Vault) -> None:
+        try:
+            contradictions.resolve(vault, cid, "the newer release", "2026-01-20")
+        except contradictions.ContradictionError as exc:
+            # run again after the pages were all written: it says so, and completes the rest
+            assert "already resolved on 2026-01-20" in str(exc)
+
+    points = crash_at_every_write(monkeypatch, prepared.root, tmp_path, resolve, lambda v: False)
+    assert points >= 3

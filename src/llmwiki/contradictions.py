@@ -177,6 +177,8 @@ def resolve(vault: Vault, cid: str, note: str, today: str) -> Contradiction:
                 f"no contradiction {cid}; `wiki contradictions --all` lists them with their IDs"
             )
         if not any(item.open for item in matches):
+            # a run stopped between the pages and the register: running it again completes it
+            write_register(vault, catalog)
             raise ContradictionError(f"{cid} was already resolved on {matches[0].resolved}")
         for item in matches:
             entry = catalog.get(item.page)
