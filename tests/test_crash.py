@@ -457,3 +457,47 @@ def test_contradiction_resolve_stopped_at_every_write_then_rerun(
 
     points = crash_at_every_write(monkeypatch, prepared.root, tmp_path, resolve, lambda v: False)
     assert points >= 3
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_undo_stopped_at_every_write_then_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import TODAY, KeywordEngine
+
+    from llmwiki.history import undo
+    from llmwiki.ingest import Options, ingest
+
+    prepared = init_vault(tmp_path / "prepared")[0]
+    git(prepared.root, "init", "-q")
+    git(prepared.root, "add", "-A")
+    git(prepared.root, "commit", "-q", "-m", "a new vault")
+    (prepared.inbox / "zz-draft.txt").write_text("not for the wiki yet\n", encoding="utf-8")
+    engine = KeywordEngine(DUPLICATES)
+    for sample in SAMPLES[:2]:
+        shutil.copy(sample, prepared.inbox)
+        ingest(prepared, engine, Options(today=TODAY, commit=True), [prepared.inbox / sample.name])  # type: ignore[arg-type]
+    undone = git(prepared.root, "rev-parse", "HEAD").strip()
+    git(prepared.root, "gc", "--quiet")  # one pack instead of many files, copied per point
+
+    def done(vault: Vault) -> bool:
+        return f"This reverts commit {undone}" in git(vault.root, "log", "-1", "--format=%b")
+
+    def source_kept(vault: Vault) -> None:
+        # at every moment the undone source's bytes are in raw/ or back in the inbox
+        name = SAMPLES[1].name
+        assert (vault.raw / name).exists() or (vault.inbox / name).exists()
+
+    def run_undo(vault: Vault) -> None:
+        undo(vault)
+
+    def checked_undo(vault: Vault) -> None:
+        try:
+            run_undo(vault)
+        finally:
+            source_kept(vault)
+
+    points = crash_at_every_write(
+        monkeypatch, prepared.root, tmp_path, checked_undo, done, keeps_lines=False
+    )
+    assert points >= 6

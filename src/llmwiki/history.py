@@ -169,7 +169,22 @@ def _changes(root: Path, sha: str) -> list[_Change]:
 
 
 def _blob(root: Path, blob: str) -> bytes:
-    return _run(root, ["cat-file", "blob", blob]).stdout
+    return _blobs(root, [blob])[blob]
+
+
+def _blobs(root: Path, ids: Iterable[str]) -> dict[str, bytes]:
+    """The contents of several blobs, read by one git process."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    out = _run(root, ["cat-file", "--batch"], stdin="".join(f"{i}\n" for i in wanted).encode())
+    data, found, at = out.stdout, {}, 0
+    for blob in wanted:
+        header_end = data.index(b"\n", at)
+        size = int(data[at:header_end].split()[2])
+        found[blob] = data[header_end + 1 : header_end + 1 + size]
+        at = header_end + 1 + size + 1  # the content is followed by a newline
+    return found
 
 
 def _hashes(root: Path, rels: list[str]) -> dict[str, str | None]:
@@ -200,6 +215,8 @@ def _merge(root: Path, current: Path, after: str, before: str) -> bytes | None:
 def _plan(root: Path, changes: list[_Change]) -> tuple[dict[str, bytes | None], list[str]]:
     """What to write (None: remove) to take each path back, and the paths that cannot be."""
     now = _hashes(root, [c.path for c in changes])
+    wanted = [c.before for c in changes if c.before and now[c.path] == c.after]
+    blobs = _blobs(root, wanted)
     todo: dict[str, bytes | None] = {}
     blocked: list[str] = []
     for change in changes:
@@ -209,7 +226,7 @@ def _plan(root: Path, changes: list[_Change]) -> tuple[dict[str, bytes | None], 
         if current == change.before:
             continue  # already back (an earlier undo was interrupted)
         if current == change.after:
-            todo[change.path] = _blob(root, change.before) if change.before else None
+            todo[change.path] = blobs[change.before] if change.before else None
         elif current is not None and change.before and change.after:
             merged = _merge(root, root / change.path, change.after, change.before)
             if merged is None:
