@@ -4,12 +4,14 @@
 
 Prints sources/s and MB/s for `ExtractiveEngine.extract`, plus the time for one pass over all
 documents (target: well under a second for the four corpus newsletters). The corpus lives
-outside the repository (../shared/corpus); without it the script says so and exits cleanly.
+outside the repository, in ../shared/corpus beside the checkout (or give --corpus); without it
+there is nothing to measure, so the script says where it looked and exits with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,7 +19,15 @@ from pathlib import Path
 from llmwiki.engine import SourceDoc
 from llmwiki.extractive import ExtractiveEngine
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+def default_corpus() -> list[Path]:
+    """Where ../shared/corpus may be: beside the checkout as the script was called (a checkout
+    reached through a link has its ../shared there), beside the checkout it links to, and
+    beside the current folder's project."""
+    script = Path(os.path.abspath(__file__))  # not resolved: keep the path the user ran
+    places = [script.parents[2], Path(__file__).resolve().parents[2], Path.cwd().parent]
+    unique = dict.fromkeys(place / "shared" / "corpus" for place in places)
+    return list(unique)
 
 
 def load(folder: Path) -> list[SourceDoc]:
@@ -32,12 +42,24 @@ def load(folder: Path) -> list[SourceDoc]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="passes over the corpus")
-    parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder of .txt files")
+    parser.add_argument(
+        "--corpus", type=Path, help="folder of .txt files (default: ../shared/corpus)"
+    )
     args = parser.parse_args()
-    docs = load(args.corpus) if args.corpus.is_dir() else []
+    places = [args.corpus] if args.corpus else default_corpus()
+    docs: list[SourceDoc] = []
+    for place in places:
+        docs = load(place) if place.is_dir() else []
+        if docs:
+            break
     if not docs:
-        print(f"skipped: no corpus at {args.corpus} (it only exists in the dev workspace)")
-        return 0
+        looked = ", ".join(str(place) for place in places)
+        print(
+            f"no corpus: no .txt documents at {looked}. The shared corpus exists only in the "
+            "development workspace; give its folder with --corpus",
+            file=sys.stderr,
+        )
+        return 2
     engine = ExtractiveEngine()
     size = sum(len(d.text.encode("utf-8")) for d in docs)
     engine.extract(docs[0], [])  # first call pays for compiling regular expressions
