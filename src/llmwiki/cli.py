@@ -310,9 +310,12 @@ def status(state: _State) -> None:
         else "Pages: none yet"
     )
     click.echo(f"Sources ingested: {report.sources} ({report.tokens} tokens spent)")
-    click.echo(f"Inbox: {len(report.pending)} pending, {len(report.failed)} failed")
+    ignored = f", {len(report.ignored)} ignored" if report.ignored else ""
+    click.echo(f"Inbox: {len(report.pending)} pending, {len(report.failed)} failed{ignored}")
     for name in report.failed:
         click.echo(f"  failed: {name} (see inbox/failed/{name}.error.txt)")
+    for name in report.ignored:
+        click.echo(f"  ignored: {name} (hidden or temporary; rename it to ingest it)")
     for page, sources in sorted(report.not_applied.items()):
         click.echo(
             f"Locked page [[{page}]]: facts not applied from "

@@ -179,16 +179,23 @@ class _Run:
     ) -> SourceResult:
         ahead, self.ahead = self.ahead, None
         name = path.name
-        if not path.exists():  # taken by a wiki process that held the lock before us
+        # lexists: a link is judged by itself, whatever it points to
+        if not os.path.lexists(path):  # taken by a wiki process that held the lock before us
             return SourceResult(name, "skipped", message="no longer there (already ingested?)")
         try:
-            doc = read_source(path, self.options.max_bytes)
-        except SourceError as exc:
+            doc = read_source(path, self.options.max_bytes, self._readable_areas(path))
+        except FileNotFoundError:
+            return SourceResult(name, "skipped", message="no longer there (already ingested?)")
+        except (SourceError, OSError) as exc:
+            # one file that cannot be read must not stop the run, nor every run after it
+            reason = (
+                str(exc)
+                if isinstance(exc, SourceError)
+                else f"{name}: cannot read it ({exc.strerror or exc}); check the file"
+            )
             if not self.options.dry_run:
-                self._reject(path, str(exc))
-            return SourceResult(name, "failed", message=str(exc))
-        except OSError as exc:
-            return SourceResult(name, "failed", message=f"{name}: cannot read it ({exc.strerror})")
+                self._reject(path, reason)
+            return SourceResult(name, "failed", message=reason)
         record = self.manifest.sources.get(doc.sha256)
         if record is not None:
             if not self.options.dry_run:
@@ -230,6 +237,12 @@ class _Run:
     def _limit(self) -> int:
         return self.options.max_candidates
 
+    def _readable_areas(self, path: Path) -> tuple[Path, ...]:
+        """Where a link in the inbox may lead: into the vault (or the inbox, when that is
+        itself a link to another disk). A file named on the command line is the user's
+        choice, read wherever it is."""
+        return (self.vault.root, self.vault.inbox) if self._in_inbox(path) else ()
+
     def _look_ahead(
         self, upcoming: Path, planned: Catalog, prefetch: ThreadPoolExecutor | None
     ) -> None:
@@ -238,7 +251,7 @@ class _Run:
         whether or not it is then extracted in the background, so --jobs never changes the
         wiki."""
         try:
-            doc = read_source(upcoming, self.options.max_bytes)
+            doc = read_source(upcoming, self.options.max_bytes, self._readable_areas(upcoming))
         except (SourceError, OSError):
             return  # its own turn reports it
         if doc.sha256 in self.manifest.sources:
@@ -418,7 +431,7 @@ class _Run:
         """raw/NAME, or raw/NAME-<hash> when another content already has that name."""
         target = self.vault.raw / path.name
         if target.exists() and not _same_bytes(target, path):
-            target = self.vault.raw / f"{path.stem}-{doc.sha256[:8]}{path.suffix}"
+            target = self.vault.raw / _fit_name(path.name, f"-{doc.sha256[:8]}")
         return target
 
     def _archive_duplicate(self, path: Path, doc: SourceDoc, record: SourceRecord) -> None:
@@ -433,7 +446,8 @@ class _Run:
         self._leave_inbox(path)
 
     def _in_inbox(self, path: Path) -> bool:
-        return path.resolve().parent == self.vault.inbox.resolve()
+        # the folder the entry is in, not where a link leads
+        return path.absolute().parent.resolve() == self.vault.inbox.resolve()
 
     def _leave_inbox(self, path: Path) -> None:
         """Remove an ingested file from the inbox; its bytes are already safe in raw/.
@@ -443,17 +457,24 @@ class _Run:
 
     def _reject(self, path: Path, reason: str) -> None:
         """Move a file that cannot be ingested to inbox/failed/ with the reason beside it."""
-        if not self._in_inbox(path) or not path.exists():
+        # lexists and os.replace act on a link itself: it is moved, its target never touched
+        if not self._in_inbox(path) or not os.path.lexists(path):
             return
         self.vault.failed.mkdir(parents=True, exist_ok=True)
-        target = self.vault.failed / path.name
+        room = len(_ERROR_NOTE)  # NAME and NAME.error.txt must both be valid names
+        target = self.vault.failed / _fit_name(path.name, "", room)
         n = 1
-        while target.exists():
-            target = self.vault.failed / f"{path.stem} ({n}){path.suffix}"
+        while os.path.lexists(target):
+            target = self.vault.failed / _fit_name(path.name, f" ({n})", room)
             n += 1
+        if target.name != path.name:
+            reason += f"\n\nIn the inbox this file was named: {path.name}"
         atomic_write(
-            target.with_name(target.name + ".error.txt"),
-            f"{reason}\n\nFix the file and move it back into inbox/ to retry.\n".encode(),
+            target.with_name(target.name + _ERROR_NOTE),
+            # a name that is not valid UTF-8 is shown escaped
+            f"{reason}\n\nFix the file and move it back into inbox/ to retry.\n".encode(
+                errors="backslashreplace"
+            ),
         )
         os.replace(path, target)
 
@@ -476,6 +497,25 @@ class _Run:
         # a run interrupted after logging this source has it logged already: once is enough
         # (only then is the log read: it grows with the wiki's history)
         self.vault.append_log(lines, unless=lines[2] if resumed else "")
+
+
+_ERROR_NOTE = ".error.txt"
+_NAME_MAX = 255  # bytes in a file name, on every common file system
+_SUFFIX_MAX = 16  # a longer "extension" is just the end of a name, cut like the rest
+
+
+def _fit_name(name: str, tag: str, room: int = 0) -> str:
+    """`name` with `tag` before its extension ("a.txt", " (2)" -> "a (2).txt"), its stem cut
+    at a character boundary so the result, plus `room` more bytes, is a valid file name."""
+    stem, suffix = os.path.splitext(name)
+    if len(os.fsencode(suffix)) > _SUFFIX_MAX:
+        stem, suffix = name, ""
+    # fsencode: a name that is not valid UTF-8 comes from the OS with escaped bytes
+    raw = os.fsencode(stem)
+    end = min(len(raw), max(0, _NAME_MAX - room - len(os.fsencode(tag + suffix))))
+    while 0 < end < len(raw) and raw[end] & 0xC0 == 0x80:  # not inside a UTF-8 character
+        end -= 1
+    return f"{os.fsdecode(raw[:end])}{tag}{suffix}"
 
 
 def _same_bytes(a: Path, b: Path) -> bool:

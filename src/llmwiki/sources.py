@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import yaml
 from charset_normalizer import from_bytes
 
 from llmwiki.engine import SourceDoc
+from llmwiki.normalize import choose_title, normalize_markdown
 from llmwiki.pages import FAST_YAML
 
 # Web clippers (Obsidian Web Clipper, MarkDownload) put these in frontmatter. For each field,
@@ -31,6 +33,7 @@ _META_KEYS = {
     "url": ("source", "url", "link"),
     "author": ("author", "authors", "creator"),
     "published": ("published", "date", "created"),
+    "description": ("excerpt", "description", "summary", "subtitle"),
 }
 _WIKILINK = re.compile(r"\[\[([^\[\]|]*)(?:\|[^\[\]]*)?\]\]")
 _ISO_DATE = re.compile(r"^\s*(\d{4})[-/](\d{2})[-/](\d{2})")
@@ -114,7 +117,14 @@ def iso_date(value: object) -> str:
     if isinstance(value, date):  # datetime is a date too
         return value.isoformat()[:10]
     match = _ISO_DATE.match(str(value or ""))
-    return "-".join(match.groups()) if match else ""
+    if match is None:
+        return ""
+    # "2025-02-30" has the shape of a date but is none; written to a page, YAML would read it
+    # back as a date and fail on every later read of that page
+    try:
+        return date(*(int(part) for part in match.groups())).isoformat()
+    except ValueError:
+        return ""
 
 
 def person_names(values: Iterable[object]) -> str:
@@ -153,9 +163,19 @@ def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
     text = decode_text(data, path.name)
     try:
         post = frontmatter.loads(text, handler=FAST_YAML)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, TypeError):
         # A broken header is still readable text; ingest it as it is rather than reject it.
+        # (TypeError: a key that is not a string, such as a date, which python-frontmatter
+        # cannot take.)
         return text, _first_line_title(text), {}
+    except (ValueError, OverflowError) as exc:
+        # YAML's timestamps: `published: 2025-02-30` is valid syntax but no date. Ingested as
+        # plain text, the date would be lost without a word, so the user is asked to fix it.
+        raise SourceError(
+            f"{path.name}: its frontmatter holds an impossible date or time ({exc})"
+            f"{_bad_value_line(text)}; correct it, or quote it to keep it as text, and move "
+            "the file back into inbox/"
+        ) from None
     found = {str(k).lower(): v for k, v in post.metadata.items() if v not in (None, "", [])}
     meta: dict[str, str] = {}
     for field, keys in _META_KEYS.items():
@@ -171,6 +191,23 @@ def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
             meta[field] = str(values[0]).strip()
     title = str(found.get("title") or "").strip() or _first_line_title(post.content)
     return post.content, title, {k: v for k, v in meta.items() if v}
+
+
+def _bad_value_line(text: str) -> str:
+    """Where the header's bad value is, as ': line N, `key: value`' (the first line whose
+    value YAML cannot construct); "" when no single line is to blame."""
+    header = text.split("\n---", 1)[0].split("\n")[1:]
+    for number, line in enumerate(header, 2):
+        key, colon, value = line.partition(":")
+        if not colon or not value.strip() or key.strip().startswith("#"):
+            continue
+        try:
+            yaml.safe_load(value)
+        except (ValueError, OverflowError):
+            return f": line {number}, `{line.strip()[:120]}`"
+        except yaml.YAMLError:
+            continue  # a fragment of a multi-line value, not the culprit
+    return ""
 
 
 # The readers of rich formats import their libraries on first use (see the module docstring).
@@ -216,8 +253,12 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n} bytes"
 
 
-def read_source(path: Path, max_bytes: int | None = None) -> SourceDoc:
-    """Read an inbox file into a SourceDoc, or raise SourceError saying why not."""
+def read_source(path: Path, max_bytes: int | None = None, within: Sequence[Path] = ()) -> SourceDoc:
+    """Read an inbox file into a SourceDoc, or raise SourceError saying why not.
+
+    With `within` (folders, such as the vault), a symbolic link is followed only to a file
+    inside one of them; a link to anything else is refused without reading its target, so a
+    link dropped into the inbox cannot pull an outside file into the vault."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         known = ", ".join(sorted(READERS))
@@ -226,7 +267,8 @@ def read_source(path: Path, max_bytes: int | None = None) -> SourceDoc:
             f"{path.name}: files of type '{path.suffix or '(none)'}' are not "
             f"supported; convert it to one of {known}{hint}"
         )
-    size = path.stat().st_size
+    target = _link_target(path, within) if within else path
+    size = target.stat().st_size
     if size == 0:
         raise SourceError(f"{path.name} is empty (0 bytes); nothing to ingest")
     if max_bytes is not None and size > max_bytes:
@@ -234,8 +276,11 @@ def read_source(path: Path, max_bytes: int | None = None) -> SourceDoc:
             f"{path.name} is {_size(size)}, over the {_size(max_bytes)} limit; "
             "split it, or raise max_file_mb in wiki.toml"
         )
-    data = path.read_bytes()
+    data = _read_bytes(target, no_link=bool(within))
     text, title, meta = reader(path, data)
+    if path.suffix.lower() in (".md", ".markdown"):
+        text = normalize_markdown(text)  # both engines read the same clean text (#13)
+    title = choose_title(title, text, path.stem)
     if not text.strip():
         raise SourceError(f"{path.name} has no text to ingest (it is blank)")
     return SourceDoc(
@@ -246,3 +291,28 @@ def read_source(path: Path, max_bytes: int | None = None) -> SourceDoc:
         meta=meta,
         path=path,
     )
+
+
+def _link_target(path: Path, within: Sequence[Path]) -> Path:
+    """`path` itself, or the file a link at `path` leads to when that lies inside `within`."""
+    if not path.is_symlink():
+        return path
+    # realpath, not resolve(): it follows every link of a chain and never raises on a loop
+    target = Path(os.path.realpath(path))
+    if not any(target.is_relative_to(os.path.realpath(area)) for area in within):
+        raise SourceError(
+            f"{path.name} is a symbolic link to {target}, which is outside the vault; it was "
+            "not read. To ingest that file, copy it into inbox/ (a link may only point "
+            "inside the vault)"
+        )
+    return target
+
+
+def _read_bytes(path: Path, no_link: bool) -> bytes:
+    """The file's bytes; with `no_link`, refusing a link put in its place since the check."""
+    # O_BINARY (Windows only): without it the C runtime reads in text mode, turning "\r\n"
+    # into "\n" and stopping at a Ctrl-Z byte, which corrupts PDFs and changes hashes
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_NOFOLLOW", 0) if no_link else 0
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        return handle.read()

@@ -8,6 +8,7 @@ from llmwiki.catalog import TYPE_HEADINGS, Catalog
 from llmwiki.manifest import Manifest
 from llmwiki.pages import PageError, parse_links, read, section_lines
 from llmwiki.render import NOT_APPLIED_HEADING
+from llmwiki.sources import READERS
 from llmwiki.vault import Vault, is_ignored_name
 
 
@@ -18,6 +19,9 @@ class StatusReport:
     tokens: int
     pending: tuple[str, ...]
     failed: tuple[str, ...]
+    # inbox files that look like sources but are never ingested: hidden (".notes.md") or
+    # unfinished downloads ("paper.pdf.part" is not listed: its name no longer looks like one)
+    ignored: tuple[str, ...] = ()
     # locked page -> source pages whose facts about it were not applied
     not_applied: dict[str, list[str]] = field(default_factory=dict)
 
@@ -51,5 +55,24 @@ def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
         tokens=sum(r.prompt_tokens + r.completion_tokens for r in manifest.sources.values()),
         pending=tuple(p.name for p in vault.pending()),
         failed=failed,
+        ignored=ignored_files(vault),
         not_applied=not_applied,
+    )
+
+
+def ignored_files(vault: Vault) -> tuple[str, ...]:
+    """Names in the inbox with a readable extension that `pending` leaves out (dot-files,
+    temporaries), so that a file a user dropped is never silently skipped."""
+    if not vault.inbox.is_dir():
+        return ()
+    kinds = tuple(READERS)
+    return tuple(
+        sorted(
+            p.name
+            for p in vault.inbox.iterdir()
+            if is_ignored_name(p.name)
+            and p.name.lower().endswith(kinds)
+            and not p.name.lower().endswith(".error.txt")  # our note, moved back with its file
+            and p.is_file()
+        )
     )
