@@ -38,6 +38,7 @@ from llmwiki.extractive_lexicon import FIRST_NAMES, GENERIC_CONCEPTS, STOPWORDS
 from llmwiki.extractive_names import Person, find_people, person_sentences
 from llmwiki.extractive_numbers import disagree, measures, same_quantity
 from llmwiki.extractive_text import BULLET, PROSE, Document, Sentence, parse
+from llmwiki.normalize import prose_only
 
 MAX_CLAIMS = 8
 MAX_FACTS = 8
@@ -55,7 +56,7 @@ class ExtractiveEngine:
     name = "extractive"
 
     def extract(self, doc: SourceDoc, known_titles: Sequence[str]) -> Extraction:
-        parsed = parse(doc.text)
+        parsed = parse(prose_only(doc.text))  # names are never mined from code
         pool = _FactPool(parsed)
         people = find_people(parsed)
         person_words = frozenset(w for p in people for w in (p.first, p.last))
@@ -67,9 +68,10 @@ class ExtractiveEngine:
         mentions = _apply_known_titles(parsed, pool, mentions, known_titles)
         mentions.sort(key=lambda item: item[0])
         summary, claims = _lead_and_claims(parsed)
+        excerpt = " ".join(doc.meta.get("description", "").split())
         return Extraction(
             title=doc.title,
-            summary=" ".join(s.text for s in summary),
+            summary=excerpt or " ".join(s.text for s in summary),
             claims=tuple(Fact(s.text, s.text) for s in claims),
             mentions=tuple(m for _, m in mentions),
             usage=Usage(),
@@ -306,12 +308,25 @@ def _lead_and_claims(doc: Document) -> tuple[list[Sentence], list[Sentence]]:
             score *= 1.15
         scores[sentence.index] = score
     ordered = sorted(candidates, key=lambda s: (-scores.get(s.index, 0.0), s.index))
-    lead = ordered[:3]
-    if sum(len(s.text) for s in lead) > 450:
-        lead = ordered[:2]
+    # the lead is the document's own opening, in order: central sentences picked from all
+    # over stitch unrelated statements together
+    lead = _opening(candidates)
     lead_ids = {s.index for s in lead}
     claims = [s for s in ordered if s.index not in lead_ids][:MAX_CLAIMS]
     return sorted(lead, key=lambda s: s.index), sorted(claims, key=lambda s: s.index)
+
+
+def _opening(candidates: Sequence[Sentence]) -> list[Sentence]:
+    """The first prose sentences of the document's first paragraph that has some, up to
+    about 450 characters."""
+    lead: list[Sentence] = []
+    for sentence in candidates:
+        if lead and (sentence.index != lead[-1].index + 1 or len(lead) >= 3):
+            break
+        if lead and sum(len(s.text) for s in lead) + len(sentence.text) > 450:
+            break
+        lead.append(sentence)
+    return lead
 
 
 # --- identity -----------------------------------------------------------------------------

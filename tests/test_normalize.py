@@ -1,0 +1,107 @@
+"""The normalising step: markup out, prose and structure kept (#13.1, #13.2). Invented text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmwiki.engine import SourceDoc
+from llmwiki.extractive import ExtractiveEngine
+from llmwiki.normalize import choose_title, cut_title, normalize_markdown, prose_only
+from llmwiki.sources import read_source
+
+POST = """<style>
+.mdc-text-amber-700 { color: #ffa000; }
+</style>
+
+## Quillbeam: a lantern for notebooks
+
+Quillbeam renders <span class="mdc-text-amber-700">glowing</span> cells.<sup>1</sup>
+<div class="img-div"><img src="/images/quillbeam-overview-v2.png" alt="the Quillbeam overview" /></div>
+See [the manual](https://example.org/manual "Manual") and ![](/img/diagram_3.png) for more[^1].
+The loss is $$L = \\sum_i x_i^2$$ and the rate is $\\alpha$ here.
+
+```python
+beta1 = Quillbeam(input_1)  # Ferdinand Oyelaran wrote this
+```
+
+Install it with `pip install quillbeam` or use `lantern-kit` directly.
+
+<script>track("visit")</script>
+
+[^1]: A footnote.
+"""
+
+
+def test_html_is_reduced_to_the_text_a_reader_sees() -> None:
+    text = normalize_markdown(POST)
+    for junk in (
+        "<style",
+        "mdc-text",
+        "<div",
+        "<img",
+        "<span",
+        "quillbeam-overview-v2.png",
+        "diagram_3.png",
+        "https://",
+        "<script",
+        "track(",
+        "[^1]",
+        "$$",
+        "\\alpha",
+    ):
+        assert junk not in text, junk
+    assert "Quillbeam renders glowing cells." in text
+    assert "the Quillbeam overview" in text  # alt text stays
+    assert "See the manual and  for more" not in text and "See the manual and for more." in text
+    assert "## Quillbeam: a lantern for notebooks" in text  # headings stay with their sections
+
+
+def test_code_stays_for_the_reader_but_not_for_name_mining() -> None:
+    text = normalize_markdown(POST)
+    assert "beta1 = Quillbeam(input_1)" in text  # kept for the source and the LLM
+    prose = prose_only(text)
+    assert "beta1" not in prose and "Ferdinand" not in prose and "pip install" not in prose
+    assert "lantern-kit" in prose  # a tool name written as code in a sentence is a name
+    assert prose.count("\n") == text.count("\n")  # line structure kept
+
+
+def test_the_extractive_engine_finds_no_name_in_code() -> None:
+    text = normalize_markdown(POST)
+    found = ExtractiveEngine().extract(SourceDoc("p.md", text, "", "Post"), [])
+    names = {m.name for m in found.mentions}
+    assert not names & {"beta1", "input_1", "Ferdinand Oyelaran", "Div class", "Img src"}
+
+
+def test_markup_inside_code_spans_is_left_alone() -> None:
+    text = normalize_markdown("Write `<div>` and `$x$` literally.\n")
+    assert "`<div>`" in text and "`$x$`" in text
+
+
+def test_titles_come_in_order_and_never_look_like_file_names() -> None:
+    assert choose_title("My Post", "# Other\n", "x") == "My Post"
+    assert choose_title("", "Intro line\n\n# Heading here\n", "x") == "Heading here"
+    assert choose_title("", "A short title\n\nBody text here.\n", "x") == "A short title"
+    body = "This first line is a whole sentence that goes on.\n"
+    assert choose_title("", body, "2024-05-01-lantern_notes") == "Lantern notes"
+    assert choose_title("lantern-notes.md", "", "lantern-notes") == "Lantern notes"
+
+
+def test_a_long_title_is_cut_between_words_never_inside_a_number() -> None:
+    title = "Scaling " + "lanterns " * 20 + "to 1,234,567 cells"
+    cut = cut_title(title, 60)
+    assert len(cut) <= 61 and cut.endswith("…")
+    assert cut[:-1].split()[-1] in ("lanterns",)
+    assert cut_title("x" * 10 + " 1,234,567", 14) == "xxxxxxxxxx…"
+
+
+def test_the_reader_normalises_markdown_and_takes_the_excerpt(tmp_path: Path) -> None:
+    path = tmp_path / "2023-02-03-quill.md"
+    path.write_text(
+        "---\nlayout: post\nexcerpt: Quillbeam lights notebooks.\n---\n" + POST, encoding="utf-8"
+    )
+    doc = read_source(path)
+    assert "<style" not in doc.text and "beta1" in doc.text
+    assert doc.title == "Quillbeam: a lantern for notebooks"
+    assert doc.meta["description"] == "Quillbeam lights notebooks."
+    found = ExtractiveEngine().extract(doc, [])
+    assert found.summary == "Quillbeam lights notebooks."
