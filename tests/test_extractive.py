@@ -491,3 +491,84 @@ def test_hard_wrapped_paragraphs_are_read_as_sentences() -> None:
         "A new line. Next line starts a paragraph? No:",
         "lowercase continues.",
     ]
+
+
+# --- classes of real-world error (#13), on invented text -----------------------------------
+
+JUNK_POST = (
+    "Lanterns for Notebooks\n"
+    "Quillbeam is a rendering library for notebooks, and Quillbeam renders cells fast. "
+    "I've found that Quillbeam handles 500 x 87k cells without trouble. "
+    "Set beta1 and input_1 before the first run, then read amd64 builds of Quillbeam. "
+    "The weights F0, F1 and F2 feed the layer, while F1 and F2 feed the next one. "
+    "Each run writes quillbeam-overview-v2.png and part-2-intro-notes to disk. "
+    "It needs 12 MB BY default TO start, and I'm told MB counts grow.\n"
+)
+
+
+def test_junk_classes_never_become_pages() -> None:
+    names = {m.name for m in ENGINE.extract(doc_of(JUNK_POST), ["X"]).mentions}
+    assert "Quillbeam" in names
+    junk = {"X", "x", "I've", "I'm", "beta1", "input_1", "amd64", "F0", "F1", "F2", "MB", "BY",
+            "TO", "quillbeam-overview-v2.png", "part-2-intro-notes"}  # fmt: skip
+    assert not names & junk, names & junk
+
+
+def test_a_lone_letter_digit_name_is_kept() -> None:
+    text = (
+        "Notes on Bucketstore\n"
+        "Bucketstore copies files to S3 every night, and S3 keeps them for a year. "
+        "The S3 bill stayed under ten dollars for the whole archive of photos.\n"
+    )
+    names = {m.name for m in ENGINE.extract(doc_of(text), []).mentions}
+    assert "S3" in names
+
+
+def test_people_need_evidence_not_capitals() -> None:
+    text = (
+        "Trying Out Lanternkit\n"
+        "Lanternkit Lite runs in the browser, and the lite build needs no server at all. "
+        "Lanternkit Lite explains errors inline, which helps beginners a great deal. "
+        "Hello Lanternkit is the greeting the sample app prints, says the readme.\n"
+        "| Braund, Mr. Owen Harris | 22 | 3 |\n"
+        "| Cumings, Mrs. John Bradley | 38 | 1 |\n"
+        "Margarethe Quenzel wrote the first version. Quenzel said it took a month.\n"
+    )
+    people = {m.name for m in ENGINE.extract(doc_of(text), []).mentions if m.kind == "person"}
+    assert people == {"Margarethe Quenzel"}
+
+
+def test_a_person_in_a_long_line_that_ends_with_a_colon_is_found() -> None:
+    text = (
+        "Selfie Notes\n"
+        "The rule of thumb breaks with the famous group selfie taken by Helena Ferreira and "
+        "others at the awards, yet the classifier still rates it highly, which is strange:\n"
+        "- first point\n"
+        "Ferreira said the photo was taken in one go.\n"
+    )
+    people = {m.name for m in ENGINE.extract(doc_of(text), []).mentions if m.kind == "person"}
+    assert "Helena Ferreira" in people
+
+
+def test_a_tool_written_as_code_in_prose_is_a_concept() -> None:
+    text = (
+        "Copying Tables\n"
+        "I moved the tables over with `table-shuttle` in one go. "
+        "The `table-shuttle` command reads a config and writes a new database file. "
+        "Run `ls -la` afterwards to check the sizes.\n"
+    )
+    names = {m.name for m in ENGINE.extract(doc_of(text), []).mentions}
+    assert "table-shuttle" in names
+
+
+def test_links_are_never_glued_into_a_word_nor_made_for_short_names() -> None:
+    from llmwiki.content import Linker
+
+    linker = Linker({"GPT": "GPT", "X": "X", "Go": "Go", "repo": "repo", "Quillbeam": "Quillbeam"})
+    text = (
+        "GPT-3 beats x86 at 500 x 87k in Go, with git-filter-repo and repo.py; GPT and Quillbeam."
+    )
+    linked = linker.linkify(text)
+    assert linked.startswith("GPT-3 beats x86 at 500 x 87k in Go, with git-filter-repo and repo.py")
+    assert "[[GPT]] and [[Quillbeam]]." in linked
+    assert "[[X" not in linked and "[[Go" not in linked

@@ -64,12 +64,18 @@ class Linker:
     """Turns the first mention of each known name in a text into a link to its page."""
 
     def __init__(self, names: Mapping[str, str]) -> None:
-        # name -> stem; longest names first so "Andrej Karpathy" wins over "Karpathy"
-        usable = {n: s for n, s in names.items() if len(n) >= 2 and n.strip()}
+        # name -> stem; longest names first so "Andrej Karpathy" wins over "Karpathy". One-
+        # and two-letter names ("X", "Go") are everywhere in running text as something else.
+        usable = {n: s for n, s in names.items() if len(re.sub(r"\W", "", n)) >= 3}
         self._stems = usable
         ordered = sorted(usable, key=lambda n: (-len(n), n))
+        # never inside a longer token: not "[[GPT]]-3", "x[[86]]", "git-filter-[[repo]]"
         self._re = (
-            re.compile(r"(?<![\w\[|])(" + "|".join(re.escape(n) for n in ordered) + r")(?![\w\]])")
+            re.compile(
+                r"(?<![\w\[|])(?<!\w[-.])("
+                + "|".join(re.escape(n) for n in ordered)
+                + r")(?![\w\]])(?![-.]\w)"
+            )
             if ordered
             else None
         )

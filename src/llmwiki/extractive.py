@@ -34,6 +34,7 @@ from llmwiki.extractive_concepts import (
     find_concepts,
     section_sentences,
 )
+from llmwiki.extractive_junk import indexed_variables, is_junk
 from llmwiki.extractive_lexicon import FIRST_NAMES, GENERIC_CONCEPTS, STOPWORDS
 from llmwiki.extractive_names import Person, find_people, person_sentences
 from llmwiki.extractive_numbers import disagree, measures, same_quantity
@@ -66,6 +67,8 @@ class ExtractiveEngine:
         for concept in find_concepts(parsed, person_words):
             mentions.append(_concept_mention(parsed, pool, concept))
         mentions = _apply_known_titles(parsed, pool, mentions, known_titles)
+        variables = indexed_variables(m.name for _, m in mentions)
+        mentions = [(i, m) for i, m in mentions if not is_junk(m.name) and m.name not in variables]
         mentions.sort(key=lambda item: item[0])
         summary, claims = _lead_and_claims(parsed)
         excerpt = " ".join(doc.meta.get("description", "").split())

@@ -174,6 +174,9 @@ class _Scanner:
                     self.tally(concept_key(form), kind).add(form, sentence.index)
                     if kind != "acronym":  # acronyms may start a phrase ("KV cache")
                         used.add(i)
+                elif _code_name(sentence, token):
+                    self.tally(concept_key(token.text), "coined").add(token.text, sentence.index)
+                    used.add(i)
                 elif token.text.islower():
                     lower_counts[token.text] = lower_counts.get(token.text, 0) + 1
                 elif _proper(token) and token.text.lower() not in FIRST_NAMES:
@@ -258,6 +261,18 @@ class _Scanner:
                         tally.mid_caps += 1
                 if running and _proper(words[0]):
                     tally.proper_first = True
+
+
+def _code_name(sentence: Sentence, token: Token) -> bool:
+    """A tool written as code in a sentence ("install `sqlite-utils`"): a hyphenated or
+    dotted name in backticks that is not vocabulary. Commands and flags are not names."""
+    scan = sentence.scan
+    word = token.text
+    if sentence.kind in (HEADING, TITLE) or not ("-" in word or "." in word):
+        return False
+    quoted = scan[token.start - 1 : token.start] == "`" and scan[token.end : token.end + 1] == "`"
+    parts = re.split(r"[-.]", word.lower())
+    return quoted and not all(p in COMMON_WORDS for p in parts) and len(word) > 3
 
 
 def _url_words(urls: tuple[str, ...]) -> frozenset[str]:

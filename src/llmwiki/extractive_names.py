@@ -25,13 +25,14 @@ from llmwiki.extractive_lexicon import (
     SAY_VERBS,
     SURNAMES,
 )
-from llmwiki.extractive_text import Document, Sentence, Token
+from llmwiki.extractive_text import HEADING, TITLE, Document, Sentence, Token
 
 _NAME_PART = re.compile(r"[A-Z][a-z]+|(?:Mc|Mac|Le|La|De|Di|Da|Du|Van|Von|O['’])[A-Z][a-z]+")
 _INITIALS = re.compile(r"[A-Z]{2}")
 _ADVERBS = frozenset({"just", "also", "finally", "then", "now", "recently", "famously", "once"})
 _LINKS = frozenset({"of", "from", "at"})
 _MIN_SCORE = 2
+_GREETINGS = frozenset({"hi", "hello", "hey", "dear", "welcome", "thanks", "goodbye", "bye"})
 
 
 @dataclass(frozen=True)
@@ -155,14 +156,20 @@ class _Evidence:
 def find_people(doc: Document) -> list[Person]:
     """People named with a given and a family name, in order of first appearance."""
     found: dict[tuple[str, str], _Evidence] = {}
+    lower = _lowercase_words(doc)
+    in_prose: set[tuple[str, str]] = set()
     for sentence in doc.sentences:
-        if sentence.boilerplate:
-            continue
+        if sentence.boilerplate or sentence.text.startswith("|"):
+            continue  # a table row is data (a sample's passenger list), not a mention
         tokens = sentence.tokens
         for a, b in _pairs(sentence):
             first, last = tokens[a].text, tokens[b].text
-            if not _plausible(first, last):
+            if not _plausible(first, last) or first.lower() in _GREETINGS:
                 continue
+            if last.lower() in lower or (_first_score(first) == 0 and first.lower() in lower):
+                continue  # a word the text also writes in lower case is vocabulary: "Lite"
+            if sentence.kind not in (HEADING, TITLE):
+                in_prose.add((first, last))
             evidence = found.get((first, last))
             if evidence is None:
                 base = _first_score(first) + (1 if last.lower() in SURNAMES else 0)
@@ -172,6 +179,8 @@ def find_people(doc: Document) -> list[Person]:
     alone = _bare_names(doc)
     accepted: list[_Evidence] = []
     for evidence in found.values():
+        if (evidence.first, evidence.last) not in in_prose:
+            continue  # only ever in Title Case headlines: no evidence of a person
         score = evidence.score + (1 if evidence.count > 1 else 0)
         score += alone.get(evidence.last, 0)
         if _INITIALS.fullmatch(evidence.first):
@@ -193,6 +202,13 @@ def find_people(doc: Document) -> list[Person]:
             )
         )
     return people
+
+
+def _lowercase_words(doc: Document) -> frozenset[str]:
+    """Words the document writes in lower case somewhere: vocabulary, never a name."""
+    return frozenset(
+        t.text for s in doc.sentences for t in s.tokens if t.text.islower() and t.text.isalpha()
+    )
 
 
 def _bare_names(doc: Document) -> dict[str, int]:

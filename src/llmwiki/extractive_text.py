@@ -142,8 +142,8 @@ def _line_kind(line: str) -> str | None:
         return BULLET if symbolic else PROSE
     if end == "?":
         return HEADING if words <= 12 else PROSE
-    if end == ":" or words <= 20:
-        return HEADING
+    if words <= 20:
+        return HEADING  # a long line ending in ":" is a sentence introducing a list
     return BULLET if symbolic else PROSE
 
 

@@ -75,7 +75,7 @@ def _code_span(match: re.Match[str]) -> str:
     inner = match.group(2).strip()
     # a name with a digit glued on (beta1, input_1) or any punctuation is an identifier
     if _CODE_NAME.fullmatch(inner) and not re.search(r"[a-z]\d+$", inner) and len(inner) > 2:
-        return inner
+        return f"`{inner}`"  # the backticks tell the engine the writer marked it as a name
     return " "
 
 

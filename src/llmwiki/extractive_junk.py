@@ -1,0 +1,63 @@
+"""Names that never make a page, whatever the document: classes of junk, not a list of cases.
+
+Real articles are full of tokens shaped like names that are not: one letter (`X` in
+"500 x 87k"), a function word in capitals (`BY`, `TO`), a unit (`MB`), a contraction (`I've`),
+a code identifier (`beta1`, `input_1`, `amd64`), an indexed variable (`F0`, `F1`, `W1`), an
+image file or a URL slug (`ranking-v2.png`, `part-2-intro-notes`), markup (`Div class`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_FUNCTION_WORDS = _words(
+    """
+    a an as at be by do he if in is it me my no of on or so to up us we am are was i you she
+    they them his her its our the and but not for
+    """
+)
+_UNITS = _words("kb mb gb tb pb kib mib gib tib ms ns hz khz mhz ghz px pt em rem dpi fps kcal")
+_MARKUP = _words("div span img src href iframe px rgb rgba nbsp mdc alt")
+_CONTRACTION = re.compile(r"[A-Za-z]+['’](?:ve|m|re|ll|d|t|s)", re.IGNORECASE)
+_CODE = re.compile(
+    r"[a-z]+\d+"  # beta1, amd64, i386
+    r"|\w*_\w*"  # snake_case
+    r"|\w+\(\)"  # a call
+    r"|[a-z]+(?:\.[a-z]+)+"  # dotted attribute access: response.json
+    r"|x[0-9a-f]{2}"  # escaped bytes
+)
+_FILE = re.compile(r".+\.(?:png|jpe?g|gif|svg|webp|bmp|pdf|mp4|html?|php|py|js|json|ya?ml|txt)")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+){2,}")  # part-2-intro-notes, ip-172-31-26-179
+_INDEXED = re.compile(r"([A-Za-z])(\d)")
+
+
+def is_junk(name: str) -> bool:
+    """True when `name` belongs to a class of tokens that is never a page's subject."""
+    name = name.strip()
+    letters = re.sub(r"\W", "", name)
+    low = name.lower()
+    if len(letters) <= 1 or low in _FUNCTION_WORDS or low in _UNITS:
+        return True
+    if _CONTRACTION.fullmatch(name) or _CODE.fullmatch(name) or _FILE.fullmatch(low):
+        return True
+    if _SLUG.fullmatch(name) and any(c.isdigit() for c in name):
+        return True
+    words = re.findall(r"[a-z]+", low)
+    return any(w in _MARKUP for w in words) and len(words) <= 3
+
+
+def indexed_variables(names: Iterable[str]) -> frozenset[str]:
+    """Letter-digit names that come in families (`F0`, `F1`, `F2`; `W1`, `W2`): variables of
+    a formula or a diagram. A lone `S3` or `M1` is left alone."""
+    by_letter: dict[str, set[str]] = {}
+    for name in names:
+        match = _INDEXED.fullmatch(name.strip())
+        if match:
+            by_letter.setdefault(match.group(1).upper(), set()).add(name.strip())
+    return frozenset(n for family in by_letter.values() if len(family) >= 2 for n in family)
