@@ -16,7 +16,7 @@ POST = """<style>
 ## Quillbeam: a lantern for notebooks
 
 Quillbeam renders <span class="mdc-text-amber-700">glowing</span> cells.<sup>1</sup>
-<div class="img-div"><img src="/images/quillbeam-overview-v2.png" alt="the Quillbeam overview" /></div>
+<div class="img-div"><img src="/img/quillbeam-overview-v2.png" alt="the Quillbeam overview"/></div>
 See [the manual](https://example.org/manual "Manual") and ![](/img/diagram_3.png) for more[^1].
 The loss is $$L = \\sum_i x_i^2$$ and the rate is $\\alpha$ here.
 
