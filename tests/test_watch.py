@@ -397,7 +397,7 @@ class Slow(KeywordEngine):
         time.sleep({delay} / 5)
         return super().merge(title, known, new, source)
 
-llmwiki.cli.open_engine = lambda config, prompts=None: Slow({entities!r})
+llmwiki.cli.open_engine = lambda config, prompts=None, state=None: Slow({entities!r})
 sys.argv[0] = "wiki"
 llmwiki.cli.main()
 """

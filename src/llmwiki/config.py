@@ -26,13 +26,19 @@ class Config:
     model: str = ""
     base_url: str = ""
     api_key: str = field(default="", repr=False)
-    timeout: float = 120.0  # seconds per LLM call
+    timeout: float = 120.0  # seconds per LLM request, and between two chunks of a stream
+    deadline: float = 600.0  # seconds a whole LLM call may take, retries and streaming included
     max_retries: int = 4  # on 429/5xx/connection errors, with backoff
     max_source_tokens: int = 6000  # larger documents are split into chunks of this size
     max_page_tokens: int = 3000  # how much of an existing page an update call may see
     max_candidates: int = 30  # existing titles offered to the engine per source
     jobs: int = 4  # parallel LLM calls within one source
     max_file_mb: float = 50.0  # larger inbox files are rejected
+    # completion budgets (max_tokens) per call kind: a model that never stops is stopped
+    max_tokens_extract: int = 4096
+    max_tokens_same_entity: int = 512
+    max_tokens_merge: int = 2048
+    max_tokens_answer: int = 2048
 
     @property
     def uses_llm(self) -> bool:
@@ -48,6 +54,7 @@ ENV_VARS: Mapping[str, str] = {
     "OPENAI_BASE_URL": "base_url",
     "OPENAI_API_KEY": "api_key",
     "WIKI_TIMEOUT": "timeout",
+    "WIKI_DEADLINE": "deadline",
     "WIKI_MAX_RETRIES": "max_retries",
     "WIKI_JOBS": "jobs",
 }
@@ -101,4 +108,12 @@ def load_config(
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {config.engine!r}")
     if config.jobs < 1:
         raise ConfigError(f"jobs must be at least 1, got {config.jobs}")
+    for name in ("timeout", "deadline"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name} must be a positive number of seconds")
+    for name in ("max_tokens_extract", "max_tokens_same_entity", "max_tokens_merge"):
+        if getattr(config, name) < 64:
+            raise ConfigError(f"{name} must be at least 64 tokens, got {getattr(config, name)}")
+    if config.max_tokens_answer < 16:
+        raise ConfigError(f"max_tokens_answer must be at least 16, got {config.max_tokens_answer}")
     return config

@@ -163,15 +163,18 @@ class Engine(Protocol):
         ...
 
 
-def open_engine(config: Config, vault_prompts: Path | None = None) -> Engine:
+def open_engine(
+    config: Config, vault_prompts: Path | None = None, state: Path | None = None
+) -> Engine:
     """The engine `config` asks for: the LLM engine when a model or server is configured (or
-    `engine = "llm"`), else the embedded extractive one. Imports lazily: the extractive path
-    never loads openai."""
+    `engine = "llm"`), else the embedded extractive one. `state` is the vault's `.wiki/`
+    folder, where the LLM engine remembers what the server accepts. Imports lazily: the
+    extractive path never loads openai."""
     if config.uses_llm:
         from llmwiki.llm import LLMEngine
         from llmwiki.prompts import Prompts
 
-        return LLMEngine(config, Prompts(vault_prompts))
+        return LLMEngine(config, Prompts(vault_prompts), state=state)
     from llmwiki.extractive import ExtractiveEngine
 
     return ExtractiveEngine()

@@ -1,9 +1,9 @@
 """The structured replies the LLM engine asks for, as pydantic models, and their strict schemas.
 
 Pydantic lives only here, at the LLM boundary; `llmwiki.llm` turns validated replies into the
-engine's frozen dataclasses. The models accept a little more than the schemas demand (missing
-lists and quotes default to empty) so a small model's near-miss does not cost a repair call;
-the schemas sent to the server still require every field, as OpenAI's strict mode insists.
+engine's frozen dataclasses. A reply is validated exactly as strictly as the schema sent (every
+field required, no other field allowed): a model that answered `{"text": "..."}` because its
+instructions never arrived must get a repair request, not pass as an empty extraction.
 Field meanings are explained to the model in the prompt templates, not here.
 """
 
@@ -12,45 +12,50 @@ from __future__ import annotations
 import copy
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict
 
 
-class FactOut(BaseModel):
+class _Strict(BaseModel):
+    # as the schema says: additionalProperties false, and no field has a default
+    model_config = ConfigDict(extra="forbid")
+
+
+class FactOut(_Strict):
     statement: str
-    quote: str = ""
+    quote: str
 
 
-class EntityOut(BaseModel):
+class EntityOut(_Strict):
     name: str
     type: Literal["person", "concept"]
-    aliases: list[str] = Field(default_factory=list)
-    description: str = ""
-    facts: list[FactOut] = Field(default_factory=list)
+    aliases: list[str]
+    description: str
+    facts: list[FactOut]
 
 
-class ExtractOut(BaseModel):
-    title: str = ""
-    summary: str = ""
-    key_claims: list[FactOut] = Field(default_factory=list)
-    entities: list[EntityOut] = Field(default_factory=list)
+class ExtractOut(_Strict):
+    title: str
+    summary: str
+    key_claims: list[FactOut]
+    entities: list[EntityOut]
 
 
-class SameEntityOut(BaseModel):
-    reasoning: str = ""  # first, so the model argues before it decides
+class SameEntityOut(_Strict):
+    reasoning: str  # first, so the model argues before it decides
     same: bool
 
 
-class ConflictOut(BaseModel):
-    reasoning: str = ""
+class ConflictOut(_Strict):
+    reasoning: str
     existing_fact_id: int
     new_fact_id: int
     kind: Literal["factual", "changed_over_time", "differing_opinions", "none"]
 
 
-class MergeOut(BaseModel):
-    reasoning: str = ""
+class MergeOut(_Strict):
+    reasoning: str
     new_fact_ids: list[int]
-    conflicts: list[ConflictOut] = Field(default_factory=list)
+    conflicts: list[ConflictOut]
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
