@@ -226,7 +226,7 @@ def junk(pages: dict[str, Page], gold_names: set[str]) -> dict[str, list[str]]:
                 classes["links glued into words"].append(f"{page.stem}: {match.group(0)}{after}")
             target = match.group(1).strip()
             line = page.body[page.body.rfind("\n", 0, start) + 1 : start]
-            if len(re.sub(r"\W", "", target)) <= 2 and not line.lstrip().startswith("- [["):
+            if len(re.sub(r"\W", "", target)) <= 2 and line.strip() not in ("-", "*"):
                 classes["short names linked in text"].append(f"{page.stem}: {match.group(0)}")
     return classes
 

@@ -572,3 +572,17 @@ def test_links_are_never_glued_into_a_word_nor_made_for_short_names() -> None:
     assert linked.startswith("GPT-3 beats x86 at 500 x 87k in Go, with git-filter-repo and repo.py")
     assert "[[GPT]] and [[Quillbeam]]." in linked
     assert "[[X" not in linked and "[[Go" not in linked
+
+
+def test_a_lead_says_what_the_entity_is_and_never_opens_on_a_pronoun() -> None:
+    text = (
+        "Rendering Notes\n"
+        "Quillbeam draws every cell twice when the notebook scrolls quickly. "
+        "It emphasizes Quillbeam's speed over its memory use in every release. "
+        "In the end, Quillbeam is a rendering library for notebooks written in Rust.\n"
+        "Lanternkit came later. He said Lanternkit was faster on large notebooks.\n"
+    )
+    found = {m.name: m for m in ENGINE.extract(doc_of(text), []).mentions}
+    lead = found["Quillbeam"].description
+    assert lead == "In the end, Quillbeam is a rendering library for notebooks written in Rust."
+    assert not found.get("Lanternkit") or not found["Lanternkit"].description.startswith("He ")

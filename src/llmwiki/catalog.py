@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import json
+import math
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator
@@ -194,17 +195,26 @@ class Catalog:
         return len(self._entries)
 
     def related(self, stem: str, limit: int = 8) -> list[Entry]:
-        """People and concepts that share the most sources with page `stem`, best first."""
+        """People and concepts that share the most specific sources with page `stem`, best
+        first. A shared source counts less the more pages it names, and a page that nearly
+        every source cites (GitHub, Python) counts little: sharing it says nothing (#13.8)."""
         entry = self._entries.get(stem)
         if entry is None:
             return []
-        shared: dict[str, int] = {}
+        total = len(self._cited_by) + 1
+        shared: dict[str, float] = {}
         for source in entry.sources:
-            for other in self._cited_by.get(source, ()):
+            cited = self._cited_by.get(source, ())
+            weight = 1.0 / math.log2(2 + len(cited))
+            for other in cited:
                 if other != stem:
-                    shared[other] = shared.get(other, 0) + 1
+                    shared[other] = shared.get(other, 0.0) + weight
         ranked = sorted(
-            (-n, self._entries[s].title.casefold(), s)
+            (
+                -n * math.log(1 + total / len(self._entries[s].sources or [s])),
+                self._entries[s].title.casefold(),
+                s,
+            )
             for s, n in shared.items()
             if self._entries[s].type in ("person", "concept")
         )

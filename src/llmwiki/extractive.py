@@ -48,6 +48,12 @@ _NEAR_START = 30  # "The HuggingFace team ...", "According to Demis Hassabis, ..
 _ACRONYM = re.compile(r"[A-Z][A-Za-z]?[A-Z0-9]{1,5}s?")
 _LINK = re.compile(r"\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+# "X is a …", "X, the …,", "X (…) is an …": the sentence says what X is
+_DEFINING = re.compile(
+    r"^(?:\s*\([^()]{1,80}\))?(?:\s+(?:is|are|was)\s+(?:a|an|the|one)\b|,\s+(?:a|an|the)\s[^,]{3,80},)"
+)
+# a sentence opening on a pronoun refers to something said before it: not a lead
+_PRONOUN = re.compile(r"^(?:He|She|They|It|His|Her|Their|Its|This|These|Those|That)\b")
 _SMALL = frozenset({"of", "for", "and", "the", "in", "on", "to", "with", "a", "an", "by"})
 
 
@@ -164,8 +170,13 @@ def _description(
     """A short sentence about the entity: one that names it in its first words (prose before
     bullets, the full name before an alias), else the first of `fallback`, else "" (the
     pipeline then writes its own lead rather than one about something else)."""
-    short = [c for c in candidates if len(c.text) <= MAX_DESCRIPTION]
+    short = [c for c in candidates if len(c.text) <= MAX_DESCRIPTION and not _PRONOUN.match(c.text)]
     patterns = [name_pattern(n) for n in names]
+    for candidate in short:  # a defining sentence says what the entity is
+        for pattern in patterns:
+            found = pattern.search(candidate.text)
+            if found and _DEFINING.match(candidate.text[found.end() :]):
+                return candidate.text
     for kind in (PROSE, BULLET):
         for pattern in patterns:
             for candidate in short:
@@ -173,6 +184,7 @@ def _description(
                 if candidate.sentence.kind == kind and found and found.start() <= _NEAR_START:
                     return candidate.text
     usable = [c for c in fallback if len(c.text) <= MAX_DESCRIPTION]
+    usable = [c for c in usable if not _PRONOUN.match(c.text)]
     return usable[0].text if usable else ""
 
 

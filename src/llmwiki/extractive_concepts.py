@@ -340,6 +340,7 @@ def find_concepts(doc: Document, person_words: frozenset[str]) -> list[Concept]:
         concepts[exp_key] = concept
 
     _add_phrases(scanner, concepts, acronyms)
+    _add_announced(doc, concepts, person_words)
     _drop_parts(concepts)
     _mark_subjects(doc, concepts)
     ranked = sorted(concepts.values(), key=lambda c: (-c.score, c.position, c.name))
@@ -406,6 +407,41 @@ def _add_phrases(
             concept.aliases.append(acronyms[acronym_key].best_form())
         concepts[key] = concept
         phrases_taken += 1 if is_plain else 0
+
+
+_COINED_QUOTE = re.compile(
+    r"\b(?:called|named|dubbed|termed|call|calls|term|known as|coined)\s+(?:the\s+|a\s+|an\s+)?"
+    r"[\"“‘']([A-Za-z][\w.+-]*(?:\s[\w.+-]+){0,2})[\"”’']"
+)
+
+
+def _add_announced(
+    doc: Document, concepts: dict[str, Concept], person_words: frozenset[str]
+) -> None:
+    """Names the writer announces: a heading "Name: what it is" and a coined name in quotes
+    ("a trick we call “logit lens”"). Capitals alone say nothing; these forms do."""
+    for sentence in doc.sentences:
+        if sentence.boilerplate:
+            continue
+        found: list[str] = []
+        if sentence.kind in (HEADING, TITLE) and ":" in sentence.body:
+            head = sentence.body.split(":", 1)[0].strip().strip('*_`"“”')
+            words = head.split()
+            if (
+                0 < len(words) <= 3
+                and head[:1].isalpha()
+                and not all(w.lower() in COMMON_WORDS for w in words)
+                and not any(w in person_words for w in words)
+                and not re.search(r"\b(?:part|step|chapter|lesson|update|note)\b", head, re.I)
+            ):
+                found.append(head)
+        found.extend(m.group(1) for m in _COINED_QUOTE.finditer(sentence.scan))
+        for name in found:
+            key = concept_key(name)
+            concept = concepts.get(key)
+            if concept is None:
+                concept = concepts[key] = Concept(name, [], 1, sentence.index, 0, [], "name")
+            concept.bonus += 2
 
 
 def _drop_parts(concepts: dict[str, Concept]) -> None:

@@ -36,7 +36,8 @@ def entity_page(
             "title": plan.title,
             "type": plan.kind,
             "aliases": plan.aliases,
-            "summary": plan.description or f"{plan.kind.capitalize()} mentioned in {source_stem}.",
+            # no filler: a page without a description has an index line without one (#13.7)
+            "summary": plan.description,
             "sources": [],
             "tags": [plan.kind],
             "created": today,
