@@ -7,15 +7,19 @@ hidden file, is listed as ignored), and the run goes on with the next file.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import NO_LLM, REPO, SAMPLE_ENTITIES, TODAY, KeywordEngine, drop, run
+from test_sources import make_docx, make_epub, make_pdf
 
 from llmwiki.cli import cli
 from llmwiki.engine import Extraction, SourceDoc
@@ -271,3 +275,110 @@ def test_the_benchmark_finds_shared_beside_a_linked_clone(tmp_path: Path) -> Non
     done = bench(work / "wiki" / "bench" / BENCH.name)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 documents" in done.stdout
+
+
+# --- item 3: decompression and nesting bombs ------------------------------------------------
+# Each bomb is a small file that unpacks or parses to far more; each must be rejected with its
+# reason, within seconds (measured in the issue's closing note, not asserted here).
+
+PARAGRAPH = b"<w:p><w:r><w:t>Priya Raman built KV-Lite again.</w:t></w:r></w:p>"
+
+
+def inflated_zip(original: bytes, member: str, unit: bytes, size: int) -> bytes:
+    """`original` (a DOCX or EPUB) with `unit` repeated to `size` bytes inside the body of
+    `member`, written in pieces so the test never holds the whole expansion."""
+    source = zipfile.ZipFile(io.BytesIO(original))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if not info.filename.endswith(member):
+                archive.writestr(info, data)
+                continue
+            marker = b"<w:body>" if b"<w:body>" in data else b"<body>"
+            head, _, tail = data.partition(marker)
+            with archive.open(info.filename, "w", force_zip64=True) as stream:
+                stream.write(head + marker)
+                chunk = unit * (1_000_000 // len(unit))
+                for _ in range(size // len(chunk)):
+                    stream.write(chunk)
+                stream.write(tail)
+    return out.getvalue()
+
+
+def pdf_with_content(stream: bytes) -> bytes:
+    """A one-page PDF whose content stream is `stream`, deflated."""
+    packed = zlib.compress(stream, 9)
+    pdf = make_pdf(["x"])
+    start = pdf.index(b"5 0 obj")
+    end = pdf.index(b"endobj", start) + len(b"endobj")
+    body = b"5 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream\nendobj" % (
+        len(packed),
+        packed,
+    )
+    pdf = pdf[:start] + body + pdf[end:]
+    # the cross-reference table's offsets no longer hold; pypdf rebuilds it, as for any
+    # PDF edited by hand
+    return pdf
+
+
+BOMBS = {
+    "expands.docx": (
+        lambda: inflated_zip(make_docx(), "document.xml", PARAGRAPH, 100_000_000),
+        "more than 64 MB of markup",
+    ),
+    "elements.docx": (
+        lambda: inflated_zip(make_docx(), "document.xml", b"<w:p/>", 6_000_000),
+        "more than 500,000 elements",
+    ),
+    "expands.epub": (
+        lambda: inflated_zip(make_epub(), "one.xhtml", b"<p>Priya Raman.</p>", 100_000_000),
+        "more than 64 MB of markup",
+    ),
+    "deep.html": (lambda: b"<html><body>" + b"<div>" * 20_000 + b"text", "nest more than"),
+    "deeper.html": (lambda: b"<html><body>" + b"<div>" * 200_000 + b"text", "nest more than"),
+    "many.html": (lambda: b"<p><b>x</b></p>" * 300_000, "more than 500,000 elements"),
+    "stream.pdf": (
+        lambda: pdf_with_content(b"0 0 Td " * 10_000_000),
+        "more than 64 MB of content",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_a_bomb_is_rejected_with_its_reason(tmp_path: Path, name: str) -> None:
+    make, reason = BOMBS[name]
+    path = tmp_path / name
+    path.write_bytes(make())
+    assert path.stat().st_size < 5_000_000  # far under max_file_mb, which cannot catch it
+    with pytest.raises(SourceError) as caught:
+        read_source(path, max_bytes=50_000_000)
+    assert reason in str(caught.value) and "too large to read safely" in str(caught.value)
+
+
+def test_a_bomb_goes_to_failed_and_the_run_goes_on(vault: Vault) -> None:
+    drop(vault, "a-deep.html", b"<html><body>" + b"<div>" * 200_000 + b"text")
+    drop(vault, "b-good.txt", GOOD)
+    report = run(vault, RecordingEngine())
+    assert [r.status for r in report.results] == ["failed", "ingested"]
+    assert "nest more than" in (vault.failed / "a-deep.html.error.txt").read_text()
+
+
+def test_a_long_page_of_many_paragraphs_is_read_whole(tmp_path: Path) -> None:
+    # 20,000 sibling paragraphs: each tree edit scanned the siblings, minutes in all
+    page = "<html><body><main>" + "".join(f"<p>Point {i}.</p>" for i in range(20_000))
+    path = tmp_path / "long.html"
+    tail = "<pre>a\nb</pre><ul><li>x</li></ul><table><tr><td>1</td><td>2</td></tr></table>"
+    path.write_text(page + tail + "</main>")
+    text = read_source(path).text
+    assert text.startswith("Point 0.\n\nPoint 1.") and "Point 19999." in text
+    assert text.endswith("a\nb\n\n- x\n\n1 | 2")
+
+
+def test_a_long_word_document_is_read_in_time(tmp_path: Path) -> None:
+    # some 30,000 paragraphs: looking each one's style up by name took 3 ms apiece
+    path = tmp_path / "long.docx"
+    path.write_bytes(inflated_zip(make_docx(), "document.xml", PARAGRAPH, 2_000_000))
+    doc = read_source(path)
+    assert doc.title == "Quarterly Notes"
+    assert doc.text.count("Priya Raman built KV-Lite again.") == 2 * (1_000_000 // len(PARAGRAPH))

@@ -20,6 +20,7 @@ import docx
 import ebooklib  # type: ignore[import-untyped]
 from bs4 import BeautifulSoup, Tag
 from bs4.dammit import EncodingDetector
+from bs4.element import CData, NavigableString, PageElement
 from docx.opc.exceptions import PackageNotFoundError
 from docx.table import Table
 from ebooklib import epub
@@ -37,6 +38,77 @@ Parsed = tuple[str, str, dict[str, str]]
 # catch them hold only library calls, so a bug of ours is not mistaken for a damaged file.
 _DAMAGE = (KeyError, IndexError, AttributeError, TypeError, ValueError, AssertionError)
 
+# --- bounds ---------------------------------------------------------------------------------
+
+# max_file_mb bounds a file on disk, not what it unpacks to: a 300 KB DOCX can hold 100 MB of
+# XML, and markup nested 20,000 deep or repeated a million times costs minutes and gigabytes to
+# parse. Past these bounds a document is rejected before it is parsed. Real documents stay far
+# below them: a 1,000-page book is some 10 MB of markup and 300,000 elements, nested < 100 deep.
+MAX_UNPACKED = 64_000_000  # bytes of markup (or PDF content streams) in one document
+MAX_ARCHIVE = 256_000_000  # bytes a DOCX or EPUB unpacks to, images included
+MAX_ELEMENTS = 500_000  # elements of markup in one document
+MAX_DEPTH = 5_000  # elements nested in one another
+
+# HTML's elements that never hold others, so never nest
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
+_VOID |= {"source", "track", "wbr"}
+# A tag, roughly as html.parser sees one; an attribute list is bounded so that a "<" with no
+# ">" after it costs a bounded look, not a scan to the end of the file.
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]{0,64})[^>]{0,4096}?(/?)>")
+_MARKUP_MEMBER = (".xml", ".rels", ".xhtml", ".html", ".htm", ".opf", ".ncx", ".svg")
+
+
+class Budget:
+    """What one document has used of the bounds; raises SourceError past one, naming it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.size = 0
+        self.elements = 0
+
+    def unpacked(self, size: int, what: str) -> None:
+        self.size += size
+        if self.size > MAX_UNPACKED:
+            self._refuse(f"it unpacks to more than {MAX_UNPACKED // 1_000_000} MB of {what}")
+
+    def counted(self, elements: int) -> None:
+        self.elements += elements
+        if self.elements > MAX_ELEMENTS:
+            self._refuse(f"it holds more than {MAX_ELEMENTS:,} elements")
+
+    def markup(self, text: str) -> None:
+        """Count the elements of HTML and how deep they nest, as html.parser will build them
+        (an unclosed tag holds everything after it), before anything is parsed."""
+        self.unpacked(len(text), "markup")
+        stack: list[str] = []
+        open_names: dict[str, int] = {}
+        for match in _TAG.finditer(text):
+            closing, name, empty = match.groups()
+            name = name.lower()
+            if closing:
+                if open_names.get(name):  # else a stray end tag, which html.parser ignores
+                    while stack:
+                        top = stack.pop()
+                        open_names[top] -= 1
+                        if top == name:
+                            break
+                continue
+            self.counted(1)
+            if name in _VOID or empty:
+                continue
+            stack.append(name)
+            open_names[name] = open_names.get(name, 0) + 1
+            if len(stack) > MAX_DEPTH:
+                self._refuse(f"its elements nest more than {MAX_DEPTH:,} deep")
+
+    def _refuse(self, why: str) -> None:
+        raise SourceError(
+            f"{self.name} is too large to read safely: {why} (a decompression or nesting "
+            "bomb, or a document far larger than any article or book); split it, or convert "
+            "it to plain text"
+        )
+
+
 # --- HTML -----------------------------------------------------------------------------------
 
 # Page furniture and code, never the text of the document. An article's own <header> (its title
@@ -53,42 +125,67 @@ _BLOCKS = [
     *("header", "footer", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table"),
     *("tbody", "thead", "tfoot", "tr", "ul"),
 ]
+_BLOCK_SET = frozenset(_BLOCKS)
+_ARTICLE = ["article", "main"]
+_HEADING = re.compile(r"h[1-6]")
+# get_text's choice: text and CDATA, not comments, doctypes or processing instructions
+_TEXT_TYPES = (NavigableString, CData)
 # Private-use characters mark breaks while whitespace from the markup is collapsed.
 _PARA, _LINE = "\ue000", "\ue001"
 
 
 def read_html(path: Path, data: bytes) -> Parsed:
-    soup = BeautifulSoup(_decode_html(data, path.name), "html.parser")
+    markup = _decode_html(data, path.name)
+    budget = Budget(path.name)
+    budget.markup(markup)
+    soup = _soup(markup, path.name)
     title = _html_title(soup)
     meta = _html_meta(soup)
     return html_text(soup), title, meta
 
 
+def _soup(markup: str | bytes, name: str) -> BeautifulSoup:
+    try:
+        return BeautifulSoup(markup, "html.parser")
+    except (RecursionError, AssertionError, ValueError) as exc:  # html.parser on odd input
+        raise SourceError(
+            f"{name} is HTML that cannot be parsed ({_reason(exc)}); re-save it from a browser"
+        ) from None
+
+
 def html_text(soup: BeautifulSoup) -> str:
     """The readable text of a page: its main content without scripts, styles or navigation,
     headings as `#` lines and list items as `- ` lines, paragraphs separated by a blank line.
-    Takes the soup apart as it goes."""
-    for tag in soup.find_all(_NOT_TEXT):
-        tag.decompose()
-    for tag in soup.find_all(_is_furniture):
-        tag.decompose()
+
+    One walk over the tree with a stack of its own: editing the tree (decompose, insert_before)
+    costs bs4 a scan of the siblings each time, quadratic on a long page, and recursion would
+    fail on a deeply nested one."""
     root = _main_content(soup)
-    for br in root.find_all("br"):
-        br.replace_with(_LINE)
-    for pre in root.find_all("pre"):
-        for piece in pre.find_all(string=True):
-            piece.replace_with(piece.replace("\n", _LINE))
-    for cell in root.find_all(["td", "th"]):
-        cell.insert_after(" | ")
-    for tag in root.find_all(_BLOCKS):
-        if tag.name in ("li", "tr"):  # lines of one paragraph: the list or the table
-            tag.insert_before(_LINE + ("- " if tag.name == "li" else ""))
-            tag.insert_after(_LINE)
-            continue
-        prefix = "#" * int(tag.name[1]) + " " if re.fullmatch(r"h[1-6]", tag.name) else ""
-        tag.insert_before(_PARA + prefix)
-        tag.insert_after(_PARA)
-    text = re.sub(r"\s+", " ", root.get_text())
+    in_article = int(root.name in _ARTICLE or root.find_parent(_ARTICLE) is not None)
+    pre = 0
+    pieces: list[str] = []
+    stack: list[tuple[PageElement, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if isinstance(node, Tag):
+            if closing:
+                pre -= node.name == "pre"
+                in_article -= node.name in _ARTICLE
+                pieces.append(_after(node) if node is not root else "")
+                continue
+            if _skipped(node, in_article > 0):
+                continue
+            if node.name == "br":
+                pieces.append(_LINE)
+                continue
+            pieces.append(_before(node) if node is not root else "")
+            pre += node.name == "pre"
+            in_article += node.name in _ARTICLE
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.contents))
+        elif type(node) in _TEXT_TYPES:
+            pieces.append(str(node).replace("\n", _LINE) if pre else str(node))
+    text = re.sub(r"\s+", " ", "".join(pieces))
     paragraphs = []
     for block in text.split(_PARA):
         lines = [line.strip(" |") for line in block.split(_LINE)]
@@ -96,6 +193,32 @@ def html_text(soup: BeautifulSoup) -> str:
         if re.search(r"\w", paragraph):
             paragraphs.append(paragraph)
     return tidy_text("\n\n".join(paragraphs))
+
+
+def _before(tag: Tag) -> str:
+    if tag.name in ("li", "tr"):  # lines of one paragraph: the list or the table
+        return _LINE + ("- " if tag.name == "li" else "")
+    if tag.name in _BLOCK_SET:
+        return _PARA + ("#" * int(tag.name[1]) + " " if _HEADING.fullmatch(tag.name) else "")
+    return ""
+
+
+def _after(tag: Tag) -> str:
+    if tag.name in ("li", "tr"):
+        return _LINE
+    if tag.name in ("td", "th"):
+        return " | "
+    return _PARA if tag.name in _BLOCK_SET else ""
+
+
+def _skipped(tag: Tag, in_article: bool) -> bool:
+    """Code and page furniture: never the text of the document. An article's own header and
+    footer (its title and byline) are kept; the site's are not."""
+    if tag.name in _NOT_TEXT or tag.get("role") in _FURNITURE_ROLES or tag.has_attr("hidden"):
+        return True
+    if tag.get("aria-hidden") == "true":
+        return True
+    return tag.name in ("header", "footer") and not in_article
 
 
 def _decode_html(data: bytes, name: str) -> str:
@@ -112,15 +235,6 @@ def _decode_html(data: bytes, name: str) -> str:
             except LookupError:
                 pass  # a charset Python does not know: detect it instead
     return decode_text(data, name)
-
-
-def _is_furniture(tag: Tag) -> bool:
-    if tag.get("role") in _FURNITURE_ROLES or tag.has_attr("hidden"):
-        return True
-    if tag.get("aria-hidden") == "true":
-        return True
-    # the site's header and footer; an article's own header or footer holds its byline
-    return tag.name in ("header", "footer") and tag.find_parent(["article", "main"]) is None
 
 
 def _main_content(soup: BeautifulSoup) -> Tag:
@@ -179,6 +293,10 @@ def read_pdf(path: Path, data: bytes) -> Parsed:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise FileNotDecryptedError("password required")
+        budget = Budget(path.name)
+        for page in reader.pages:  # decoding is bounded by pypdf; parsing them is not
+            contents = page.get_contents()
+            budget.unpacked(len(contents.get_data()) if contents is not None else 0, "content")
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
         title = str(info.title or "") if info else ""
@@ -212,6 +330,7 @@ def read_pdf(path: Path, data: bytes) -> Parsed:
 
 def read_epub(path: Path, data: bytes) -> Parsed:
     _check_zip(path, data, "EPUB")
+    budget = Budget(path.name)
     try:
         book = epub.read_epub(io.BytesIO(data), {"ignore_ncx": True})
         items = [book.get_item_with_id(idref) for idref, *_ in book.spine]
@@ -230,7 +349,11 @@ def read_epub(path: Path, data: bytes) -> Parsed:
         raise SourceError(
             f"{path.name} is not a readable EPUB ({_reason(exc)}); re-export or re-download it"
         ) from None
-    texts = [html_text(BeautifulSoup(chapter, "html.parser")) for chapter in chapters]
+    texts = []
+    for chapter in chapters:
+        markup = _decode_html(chapter, path.name)
+        budget.markup(markup)
+        texts.append(html_text(_soup(markup, path.name)))
     text = "\n\n".join(t for t in texts if t)
     if not text.strip():
         raise SourceError(f"{path.name} has no text in its chapters (is it all images?)")
@@ -250,11 +373,14 @@ def read_docx(path: Path, data: bytes) -> Parsed:
     _check_zip(path, data, "Word document")
     try:
         document = docx.Document(io.BytesIO(data))
+        # A paragraph's `.style` searches the styles part each time (3 ms): on a long document
+        # that was minutes. The names are looked up once; a paragraph names its style by id.
+        names = {style.style_id: style.name or "" for style in document.styles}
         # (style name, text) of each paragraph in order; a table is one block of rows
         blocks = [
             ("", "\n".join(_table_rows(block)))
             if isinstance(block, Table)
-            else (block.style.name if block.style is not None else "", block.text)
+            else (names.get(block._p.style or "", ""), block.text)
             for block in document.iter_inner_content()
         ]
         title, author = document.core_properties.title, document.core_properties.author
@@ -293,6 +419,7 @@ def _check_zip(path: Path, data: bytes, kind: str) -> None:
     than as whatever error the library meets first while unpacking it."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_unpacked(path, archive)
             bad = archive.testzip()
         if bad is not None:
             bad = f"{bad} fails its checksum"
@@ -304,6 +431,23 @@ def _check_zip(path: Path, data: bytes, kind: str) -> None:
             f"{path.name} is not a readable {kind}: the archive is damaged ({bad}); "
             "re-export or re-download it"
         )
+
+
+def _check_unpacked(path: Path, archive: zipfile.ZipFile) -> None:
+    """Bound what the archive unpacks to before anything unpacks it. The sizes in its
+    directory may lie low, but zipfile never yields a member past its stated size."""
+    budget = Budget(path.name)
+    members = archive.infolist()
+    if sum(member.file_size for member in members) > MAX_ARCHIVE:
+        budget._refuse(f"it unpacks to more than {MAX_ARCHIVE // 1_000_000} MB")
+    for member in members:
+        if not member.filename.lower().endswith(_MARKUP_MEMBER):
+            continue
+        budget.unpacked(member.file_size, "markup")
+        # every element starts with "<" and most end with "</": count before lxml builds them
+        with archive.open(member) as stream:
+            while chunk := stream.read(1 << 20):
+                budget.counted(chunk.count(b"<") - chunk.count(b"</"))
 
 
 def _reason(exc: BaseException) -> str:
