@@ -398,6 +398,7 @@ def test_ingest_output_is_one_line_per_source_and_verbose_shows_each_call(vault:
     lines = out.strip().splitlines()
     assert len(lines) == 3  # one per source, then the summary
     assert "0 pages created" not in out and "2 source pages" in out
+    assert "1 source pages" not in out and "1 other pages" not in out
     assert err.strip() == ""  # the mode fallback is no warning
     drop(vault, "hopper.md", "# Hopper\n\nGrace Hopper wrote a compiler.\n")
     with FakeOpenAI() as fake:

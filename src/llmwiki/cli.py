@@ -273,8 +273,8 @@ def _print_report(report: IngestReport) -> None:
     click.echo(
         f"Done ({report.engine}): {report.count('ingested')} ingested, "
         f"{report.count('skipped')} skipped, {report.count('failed')} failed; "
-        f"{report.count('ingested')} source pages written, {report.created} other pages "
-        f"created, {report.updated} updated; "
+        f"{_count(report.count('ingested'), 'source page')} written, "
+        f"{_count(report.created, 'other page')} created, {report.updated} updated; "
         f"{usage.total_tokens} tokens in {usage.calls} LLM calls."
     )
     empty = sum(1 for r in report.results if r.nothing_extracted)
@@ -804,6 +804,10 @@ def mcp_cmd(
 
 def _clock() -> str:
     return datetime.now().strftime("%H:%M:%S")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def main() -> None:
