@@ -382,3 +382,30 @@ def test_a_long_word_document_is_read_in_time(tmp_path: Path) -> None:
     doc = read_source(path)
     assert doc.title == "Quarterly Notes"
     assert doc.text.count("Priya Raman built KV-Lite again.") == 2 * (1_000_000 // len(PARAGRAPH))
+
+
+class Swapping(KeywordEngine):
+    """Points the inbox link somewhere else while the source is being extracted."""
+
+    def __init__(self, link: Path, elsewhere: Path) -> None:
+        super().__init__(SAMPLE_ENTITIES)
+        self.link, self.elsewhere = link, elsewhere
+
+    def extract(self, doc: SourceDoc, known_titles: Sequence[str]) -> Extraction:
+        self.link.unlink()
+        self.link.symlink_to(self.elsewhere)
+        return super().extract(doc, known_titles)
+
+
+def test_a_link_swapped_after_it_was_read_is_not_archived(vault: Vault, tmp_path: Path) -> None:
+    inside = vault.root / "notes" / "a.md"
+    inside.parent.mkdir()
+    inside.write_text("# A\n\nTomas Berg built Lighthouse.\n")
+    secret = tmp_path / "secret.md"
+    secret.write_text("# Secret\n\nhunter2 is the password.\n")
+    link = vault.inbox / "a.md"
+    link.symlink_to(inside)
+    report = run(vault, Swapping(link, secret))
+    assert report.count("failed") == 1 and "not read" in report.results[0].message
+    assert link.is_symlink()  # still in the inbox, to be tried again
+    assert not any(b"hunter2" in p.read_bytes() for p in vault.raw.rglob("*") if p.is_file())

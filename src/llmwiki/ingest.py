@@ -28,7 +28,7 @@ from llmwiki.pages import PageError, render_link, replace_section, safe_name
 from llmwiki.pages import read as read_page
 from llmwiki.pages import render as render_page
 from llmwiki.resolve import Resolver, link_names
-from llmwiki.sources import SourceError, read_source
+from llmwiki.sources import SourceError, read_source, source_bytes
 from llmwiki.vault import Vault, atomic_write
 
 RELATED_HEADING = "Related"
@@ -199,7 +199,10 @@ class _Run:
         record = self.manifest.sources.get(doc.sha256)
         if record is not None:
             if not self.options.dry_run:
-                self._archive_duplicate(path, doc, record)
+                try:
+                    self._archive_duplicate(path, doc, record)
+                except SourceError as exc:
+                    return SourceResult(name, "failed", title=doc.title, message=str(exc))
             return SourceResult(
                 name,
                 "skipped",
@@ -232,6 +235,8 @@ class _Run:
                 title=doc.title,
                 message=f"{exc}; fix the page (or `wiki lint`) and run ingest again",
             )
+        except SourceError as exc:  # changed under us after it was read: try again later
+            return SourceResult(name, "failed", title=doc.title, message=str(exc))
 
     @property
     def _limit(self) -> int:
@@ -343,7 +348,9 @@ class _Run:
         touched += [self.vault.wiki / n for n in ("index.md", "log.md", "contradictions.md")]
         not_committed = self._save_edits(touched, title) if not resumed else ""
         if not resumed:
-            atomic_write(raw_path, path.read_bytes())
+            # the bytes that were read, not whatever the name points at now
+            data = source_bytes(path, doc.sha256, self._readable_areas(path))
+            atomic_write(raw_path, data)
         for target, meta, _ in writes:
             self.catalog.put(entry_for(target, self.vault.wiki, meta))
         *entity_writes, (source_path, _, _) = writes
@@ -440,7 +447,7 @@ class _Run:
             return
         target = self._raw_path(path, doc)
         if not target.exists():
-            atomic_write(target, path.read_bytes())
+            atomic_write(target, source_bytes(path, doc.sha256, self._readable_areas(path)))
         if path.name not in record.files:
             self.manifest.add(doc.sha256, replace(record, files=(*record.files, path.name)))
         self._leave_inbox(path)

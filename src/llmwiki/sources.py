@@ -293,6 +293,20 @@ def read_source(path: Path, max_bytes: int | None = None, within: Sequence[Path]
     )
 
 
+def source_bytes(path: Path, sha256: str, within: Sequence[Path] = ()) -> bytes:
+    """The bytes of a source read before, read again the same way (a link only into
+    `within`), for the archive. Raises SourceError when they are no longer the bytes that were
+    read: the file was changed, or a link swapped, while it was being ingested."""
+    target = _link_target(path, within) if within else path
+    data = _read_bytes(target, no_link=bool(within))
+    if sha256_bytes(data) != sha256:
+        raise SourceError(
+            f"{path.name} changed while it was being ingested; it stays in the inbox: "
+            "run ingest again once it is complete"
+        )
+    return data
+
+
 def _link_target(path: Path, within: Sequence[Path]) -> Path:
     """`path` itself, or the file a link at `path` leads to when that lies inside `within`."""
     if not path.is_symlink():
