@@ -216,6 +216,10 @@ Priya Raman built KV-Lite.
     }
     only_created = read_source(write(tmp_path, "c.md", "---\ncreated: 2025-01-09\n---\nText."))
     assert only_created.meta == {"published": "2025-01-09"}
+    # a `source:` that is no URL (an embed, a link, prose) is no URL of the page's
+    for value in ("'![[embed]]'", "'[[A]]'", "my notes", "javascript alert(1)"):
+        odd = read_source(write(tmp_path, "o.md", f"---\nsource: {value}\n---\nText."))
+        assert "url" not in odd.meta, value
 
 
 CAFE = "Café crème brûlée: a naïve façade, déjà vu, Über straße.\n"

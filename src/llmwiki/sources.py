@@ -36,6 +36,7 @@ _META_KEYS = {
     "description": ("excerpt", "description", "summary", "subtitle"),
 }
 _WIKILINK = re.compile(r"\[\[([^\[\]|]*)(?:\|[^\[\]]*)?\]\]")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s\[\]|]+$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})[-/](\d{2})[-/](\d{2})")
 # Short Western European texts are ambiguous between the single-byte code pages; charset-
 # normalizer may pick cp1257 for French. cp1252 is by far the most common of them, so it wins
@@ -187,7 +188,9 @@ def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
             meta[field] = person_names(values)
         elif field == "published":
             meta[field] = iso_date(values[0])
-        else:
+        elif _URL.match(str(values[0]).strip()):
+            # anything else (a wikilink, an embed, prose) is not where the clip came from,
+            # and on the source page it would become a link Obsidian follows
             meta[field] = str(values[0]).strip()
     title = str(found.get("title") or "").strip() or _first_line_title(post.content)
     return post.content, title, {k: v for k, v in meta.items() if v}
