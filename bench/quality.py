@@ -203,7 +203,9 @@ def junk(pages: dict[str, Page], gold_names: set[str]) -> dict[str, list[str]]:
         if len(re.sub(r"\W", "", title)) <= 2 and not known:
             classes["one- or two-letter titles"].append(title)
         elif not known and (
-            any(w in _HTML_WORDS for w in words) or _ANCHOR.fullmatch(title) or "=" in title
+            any(w in _HTML_WORDS for w in words)
+            or (_ANCHOR.fullmatch(title) and any(c.isdigit() for c in title))
+            or "=" in title
         ):
             classes["HTML/CSS words and anchors"].append(title)
         elif _IMAGE.search(title) and not known:
@@ -218,6 +220,8 @@ def junk(pages: dict[str, Page], gold_names: set[str]) -> dict[str, list[str]]:
         if _PRONOUN_START.match(lead) or _PRONOUN_START.match(page.summary):
             classes["pronoun leads"].append(title)
     for page in pages.values():
+        if page.rel.startswith("log"):
+            continue  # the log lists pages; it has no running text
         for match in LINK_RE.finditer(page.body):
             start, end = match.start(), match.end()
             before = page.body[start - 1 : start]
@@ -257,6 +261,8 @@ def broken_links(pages: dict[str, Page], wiki: Path) -> list[str]:
     others = {f.name.casefold() for f in wiki.rglob("*") if f.is_file()}
     broken = []
     for page in pages.values():
+        if page.rel.startswith("log"):
+            continue  # the log lists pages; it has no running text
         for match in LINK_RE.finditer(page.body):
             target = match.group(1).strip()
             if target.lower().endswith(".md"):

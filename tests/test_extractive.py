@@ -586,3 +586,23 @@ def test_a_lead_says_what_the_entity_is_and_never_opens_on_a_pronoun() -> None:
     lead = found["Quillbeam"].description
     assert lead == "In the end, Quillbeam is a rendering library for notebooks written in Rust."
     assert not found.get("Lanternkit") or not found["Lanternkit"].description.startswith("He ")
+
+
+def test_names_a_writer_uses_as_names_are_concepts_and_words_are_not() -> None:
+    text = (
+        "Serving Notebooks\n"
+        "We deploy the app on Vantora, and Vantora restarts it after each push. "
+        "Install it with table-shuttle first. Then run table-shuttle again for each new file. "
+        "The output is Simplified, though the simplified view hides some columns. "
+        "Pre-trained weights load fast, and the pre-trained model is small.\n"
+    )
+    names = {m.name for m in ENGINE.extract(doc_of(text), []).mentions}
+    assert {"Vantora", "table-shuttle"} <= names
+    assert not names & {"Simplified", "pre-trained", "Pre-trained"}
+
+
+def test_a_frontmatter_title_counts_as_the_documents_title() -> None:
+    text = "We tried Vantora last week and Vantora kept every build green for a month.\n"
+    doc = SourceDoc("p.md", text, "", "Deploying with Vantora")
+    names = {m.name for m in ENGINE.extract(doc, []).mentions}
+    assert "Vantora" in names

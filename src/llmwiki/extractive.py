@@ -53,7 +53,9 @@ _DEFINING = re.compile(
     r"^(?:\s*\([^()]{1,80}\))?(?:\s+(?:is|are|was)\s+(?:a|an|the|one)\b|,\s+(?:a|an|the)\s[^,]{3,80},)"
 )
 # a sentence opening on a pronoun refers to something said before it: not a lead
-_PRONOUN = re.compile(r"^(?:He|She|They|It|His|Her|Their|Its|This|These|Those|That)\b")
+_PRONOUN = re.compile(
+    r"^(?:He|She|They|It|His|Her|Their|Its|This|These|Those|That|We|Our|I|My|You|Your)\b"
+)
 _SMALL = frozenset({"of", "for", "and", "the", "in", "on", "to", "with", "a", "an", "by"})
 
 
@@ -63,7 +65,11 @@ class ExtractiveEngine:
     name = "extractive"
 
     def extract(self, doc: SourceDoc, known_titles: Sequence[str]) -> Extraction:
-        parsed = parse(prose_only(doc.text))  # names are never mined from code
+        text = prose_only(doc.text)  # names are never mined from code
+        if doc.title and doc.title not in text[: len(doc.title) + 20]:
+            # a title kept in frontmatter still says what the document is about
+            text = f"{doc.title}\n\n{text}"
+        parsed = parse(text)
         pool = _FactPool(parsed)
         people = find_people(parsed)
         person_words = frozenset(w for p in people for w in (p.first, p.last))

@@ -18,6 +18,7 @@ from llmwiki.extractive_lexicon import (
     FIRST_NAMES,
     GENERIC_CONCEPTS,
     GENERIC_PHRASE_WORDS,
+    HYPHEN_PREFIXES,
     HYPHEN_SUFFIXES,
     STOPWORDS,
 )
@@ -142,6 +143,7 @@ class _Scanner:
         self.phrases: dict[tuple[str, ...], _Tally] = {}
         self.definitions: dict[str, str] = {}  # acronym -> expansion
         self.url_words = _url_words(doc.urls)
+        self.lowercase: frozenset[str] = frozenset()  # words the text writes in lower case
 
     def tally(self, key: str, kind: str) -> _Tally:
         found = self.tallies.get(key)
@@ -185,8 +187,9 @@ class _Scanner:
                     if sentence.kind not in (HEADING, TITLE):
                         tally.mid_caps += 1
             self._phrases(sentence, used)
+        self.lowercase = frozenset(lower_counts)
         for word, count in lower_counts.items():
-            if count >= 2 and self._lower_coined(word):
+            if count >= 2 and (self._lower_coined(word) or _hyphenated_name(word)):
                 tally = self.tally(concept_key(word), "coined")
                 for sentence in self.doc.sentences:
                     if not sentence.boilerplate and any(t.text == word for t in sentence.tokens):
@@ -263,6 +266,17 @@ class _Scanner:
                     tally.proper_first = True
 
 
+def _hyphenated_name(word: str) -> bool:
+    """A lower-case hyphenated name used in prose: sqlite-utils, s3-credentials. Hyphenated
+    vocabulary ("pre-trained", "state-of-the-art", "open-source") is not."""
+    parts = word.split("-")
+    if len(parts) < 2 or not all(p.isalnum() for p in parts) or parts[0] in HYPHEN_PREFIXES:
+        return False
+    if any(p in STOPWORDS for p in parts) or any(p.isdigit() for p in parts):
+        return False
+    return not all(p in COMMON_WORDS for p in parts)
+
+
 def _code_name(sentence: Sentence, token: Token) -> bool:
     """A tool written as code in a sentence ("install `sqlite-utils`"): a hyphenated or
     dotted name in backticks that is not vocabulary. Commands and flags are not names."""
@@ -321,7 +335,15 @@ def find_concepts(doc: Document, person_words: frozenset[str]) -> list[Concept]:
     for key, tally in scanner.tallies.items():
         keep = True  # coined names and acronyms: scored below, with heading bonuses
         if tally.kind == "name":
-            keep = tally.mid_caps >= 2 or (tally.count >= 2 and " " in tally.best_form())
+            form = tally.best_form()
+            # a capitalised word used twice, once mid-sentence, and never written in lower
+            # case is a name ("Heroku", "Mangum"), where "Simplified" is only a word
+            named = tally.count >= 2 and form.lower() not in scanner.lowercase
+            keep = (
+                tally.mid_caps >= 2
+                or (named and tally.mid_caps >= 1)
+                or (tally.count >= 2 and " " in form)
+            )
         if keep:
             concepts[key] = Concept(
                 tally.best_form(), [], tally.count, tally.position, 0, [], tally.kind

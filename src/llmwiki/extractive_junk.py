@@ -34,6 +34,7 @@ _CODE = re.compile(
 )
 _FILE = re.compile(r".+\.(?:png|jpe?g|gif|svg|webp|bmp|pdf|mp4|html?|php|py|js|json|ya?ml|txt)")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+){2,}")  # part-2-intro-notes, ip-172-31-26-179
+_BROKEN = re.compile(r"[\"“”<>={}\[\]]|(?:^|\s)['‘’]|['‘’](?:\s|$)")
 _INDEXED = re.compile(r"([A-Za-z])(\d)")
 
 
@@ -48,6 +49,8 @@ def is_junk(name: str) -> bool:
         return True
     if _SLUG.fullmatch(name) and any(c.isdigit() for c in name):
         return True
+    if _BROKEN.search(name) or name.count("(") != name.count(")"):
+        return True  # a piece of code or a cut quotation: rg ' (, x = "
     words = re.findall(r"[a-z]+", low)
     return any(w in _MARKUP for w in words) and len(words) <= 3
 

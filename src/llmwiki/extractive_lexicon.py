@@ -298,6 +298,14 @@ GENERIC_PHRASE_WORDS = GENERIC_CONCEPTS | _words(
     """
 )
 
+# Leading parts of hyphenated vocabulary ("pre-trained", "open-source"), never of a name.
+HYPHEN_PREFIXES = _words(
+    """
+    pre post non multi re co self sub un anti semi over under cross well high low long short
+    one two three four five half full end top bottom real open built state
+    """
+)
+
 # Trailing parts of a hyphenated token that describe rather than name ("Zip-NeRF-style").
 HYPHEN_SUFFIXES = _words(
     """
