@@ -287,7 +287,6 @@ def undo(vault: Vault) -> UndoReport:
         )
     root = vault.root
     with vault.lock():
-        vault.remove_stale_temp_files()
         sha, subject = _last_ingest(root)
         changes = _changes(root, sha)
         todo, blocked = _plan(root, changes)

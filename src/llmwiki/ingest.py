@@ -115,7 +115,6 @@ def ingest(
     if options.dry_run:
         return _run(vault, engine, options, files, on_progress)
     with vault.lock(options.lock_wait, on_wait):
-        vault.remove_stale_temp_files()
         return _run(vault, engine, options, files, on_progress)
 
 

@@ -205,6 +205,9 @@ class Vault:
                 told = True
             time.sleep(0.1)
         try:
+            # A writer killed mid-write (kill -9, power loss) leaves its temp file; whichever
+            # command writes next, not only ingest, clears it away.
+            self.remove_stale_temp_files()
             yield
         finally:
             held.release()
