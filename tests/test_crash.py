@@ -423,17 +423,16 @@ def test_lint_fix_stopped_at_every_write_then_rerun(
     assert points >= 6
 
 
-def test_contradiction_resolve_stopped_at_every_write_then_rerun(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def contradicting(root: Path) -> tuple[Vault, str]:
+    """A vault where one claim about two entities changed between two sources: one
+    contradiction, shown on both pages. Returns it and the contradiction's id."""
     from conftest import drop, run
     from test_contradictions import NumberEngine
 
     from llmwiki import contradictions
 
-    prepared = init_vault(tmp_path / "prepared")[0]
+    prepared = init_vault(root)[0]
     engine = NumberEngine({"KV-Lite": "concept", "Northwind": "concept"})
-    # one claim about two entities: the same contradiction shows on both pages
     for name, title, day, share in (
         ("1.md", "Old", "2025-03-02", 40),
         ("2.md", "New", "2025-06-10", 55),
@@ -446,6 +445,15 @@ def test_contradiction_resolve_stopped_at_every_write_then_rerun(
         )
         run(prepared, engine)
     [cid] = {item.id for item in contradictions.scan(prepared)}
+    return prepared, cid
+
+
+def test_contradiction_resolve_stopped_at_every_write_then_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmwiki import contradictions
+
+    prepared, cid = contradicting(tmp_path / "prepared")
     assert len(contradictions.scan(prepared)) == 2
 
     def resolve(vault: Vault) -> None:

@@ -15,11 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import NO_LLM, SAMPLES, TODAY, KeywordEngine, drop, run
-from test_contradictions import NumberEngine
-from test_crash import DUPLICATES, check_whole, content, git, ingested
+from conftest import NO_LLM, SAMPLES, TODAY, KeywordEngine
+from test_crash import DUPLICATES, check_whole, content, contradicting, git, ingested
 
-from llmwiki import contradictions
 from llmwiki.ingest import Options, ingest
 from llmwiki.vault import Vault, init_vault
 
@@ -120,20 +118,7 @@ def test_kill_9_inside_lint_fix(tmp_path: Path) -> None:
 
 
 def test_kill_9_inside_contradictions_resolve(tmp_path: Path) -> None:
-    prepared = init_vault(tmp_path / "prepared")[0]
-    engine = NumberEngine({"KV-Lite": "concept", "Northwind": "concept"})
-    for name, title, day, share in (
-        ("1.md", "Old", "2025-03-02", 40),
-        ("2.md", "New", "2025-06-10", 55),
-    ):
-        drop(
-            prepared,
-            name,
-            f"---\ntitle: {title}\npublished: {day}\n---\n"
-            f"Northwind says KV-Lite cuts memory by {share} percent.\n",
-        )
-        run(prepared, engine)
-    [cid] = {item.id for item in contradictions.scan(prepared)}
+    prepared, cid = contradicting(tmp_path / "prepared")
     args = ("contradictions", "resolve", cid, "--note", "the newer release")
 
     def again(root: Path) -> None:
