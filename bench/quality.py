@@ -105,8 +105,9 @@ def read_pages(wiki: Path) -> dict[str, Page]:
         sources = [
             m.group(1).strip() for s in meta.get("sources") or [] for m in LINK_RE.finditer(str(s))
         ]
-        if meta.get("type") == "source" and meta.get("file"):
-            sources = [Path(str(meta["file"])).name]  # a source page names its document
+        archived = meta.get("archive") or meta.get("file")
+        if meta.get("type") == "source" and archived:
+            sources = [Path(str(archived)).name]  # a source page names its document
         pages[path.stem] = Page(
             stem=path.stem,
             rel=path.relative_to(wiki).as_posix(),
@@ -380,7 +381,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         concept_pages = sum(1 for p in pages.values() if p.kind == "concept")
         person_pages = sum(1 for p in pages.values() if p.kind == "person")
         docs = report.count("ingested")
-        scored = sum(1 for p in pages.values() if p.kind == "source" and p.sources[0] in gold)
+        scored = sum(
+            1
+            for p in pages.values()
+            if p.kind == "source" and p.sources[:1] and p.sources[0] in gold
+        )
         print(
             f"{docs} documents ingested in {seconds:.1f} s, {report.count('failed')} failed "
             f"({scored} scored against the gold)"

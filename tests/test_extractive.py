@@ -606,3 +606,32 @@ def test_a_frontmatter_title_counts_as_the_documents_title() -> None:
     doc = SourceDoc("p.md", text, "", "Deploying with Vantora")
     names = {m.name for m in ENGINE.extract(doc, []).mentions}
     assert "Vantora" in names
+
+
+def test_a_figure_under_a_heading_that_names_the_thing_is_compared(tmp_path: Path) -> None:
+    """Section context (#13.4): the second source gives its figure only under the heading
+    "Quillbeam"; the sentence itself never names it."""
+    from conftest import drop, run
+
+    from llmwiki.vault import init_vault
+
+    vault = init_vault(tmp_path / "kb")[0]
+    drop(
+        vault,
+        "a.md",
+        "# Quillbeam release\n\nQuillbeam is a rendering library for notebooks. "
+        "Quillbeam draws 400 cells per second on a laptop.\n",
+    )
+    run(vault, ENGINE)
+    drop(
+        vault,
+        "b.md",
+        "# Rendering tools compared\n\nSeveral renderers were measured on one laptop.\n\n"
+        "## Quillbeam\n\nIt draws 250 cells per second on a laptop, the slowest here.\n\n"
+        "## Lanternkit\n\nLanternkit draws 900 cells per second on a laptop.\n",
+    )
+    run(vault, ENGINE)
+    page = (vault.wiki / "concepts" / "Quillbeam.md").read_text(encoding="utf-8")
+    assert "It draws 250 cells per second" in page
+    assert "[!warning] Contradiction" in page
+    assert "900" not in page  # the next section is about something else

@@ -37,8 +37,8 @@ from llmwiki.extractive_concepts import (
 from llmwiki.extractive_junk import indexed_variables, is_junk
 from llmwiki.extractive_lexicon import FIRST_NAMES, GENERIC_CONCEPTS, STOPWORDS
 from llmwiki.extractive_names import Person, find_people, person_sentences
-from llmwiki.extractive_numbers import disagree, measures, same_quantity
-from llmwiki.extractive_text import BULLET, PROSE, Document, Sentence, parse
+from llmwiki.extractive_numbers import Measure, disagree, measures, same_quantity
+from llmwiki.extractive_text import BULLET, HEADING, PROSE, Document, Sentence, parse
 from llmwiki.normalize import prose_only
 
 MAX_CLAIMS = 8
@@ -108,7 +108,7 @@ class ExtractiveEngine:
         conflicts: list[Conflict] = []
         others = [k for k in known if k.source and k.source != source]
         for fact in fresh:
-            conflict = _numeric_conflict(fact, others, source)
+            conflict = _numeric_conflict(fact, others, source, title)
             if conflict is not None:
                 conflicts.append(conflict)
         return Merge(tuple(fresh), tuple(conflicts), Usage())
@@ -221,9 +221,25 @@ def name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + body + r"(?:s|es)?(?!\w)", re.IGNORECASE)
 
 
+_SECTION_LIMIT = 12
+
+
+def section_hits(doc: Document, names: Sequence[str]) -> list[int]:
+    """The sentences of every section whose heading names one of `names`: under the heading
+    "Quillbeam", "It draws 250 cells per second" is about Quillbeam (#13.4)."""
+    patterns = [name_pattern(n) for n in names if n.strip()]
+    hits: list[int] = []
+    for heading in doc.sentences:
+        if heading.kind != HEADING or not any(p.search(heading.scan) for p in patterns):
+            continue
+        inside = [s.index for s in doc.sentences[heading.index + 1 :] if s.section == heading.index]
+        hits.extend(inside[:_SECTION_LIMIT])
+    return hits
+
+
 def _concept_mention(doc: Document, pool: _FactPool, concept: Concept) -> tuple[int, Mention]:
     names = [concept.name, *concept.aliases]
-    indexes = pool.naming(names)
+    indexes = pool.naming(names) + section_hits(doc, names)
     lead: list[int] = []
     for heading in concept.subject_of:
         lead.extend(s.index for s in section_sentences(doc, heading))
@@ -281,7 +297,7 @@ def _renamed(mention: Mention, name: str, aliases: tuple[str, ...]) -> Mention:
 
 
 def _known_mention(doc: Document, pool: _FactPool, title: str, hits: list[int]) -> Mention:
-    chosen = pool.facts(hits, [title])
+    chosen = pool.facts(hits + section_hits(doc, [title]), [title])
     words = title.split()
     person = len(words) in (2, 3) and words[0].lower() in FIRST_NAMES and title.istitle()
     return Mention(
@@ -406,13 +422,25 @@ def _fact_key(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.casefold())
 
 
-def _numeric_conflict(fact: Fact, known: Sequence[KnownFact], source: str) -> Conflict | None:
-    new_measures = measures(fact.statement)
+def _numeric_conflict(
+    fact: Fact, known: Sequence[KnownFact], source: str, title: str = ""
+) -> Conflict | None:
+    # on the page of X, "X draws 400 cells" and (under a heading "X") "It draws 250 cells"
+    # measure the same thing: the page's own name is no part of what is measured
+    own = name_pattern(title) if title.strip() else None
+
+    def measured(text: str) -> list[Measure]:
+        found = measures(text)
+        if own is not None and own.search(text):
+            found += measures(own.sub(" ", text))
+        return found
+
+    new_measures = measured(fact.statement)
     if not new_measures:
         return None
     for existing in known:
         text = _unlink(existing.text)
-        for old in measures(text):
+        for old in measured(text):
             for new in new_measures:
                 if same_quantity(old, new) and disagree(old, new):
                     reasoning = (

@@ -144,6 +144,9 @@ class _Scanner:
         self.definitions: dict[str, str] = {}  # acronym -> expansion
         self.url_words = _url_words(doc.urls)
         self.lowercase: frozenset[str] = frozenset()  # words the text writes in lower case
+        # capitalised words seen only where capitals are the rule (a sentence's first word)
+        self.initial_caps: dict[str, list[int]] = {}
+        self.headed: set[str] = set()  # of those, the ones in the title or a heading
 
     def tally(self, key: str, kind: str) -> _Tally:
         found = self.tallies.get(key)
@@ -186,6 +189,11 @@ class _Scanner:
                     tally.add(token.text, sentence.index)
                     if sentence.kind not in (HEADING, TITLE):
                         tally.mid_caps += 1
+                elif token.initial and _name_like(token.text):
+                    seen = self.initial_caps.setdefault(token.text, [])
+                    seen.append(sentence.index)
+                    if sentence.kind in (HEADING, TITLE):
+                        self.headed.add(token.text)
             self._phrases(sentence, used)
         self.lowercase = frozenset(lower_counts)
         for word, count in lower_counts.items():
@@ -264,6 +272,21 @@ class _Scanner:
                         tally.mid_caps += 1
                 if running and _proper(words[0]):
                     tally.proper_first = True
+
+
+def _name_like(word: str) -> bool:
+    """Capitalised, not vocabulary, not a given name, not an inflected word."""
+    low = word.lower()
+    return (
+        word[:1].isupper()
+        and word[1:].islower()
+        and word.isalpha()
+        and len(word) > 3
+        and low not in COMMON_WORDS
+        and low not in FIRST_NAMES
+        and low not in GENERIC_CONCEPTS
+        and not low.endswith(("ing", "ed", "ly", "tion", "ment", "ness", "ies"))
+    )
 
 
 def _hyphenated_name(word: str) -> bool:
@@ -363,6 +386,20 @@ def find_concepts(doc: Document, person_words: frozenset[str]) -> list[Concept]:
 
     _add_phrases(scanner, concepts, acronyms)
     _add_announced(doc, concepts, person_words)
+    for word, opens in scanner.initial_caps.items():
+        # "Quillbeam is …" twice and "Quillbeam release" as the title: a name, though it
+        # only ever opens a sentence
+        key = concept_key(word)
+        also = scanner.tallies.get(key)
+        count = len(opens) + (also.count if also else 0)
+        if (
+            word in scanner.headed
+            and count >= 3
+            and word.lower() not in scanner.lowercase
+            and word not in person_words
+            and key not in concepts
+        ):
+            concepts[key] = Concept(word, [], count, min(opens), 0, [], "name")
     _drop_parts(concepts)
     _mark_subjects(doc, concepts)
     ranked = sorted(concepts.values(), key=lambda c: (-c.score, c.position, c.name))
