@@ -332,12 +332,14 @@ class SearchIndex:
 
     # -- querying --------------------------------------------------------------------------------
 
-    def search(self, question: str, limit: int = 10, *, sync: bool = True) -> list[Hit]:
+    def search(
+        self, question: str, limit: int = 10, *, sync: bool = True, page_type: str | None = None
+    ) -> list[Hit]:
         """The pages best matching `question`, best first, at most `limit`.
 
         Pages holding more of the question's weight come first (an OR query alone lets one
         rare word outrank a page naming them all); a page the question names comes first
-        among equals; BM25 orders the rest.
+        among equals; BM25 orders the rest. With `page_type`, only pages of that type.
         """
         if sync:
             self.sync()
@@ -348,10 +350,21 @@ class SearchIndex:
             rows = self._db.execute(
                 "SELECT rowid, stem, title, type, rel, rank,"
                 " snippet(pages, -1, '', '', '…', ?)"
-                " FROM pages WHERE pages MATCH ? ORDER BY rank LIMIT ?",
-                (SNIPPET_TOKENS, query.expression, limit * CANDIDATES_PER_HIT),
+                " FROM pages WHERE pages MATCH ? AND (? IS NULL OR type = ?)"
+                " ORDER BY rank LIMIT ?",
+                (
+                    SNIPPET_TOKENS,
+                    query.expression,
+                    page_type,
+                    page_type,
+                    limit * CANDIDATES_PER_HIT,
+                ),
             ).fetchall()
-            names = self._named(question)
+            names = {
+                doc: runs
+                for doc, runs in self._named(question).items()
+                if page_type is None or self._type_of(doc) == page_type
+            }
             missing = sorted(names.keys() - {row[0] for row in rows})
             if missing:  # named pages BM25 ranked too low to fetch: they are relevant anyway
                 marks = ",".join("?" * len(missing))
@@ -431,6 +444,10 @@ class SearchIndex:
             ):
                 found.setdefault(doc, []).append(wanted[key])
         return found
+
+    def _type_of(self, doc: int) -> str:
+        row = self._db.execute("SELECT type FROM pages WHERE rowid = ?", (doc,)).fetchone()
+        return str(row[0]) if row else ""
 
     def _frequencies(self, terms: Sequence[str]) -> tuple[int, list[int]]:
         """The number of pages, and how many of them hold each of `terms`."""

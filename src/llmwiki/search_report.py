@@ -1,7 +1,7 @@
 """`wiki search` and the MCP `search` tool: ranked pages from the full-text index, no LLM.
 
-A thin layer over `llmwiki.search.SearchIndex`: it adds the page-type filter and the shape a
-script or an agent reads (title, type, snippet, score). The ranking is the index's own.
+A thin layer over `llmwiki.search.SearchIndex`, which ranks and filters by page type: this
+gives the shape a script or an agent reads (title, type, snippet, score).
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ __all__ = ["PAGE_TYPES", "SearchResult", "search_pages"]
 
 PAGE_TYPES = tuple(PAGE_FOLDERS)
 MAX_LIMIT = 200  # an agent asking for 10,000 hits wants list_pages, not search
-# With a type filter, hits of other types are skipped: ask the index for this many times the
-# limit at first, and more only when the filter left too few.
-_OVERFETCH = 4
 
 
 @dataclass(frozen=True)
 class SearchResult:
     """One page matching a query. `score` is BM25 (higher is better); `matched` of `terms`
-    is how many of the query's content words the page contains (pages with more come first)."""
+    is how many of the query's content words the page contains. The order is the index's:
+    the share of the query a page holds, BM25, and a page the query names (`llmwiki.search`)."""
 
     title: str
     stem: str
@@ -64,21 +62,8 @@ def search_pages(
     limit = min(limit, MAX_LIMIT)
     with SearchIndex(vault) as index:
         index.sync()
-        if page_type is None:
-            hits = index.search(query, limit, sync=False)
-        else:
-            hits = _of_type(index, query, page_type, limit)
+        hits = index.search(query, limit, sync=False, page_type=page_type)
     return [_result(hit) for hit in hits]
-
-
-def _of_type(index: SearchIndex, query: str, page_type: str, limit: int) -> list[Hit]:
-    fetch = limit * _OVERFETCH
-    while True:
-        hits = index.search(query, fetch, sync=False)
-        kept = [h for h in hits if h.type == page_type]
-        if len(kept) >= limit or len(hits) < fetch:  # enough, or every match was seen
-            return kept[:limit]
-        fetch *= _OVERFETCH
 
 
 def _result(hit: Hit) -> SearchResult:
