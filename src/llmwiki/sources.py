@@ -188,9 +188,9 @@ def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
             meta[field] = person_names(values)
         elif field == "published":
             meta[field] = iso_date(values[0])
-        elif _URL.match(str(values[0]).strip()):
-            # anything else (a wikilink, an embed, prose) is not where the clip came from,
-            # and on the source page it would become a link Obsidian follows
+        elif field != "url" or _URL.match(str(values[0]).strip()):
+            # a `source:` that is no URL (a wikilink, an embed, prose) is not where the clip
+            # came from, and on the source page it would become a link Obsidian follows
             meta[field] = str(values[0]).strip()
     title = str(found.get("title") or "").strip() or _first_line_title(post.content)
     return post.content, title, {k: v for k, v in meta.items() if v}
