@@ -532,7 +532,7 @@ def test_people_need_evidence_not_capitals() -> None:
         "Hello Lanternkit is the greeting the sample app prints, says the readme.\n"
         "| Braund, Mr. Owen Harris | 22 | 3 |\n"
         "| Cumings, Mrs. John Bradley | 38 | 1 |\n"
-        "Margarethe Quenzel wrote the first version. Quenzel said it took a month.\n"
+        "Margarethe Quenzel wrote the first version, and later Quenzel said it took a month.\n"
     )
     people = {m.name for m in ENGINE.extract(doc_of(text), []).mentions if m.kind == "person"}
     assert people == {"Margarethe Quenzel"}
@@ -635,3 +635,17 @@ def test_a_figure_under_a_heading_that_names_the_thing_is_compared(tmp_path: Pat
     assert "It draws 250 cells per second" in page
     assert "[!warning] Contradiction" in page
     assert "900" not in page  # the next section is about something else
+
+
+def test_names_listed_beside_a_person_are_people_and_products_are_not() -> None:
+    text = (
+        "Conference Notes\n"
+        "I shared the stage with the speakers Helena Moraes, Oduya Kestrel and Farrin Obadike "
+        "at the spring meeting in the old theatre downtown.\n"
+        "Helena Moraes said the talks ran long.\n"
+        "Vantora Museums hosts the photos, and the museums list grows each week.\n"
+        "Vantora Lite explains errors inline, and the full Vantora runs on a server.\n"
+    )
+    people = {m.name for m in ENGINE.extract(doc_of(text), []).mentions if m.kind == "person"}
+    assert {"Helena Moraes", "Oduya Kestrel", "Farrin Obadike"} <= people
+    assert not people & {"Vantora Museums", "Vantora Lite"}

@@ -32,6 +32,12 @@ _INITIALS = re.compile(r"[A-Z]{2}")
 _ADVERBS = frozenset({"just", "also", "finally", "then", "now", "recently", "famously", "once"})
 _LINKS = frozenset({"of", "from", "at"})
 _MIN_SCORE = 2
+# nouns a product's name modifies and a person's never does
+_PRODUCT_NOUNS = frozenset(
+    {"site", "website", "app", "apps", "feature", "features", "plugin", "plugins", "library",
+     "package", "project", "server", "service", "tool", "tools", "repo", "repository", "api",
+     "instance", "extension", "framework", "platform", "database"}
+)  # fmt: skip
 _GREETINGS = frozenset({"hi", "hello", "hey", "dear", "welcome", "thanks", "goodbye", "bye"})
 
 
@@ -157,7 +163,9 @@ def find_people(doc: Document) -> list[Person]:
     """People named with a given and a family name, in order of first appearance."""
     found: dict[tuple[str, str], _Evidence] = {}
     lower = _lowercase_words(doc)
+    solo = _standalone_words(doc)
     in_prose: set[tuple[str, str]] = set()
+    products: set[tuple[str, str]] = set()
     for sentence in doc.sentences:
         if sentence.boilerplate or sentence.text.startswith("|"):
             continue  # a table row is data (a sample's passenger list), not a mention
@@ -166,10 +174,15 @@ def find_people(doc: Document) -> list[Person]:
             first, last = tokens[a].text, tokens[b].text
             if not _plausible(first, last) or first.lower() in _GREETINGS:
                 continue
-            if last.lower() in lower or (_first_score(first) == 0 and first.lower() in lower):
+            if _vocabulary_in(last, lower) or (_first_score(first) == 0 and first in lower):
                 continue  # a word the text also writes in lower case is vocabulary: "Lite"
+            if _first_score(first) == 0 and first in solo:
+                continue  # "Datasette" alone elsewhere: a product family, not a given name
             if sentence.kind not in (HEADING, TITLE):
                 in_prose.add((first, last))
+            after = tokens[b + 1] if b + 1 < len(tokens) else None
+            if after is not None and after.joined and after.text.lower() in _PRODUCT_NOUNS:
+                products.add((first, last))  # "the Niche Museums site", "a Vantora Lite feature"
             evidence = found.get((first, last))
             if evidence is None:
                 base = _first_score(first) + (1 if last.lower() in SURNAMES else 0)
@@ -185,8 +198,9 @@ def find_people(doc: Document) -> list[Person]:
         score += alone.get(evidence.last, 0)
         if _INITIALS.fullmatch(evidence.first):
             score += 1  # initials in front ("CJ Hess") are half the evidence of a given name
-        if score >= _MIN_SCORE:
+        if score >= _MIN_SCORE and (evidence.first, evidence.last) not in products:
             accepted.append(evidence)
+    _listed_with(doc, found, in_prose, accepted)
     accepted.sort(key=lambda e: e.position)
     people: list[Person] = []
     for evidence in accepted:
@@ -202,6 +216,63 @@ def find_people(doc: Document) -> list[Person]:
             )
         )
     return people
+
+
+_LIST_GAP = re.compile(r"\s*(?:,|,?\s+and|&)\s*")
+
+
+def _listed_with(
+    doc: Document,
+    found: dict[tuple[str, str], _Evidence],
+    in_prose: set[tuple[str, str]],
+    accepted: list[_Evidence],
+) -> None:
+    """A name listed beside a person ("the speakers Jane Doe, Ola Nordmann and …") is a
+    person too: writers do not mix people and products in one list. Adds to `accepted`."""
+    people = {(e.first, e.last) for e in accepted}
+    links: list[tuple[tuple[str, str], tuple[str, str]]] = []  # neighbours in a list
+    for sentence in doc.sentences:
+        tokens = sentence.tokens
+        pairs = _pairs(sentence)
+        for (a1, b1), (a2, b2) in itertools.pairwise(pairs):
+            if _LIST_GAP.fullmatch(sentence.scan[tokens[b1].end : tokens[a2].start]):
+                links.append(
+                    ((tokens[a1].text, tokens[b1].text), (tokens[a2].text, tokens[b2].text))
+                )
+    grew = True
+    while grew:
+        grew = False
+        for left, right in links:
+            for known, other in ((left, right), (right, left)):
+                if known in people and other not in people and other in in_prose:
+                    people.add(other)
+                    accepted.append(found[other])
+                    grew = True
+
+
+def _vocabulary_in(word: str, lower: frozenset[str]) -> bool:
+    """`word`, or its singular ("Museums", "Workers", "Indexes"), is written in lower case in
+    the document, or its singular is everyday vocabulary: no surname."""
+    low = word.lower()
+    if low in lower:
+        return True
+    if low in SURNAMES or not low.endswith("s"):
+        return False
+    return any(f in lower or f in COMMON_WORDS for f in (low[:-1], low[:-2]) if len(f) > 2)
+
+
+def _standalone_words(doc: Document) -> frozenset[str]:
+    """Capitalised words used on their own, not followed by another capitalised word: a
+    product named alone ("Datasette"), where a given name mostly comes with its surname."""
+    found: set[str] = set()
+    for sentence in doc.sentences:
+        tokens = sentence.tokens
+        for i, token in enumerate(tokens):
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            alone = nxt is None or not (nxt.joined and nxt.text[:1].isupper())
+            if token.text[:1].isupper() and not token.initial and not token.possessive and alone:
+                found.add(token.text)
+    return frozenset(found)
 
 
 def _lowercase_words(doc: Document) -> frozenset[str]:
