@@ -649,3 +649,10 @@ def test_names_listed_beside_a_person_are_people_and_products_are_not() -> None:
     people = {m.name for m in ENGINE.extract(doc_of(text), []).mentions if m.kind == "person"}
     assert {"Helena Moraes", "Oduya Kestrel", "Farrin Obadike"} <= people
     assert not people & {"Vantora Museums", "Vantora Lite"}
+
+
+def test_participles_and_url_parts_are_not_concepts() -> None:
+    from llmwiki.extractive_junk import is_junk
+
+    assert is_junk("Illustrated") and is_junk("Simplified") and is_junk("https")
+    assert not is_junk("Quillbeam") and not is_junk("Ted") and not is_junk("S3")

@@ -357,20 +357,21 @@ def find_concepts(doc: Document, person_words: frozenset[str]) -> list[Concept]:
 
     for key, tally in scanner.tallies.items():
         keep = True  # coined names and acronyms: scored below, with heading bonuses
+        count = tally.count
         if tally.kind == "name":
             form = tally.best_form()
             # a capitalised word used twice, once mid-sentence, and never written in lower
             # case is a name ("Heroku", "Mangum"), where "Simplified" is only a word
-            named = tally.count >= 2 and form.lower() not in scanner.lowercase
+            uses = tally.count + len(scanner.initial_caps.get(form, ()))
+            named = uses >= 2 and form.lower() not in scanner.lowercase
+            count = uses if named else count
             keep = (
                 tally.mid_caps >= 2
                 or (named and tally.mid_caps >= 1)
                 or (tally.count >= 2 and " " in form)
             )
         if keep:
-            concepts[key] = Concept(
-                tally.best_form(), [], tally.count, tally.position, 0, [], tally.kind
-            )
+            concepts[key] = Concept(tally.best_form(), [], count, tally.position, 0, [], tally.kind)
 
     for acronym, expansion in scanner.definitions.items():
         key = concept_key(acronym)

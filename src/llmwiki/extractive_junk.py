@@ -35,6 +35,8 @@ _CODE = re.compile(
 _FILE = re.compile(r".+\.(?:png|jpe?g|gif|svg|webp|bmp|pdf|mp4|html?|php|py|js|json|ya?ml|txt)")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+){2,}")  # part-2-intro-notes, ip-172-31-26-179
 _BROKEN = re.compile(r"[\"“”<>={}\[\]]|(?:^|\s)['‘’]|['‘’](?:\s|$)")
+_URL_PARTS = _words("http https www com org html")
+_INFLECTED = re.compile(r"[A-Z][a-z]+ed")
 _INDEXED = re.compile(r"([A-Za-z])(\d)")
 
 
@@ -49,6 +51,8 @@ def is_junk(name: str) -> bool:
         return True
     if _SLUG.fullmatch(name) and any(c.isdigit() for c in name):
         return True
+    if low in _URL_PARTS or (_INFLECTED.fullmatch(name) and len(name) > 5):
+        return True  # "https", and a capitalised participle: "Illustrated", "Simplified"
     if _BROKEN.search(name) or name.count("(") != name.count(")"):
         return True  # a piece of code or a cut quotation: rg ' (, x = "
     words = re.findall(r"[a-z]+", low)
