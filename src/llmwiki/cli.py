@@ -174,6 +174,82 @@ def ingest_cmd(
     sys.exit(0 if report.ok else 1)
 
 
+@cli.command(name="add")
+@click.argument("items", nargs=-1, required=True, metavar="URL|FILE|-...")
+@click.option("--title", default="", help="Title of the text read from standard input (-).")
+@click.option("--no-ingest", is_flag=True, help="Only put the clips and files into inbox/.")
+@click.option("--no-images", is_flag=True, help="Do not download a page's images.")
+@click.option(
+    "--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a server."
+)
+@_engine_options
+@click.option("--no-commit", is_flag=True, help="Do not commit each ingested source (git).")
+@click.pass_obj
+def add_cmd(
+    state: _State,
+    items: tuple[str, ...],
+    title: str,
+    no_ingest: bool,
+    no_images: bool,
+    timeout: float,
+    engine: str | None,
+    model: str | None,
+    jobs: int | None,
+    no_commit: bool,
+) -> None:
+    """Add web pages (URL), files (FILE) or standard input (-) to the inbox, then ingest them.
+
+    A page's original response is kept in raw/clips/, its main text goes to inbox/ as markdown
+    with source, title, author, published, site and clipped in its frontmatter, and the images
+    of its main text go to wiki/assets/, embedded on the source page."""
+    from llmwiki import clip
+
+    vault = state.vault()
+    config = state.config(vault, engine=engine, model=model, jobs=jobs)
+    limits = clip.Limits(
+        max_bytes=int(config.max_file_mb * 1_000_000),
+        connect_timeout=min(timeout, 10.0),
+        read_timeout=timeout,
+        images=not no_images,
+    )
+    added: list[Path] = []
+    failed = 0
+    with clip.client(limits) as http:
+        for item in items:
+            try:
+                if clip.is_url(item):
+                    done = clip.add_url(vault, item, limits, _today(), http)
+                elif item == "-":
+                    text = sys.stdin.read()
+                    done = clip.add_text(vault, text, title, _today())
+                else:
+                    done = clip.add_file(vault, Path(item))
+            except (clip.ClipError, VaultError) as exc:
+                click.secho(f"Error: {exc}", fg="red", err=True)
+                failed += 1
+                continue
+            if done.inbox is None:
+                click.echo(f"{item}: already clipped ({done.already}); nothing added.")
+                continue
+            where = done.inbox.relative_to(vault.root).as_posix()
+            images = f", {_count(len(done.images), 'image')} in wiki/{clip.ASSETS}/"
+            missed = f" ({done.skipped_images} not downloaded)" if done.skipped_images else ""
+            shown = images + missed if clip.is_url(item) else ""
+            click.echo(f'{item}: added "{done.title}" as {where}{shown}')
+            added.append(done.inbox)
+    if added and not no_ingest:
+        with _engine_log(False):
+            wiki_engine, options = _engine_and_options(state, vault, engine, model, jobs)
+            options = replace(options, commit=not no_commit, lock_wait=LOCK_WAIT)
+            try:
+                report = ingest(vault, wiki_engine, options, added, on_wait=_say_waiting)
+            except (VaultError, ValueError) as exc:
+                _fail(str(exc))
+        _print_report(report)
+        failed += report.count("failed")
+    sys.exit(1 if failed else 0)
+
+
 def _engine_and_options(
     state: _State, vault: Vault, engine: str | None, model: str | None, jobs: int | None
 ) -> tuple[Engine, Options]:

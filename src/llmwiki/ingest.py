@@ -327,13 +327,18 @@ class _Run:
             "tags": ["source"],
             "created": today,
             "updated": today,
-            **{k: doc.meta[k] for k in ("url", "author", "published") if doc.meta.get(k)},
+            **{k: doc.meta[k] for k in ("url", "author", "published", "site") if doc.meta.get(k)},
             "file": raw_rel,
             "sha256": doc.sha256,
             "engine": self.engine.name,
             "tokens": usage.total_tokens,
         }
         source_body = render.source_body(extraction, grounder, plans, linker, locked)
+        # a clip's images (`wiki add`), embedded only when the file is in the vault
+        images = [
+            i for i in doc.meta.get("images", "").split("\n") if (self.vault.wiki / i).is_file()
+        ]
+        source_body = replace_section(source_body, "Images", [f"![[{i}]]" for i in images])
         writes.append((self.vault.wiki / f"sources/{source_stem}.md", source_meta, source_body))
 
         # Apply, in an order that makes a crash at any point recoverable: the archive copy

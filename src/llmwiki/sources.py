@@ -37,6 +37,7 @@ _META_KEYS = {
 }
 _WIKILINK = re.compile(r"\[\[([^\[\]|]*)(?:\|[^\[\]]*)?\]\]")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s\[\]|]+$")
+_ASSET = re.compile(r"assets/[A-Za-z0-9_-]{1,100}\.[a-z]{3,4}")
 _ISO_DATE = re.compile(r"^\s*(\d{4})[-/](\d{2})[-/](\d{2})")
 # Short Western European texts are ambiguous between the single-byte code pages; charset-
 # normalizer may pick cp1257 for French. cp1252 is by far the most common of them, so it wins
@@ -192,6 +193,16 @@ def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
             # a `source:` that is no URL (a wikilink, an embed, prose) is not where the clip
             # came from, and on the source page it would become a link Obsidian follows
             meta[field] = str(values[0]).strip()
+    site = found.get("site")
+    if isinstance(site, str) and "[" not in site:
+        meta["site"] = " ".join(site.split())[:200]
+    # `wiki add` downloads a clip's images into wiki/assets/ and lists them here; only names
+    # of that folder are taken, so a dropped file cannot embed anything else
+    listed = found.get("images")
+    images = (
+        [str(i) for i in listed if _ASSET.fullmatch(str(i))] if isinstance(listed, list) else []
+    )
+    meta["images"] = "\n".join(images)
     title = str(found.get("title") or "").strip() or _first_line_title(post.content)
     return post.content, title, {k: v for k, v in meta.items() if v}
 
