@@ -288,7 +288,7 @@ def test_write_tools_over_stdio(kb: Path, tmp_path: Path) -> None:
     # the same pages, byte for byte.
     clipping = (
         "---\ntitle: Tidewater Ships\nsource: https://example.org/tidewater\n"
-        f"published: '2025-11-03'\n---\n\n{ARTICLE}"
+        f"published: 2025-11-03\n---\n\n{ARTICLE}"
     )
     (other / "inbox" / "Tidewater Ships.md").write_text(clipping, encoding="utf-8")
     done = _wiki("--vault", str(other), "ingest", "--no-commit")

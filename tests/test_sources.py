@@ -213,6 +213,7 @@ Priya Raman built KV-Lite.
         "url": "https://example.com/small-models",
         "author": "Priya Raman, Tomas Berg",
         "published": "2024-12-30",
+        "tags": "clippings",  # the clipper's own tags are kept, one per line
     }
     only_created = read_source(write(tmp_path, "c.md", "---\ncreated: 2025-01-09\n---\nText."))
     assert only_created.meta == {"published": "2025-01-09"}

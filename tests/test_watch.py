@@ -510,7 +510,7 @@ def test_sigint_leaves_every_file_whole(
     assert wiki.count("Stopped:") == 1 and "Traceback" not in wiki.output
     for page in vault.wiki.rglob("*.md"):
         read(page)  # parses: frontmatter and body whole
-    archived = {str(read(p).meta.get("file")) for p in (vault.wiki / "sources").glob("*.md")}
+    archived = {str(read(p).meta.get("archive")) for p in (vault.wiki / "sources").glob("*.md")}
     for name in names:
         in_inbox = (vault.inbox / name).exists()
         done = (vault.raw / name).exists() and f"raw/{name}" in archived

@@ -318,17 +318,23 @@ class _Run:
             writes.append((self.vault.wiki / plan.rel, meta, body))
         raw_path = self._raw_path(path, doc)
         raw_rel = raw_path.relative_to(self.vault.root).as_posix()
+        # the real title stays findable in Obsidian's link picker when the file name differs
+        aliases = [title] if source_stem != title else []
+        doc_tags = [
+            t for t in doc.meta.get("tags", "").split("\n") if t and t.casefold() != "source"
+        ]
         source_meta: dict[str, object] = {
             "title": title,
             "type": "source",
-            "aliases": [],
+            "aliases": aliases,
             "summary": one_line(clean(extraction.summary)),
             "sources": [],
-            "tags": ["source"],
+            "tags": ["source", *doc_tags],
             "created": today,
             "updated": today,
             **{k: doc.meta[k] for k in ("url", "author", "published", "site") if doc.meta.get(k)},
-            "file": raw_rel,
+            # not `file`: Dataview reserves it for its implicit fields
+            "archive": raw_rel,
             "sha256": doc.sha256,
             "engine": self.engine.name,
             "tokens": usage.total_tokens,

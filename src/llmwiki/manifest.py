@@ -98,7 +98,8 @@ class Manifest:
             sha = str(meta.get("sha256") or "")
             if not sha:
                 continue
-            raw = str(meta.get("file") or "")
+            # `file` is what pages written before the rename call it
+            raw = str(meta.get("archive") or meta.get("file") or "")
             manifest.sources[sha] = SourceRecord(
                 title=str(meta.get("title") or path.stem),
                 page=path.stem,

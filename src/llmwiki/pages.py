@@ -33,6 +33,10 @@ MAX_NAME_BYTES = 120  # well under the 255-byte limit, leaving room for " (2).md
 LINK_RE = re.compile(r"!?\[\[([^\[\]|#\n]*)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
 
 META_ORDER = ("title", "type", "aliases", "summary", "sources", "tags", "created", "updated")
+# Properties written as YAML dates (unquoted), so Obsidian and Dataview type them as dates;
+# in memory they stay ISO strings, which is what the rest of the package compares.
+DATE_KEYS = ("created", "updated", "published")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def safe_name(title: str) -> str:
@@ -126,6 +130,22 @@ def inert_line(text: str) -> str:
         return text
     at = match.end() - 1  # "1." escapes its dot, the others their one character
     return text[:at] + "\\" + text[at:]
+
+
+_TAG_SPACE = re.compile(r"\s+")
+_TAG_DROPPED = re.compile(r"[^\w/-]")
+
+
+def obsidian_tag(text: str) -> str:
+    """`text` as a tag Obsidian accepts ("" when nothing is left): no `#`, spaces as `-`,
+    only letters, digits, `_`, `-` and `/` (nesting), never purely numeric (Obsidian
+    ignores `#2024`, so it becomes `_2024`)."""
+    tag = _TAG_SPACE.sub("-", text.strip().lstrip("#").strip())
+    tag = _TAG_DROPPED.sub("", tag)
+    tag = re.sub(r"/+", "/", re.sub(r"-+", "-", tag)).strip("/-")
+    if tag and not re.search(r"[^\d/]", tag):
+        tag = "_" + tag
+    return tag
 
 
 def normalize_key(name: str) -> str:
@@ -283,6 +303,13 @@ def _simple_scalar(text: str) -> Any:
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
+    if _ISO_DAY.fullmatch(text):
+        # YAML's timestamp: a date, or an error for an impossible one, which the YAML parser
+        # reports
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return _NOT_SIMPLE
     if _INT.fullmatch(text):
         return int(text)
     # what YAML would read as null, a float, a date, yes/no/on/off: leave to the YAML parser
@@ -312,6 +339,17 @@ def read(path: Path) -> Page:
     return parse(path.read_text(encoding="utf-8"), path)
 
 
+def _as_date(value: Any) -> Any:
+    """An ISO day as a date (written unquoted); anything else as it is, so a value a user
+    typed that is no date is kept rather than lost."""
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
 class _Dumper(yaml.SafeDumper):
     """Writes links in frontmatter double-quoted: YAML's single-quoted style would write
     "[[O'Neil]]" as '[[O''Neil]]', a link text tools that read the raw file get wrong."""
@@ -329,6 +367,9 @@ def render(meta: Mapping[str, Any], body: str) -> str:
     """Frontmatter in a fixed key order (known keys first, then the rest as found) + body."""
     ordered = {k: meta[k] for k in META_ORDER if k in meta}
     ordered.update({k: v for k, v in meta.items() if k not in ordered})
+    for key in DATE_KEYS:
+        if key in ordered:
+            ordered[key] = _as_date(ordered[key])
     head = yaml.dump(
         ordered,
         Dumper=_Dumper,

@@ -24,7 +24,7 @@ from charset_normalizer import from_bytes
 
 from llmwiki.engine import SourceDoc
 from llmwiki.normalize import choose_title, normalize_markdown
-from llmwiki.pages import FAST_YAML
+from llmwiki.pages import FAST_YAML, obsidian_tag
 
 # Web clippers (Obsidian Web Clipper, MarkDownload) put these in frontmatter. For each field,
 # the first key present wins: a clip's `created` is the day it was clipped, so it only stands
@@ -203,8 +203,27 @@ def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
         [str(i) for i in listed if _ASSET.fullmatch(str(i))] if isinstance(listed, list) else []
     )
     meta["images"] = "\n".join(images)
+    meta["tags"] = "\n".join(_document_tags(found.get("tags", found.get("tag"))))
     title = str(found.get("title") or "").strip() or _first_line_title(post.content)
     return post.content, title, {k: v for k, v in meta.items() if v}
+
+
+def _document_tags(value: object) -> list[str]:
+    """The document's own tags as Obsidian tags, in order, once each: a list (clippers,
+    YAML) or a string of names split on commas, else on spaces (Jekyll's `tags: a b`)."""
+    if isinstance(value, str):
+        items: list[object] = list(value.split(",") if "," in value else value.split())
+    elif isinstance(value, list):
+        items = list(value)
+    else:
+        return []
+    tags: list[str] = []
+    for item in items:
+        if isinstance(item, (str, int)) and not isinstance(item, bool):
+            tag = obsidian_tag(str(item))
+            if tag and tag.casefold() not in {t.casefold() for t in tags}:
+                tags.append(tag)
+    return tags[:50]
 
 
 def _bad_value_line(text: str) -> str:
