@@ -25,6 +25,7 @@ from llmwiki.config import Config, ConfigError, load_config
 from llmwiki.engine import Engine, EngineError, open_engine
 from llmwiki.ingest import IngestReport, Options, Progress, SourceResult, ingest
 from llmwiki.manifest import Manifest
+from llmwiki.obsidian import apply_settings
 from llmwiki.status import vault_status
 from llmwiki.vault import Vault, VaultError, explain_os_error, find_vault, init_vault
 
@@ -129,7 +130,12 @@ def cli(ctx: click.Context, vault_path: str | None) -> None:
 def init(path: str) -> None:
     """Create a vault at PATH (default: here): inbox/ raw/ wiki/ prompts/ wiki.toml."""
     vault, created = init_vault(Path(path))
+    settings = apply_settings(vault.wiki)
     click.echo(f"Vault ready at {vault.root} ({len(created)} files created).")
+    for added in settings.added:
+        click.echo(f"Obsidian setting added: wiki/.obsidian/{added}")
+    for skipped in settings.skipped:
+        click.echo(f"Obsidian settings left alone: wiki/.obsidian/{skipped}", err=True)
     click.echo(f"Next: copy documents into {vault.inbox} and run `wiki ingest`.")
 
 
