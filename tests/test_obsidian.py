@@ -172,7 +172,11 @@ def _check_with_obsidiantools(wiki: Path, empty: set[str]) -> int:
     otools = pytest.importorskip("obsidiantools.api")
     parsed = otools.Vault(wiki).connect().gather()
     assert parsed.nonexistent_notes == []
-    assert parsed.nonexistent_media_files == []
+    # obsidiantools looks embeds up by file name only; Obsidian also takes a path from the
+    # vault's root (`![[assets/chart.png]]`, as `wiki add` writes them), so those count as found
+    media_paths = {p.as_posix() for p in parsed.media_file_index.values()}
+    assert [m for m in parsed.nonexistent_media_files if m not in media_paths] == []
+    assert all((wiki / p).is_file() for p in media_paths)
     # isolated in the graph as `wiki init` sets it up: without the generated pages
     graph = parsed.graph.copy()
     graph.remove_nodes_from([n.removesuffix(".md") for n in GENERATED])
@@ -208,9 +212,22 @@ def _build(tmp_path: Path, files: list[Path]) -> tuple[Vault, set[str]]:
 
 
 def test_obsidiantools_reads_the_sample_wiki(tmp_path: Path) -> None:
-    vault, empty = _build(tmp_path, SAMPLES)
+    # a clip as `wiki add` saves it, its image in the shared attachments folder
+    clip = tmp_path / "clip.md"
+    clip.write_text(
+        "---\ntitle: Lighthouse Charts\nimages:\n- assets/lighthouse-chart.png\n---\n\n"
+        "Tomas Berg charted the Lighthouse scores.\n",
+        encoding="utf-8",
+    )
+    assets = tmp_path / "kb" / "wiki" / "assets"
+    assets.mkdir(parents=True)
+    (assets / "lighthouse-chart.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    vault, empty = _build(tmp_path, [*SAMPLES, clip])
     assert empty == set()
     assert _check_with_obsidiantools(vault.wiki, empty) > len(SAMPLES)
+    otools = pytest.importorskip("obsidiantools.api")
+    embeds = otools.Vault(vault.wiki).connect().embedded_files_index
+    assert embeds["Lighthouse Charts"] == ["assets/lighthouse-chart.png"]
 
 
 def test_obsidiantools_reads_the_corpus_wiki(tmp_path: Path, corpus: list[Path]) -> None:
