@@ -19,6 +19,7 @@ from test_sources import make_pdf
 
 from llmwiki import clip
 from llmwiki.cli import cli
+from llmwiki.sources import read_source
 from llmwiki.vault import Vault, init_vault
 
 # A 1x1 PNG and another, different one: content-addressed names must differ
@@ -92,8 +93,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.end_headers()  # no length: the cap must hold while reading
-            for _ in range(200):
-                self.wfile.write(b"<p>" + b"x" * 1000 + b"</p>")
+            try:
+                for _ in range(200):
+                    self.wfile.write(b"<p>" + b"x" * 1000 + b"</p>")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading at its cap, as it should
         elif path in PAGES:
             status, kind, body = PAGES[path]
             self.send_response(status)
@@ -311,3 +315,20 @@ def test_add_stdin_with_a_title(kb: Vault) -> None:
 def test_add_a_missing_file_says_so(kb: Vault, tmp_path: Path) -> None:
     result = add(kb, str(tmp_path / "nope.md"))
     assert result.exit_code == 1 and "is not a file" in result.output
+
+
+def test_inbox_html_drops_banners_and_comments_in_a_page_without_semantic_tags(
+    tmp_path: Path,
+) -> None:
+    # div soup: nothing says which div is the article (the old heuristics kept everything)
+    page = ARTICLE.replace("<nav>", "<div class='menu'>").replace("</nav>", "</div>")
+    page = page.replace("<article>", "<div class='post-body'>").replace("</article>", "</div>")
+    page = page.replace("<footer>", "<div class='foot'>").replace("</footer>", "</div>")
+    path = tmp_path / "saved.html"
+    path.write_text(page, encoding="utf-8")
+    doc = read_source(path)
+    assert "append-only log" in doc.text and "smart watches" in doc.text
+    for boilerplate in ("cookies", "Archive of every post", "Cheap watches", "Copyright"):
+        assert boilerplate not in doc.text, boilerplate
+    assert doc.title == "How KV-Lite Keeps Phones Fast"
+    assert doc.meta["author"] == "Priya Raman" and doc.meta["published"] == "2025-03-04"
