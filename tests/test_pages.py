@@ -207,3 +207,9 @@ def test_fast_frontmatter_reads_what_yaml_reads() -> None:
         "b",
     )
     assert simple_yaml(page.split("---\n")[1]) is not None
+
+
+def test_a_page_without_frontmatter_keeps_a_body_with_rules() -> None:
+    body = "# Notes\n\nabove\n\n---\n\nbetween\n\n---\n\nbelow"
+    page = parse(body, Path("Notes.md"))
+    assert page.meta == {} and page.body == body

@@ -353,3 +353,24 @@ def test_damaged_documents_never_raise_anything_but_source_error(tmp_path: Path,
         except SourceError:
             failures += 1
     assert failures > 10  # the damage was real
+
+
+def test_rules_in_a_document_without_frontmatter_are_no_frontmatter(tmp_path: Path) -> None:
+    # two `---` lines (rules, a table's underline) anywhere but at the very start
+    text = "# Rules\n\nFirst part.\n\n---\n\nSecond part.\n\n-----\n\nThird part.\n"
+    doc = read_source(write(tmp_path, "rules.md", text))
+    assert doc.title == "Rules"
+    assert all(part in doc.text for part in ("First part.", "Second part.", "Third part."))
+
+
+def test_a_frontmatter_title_is_the_title_even_as_a_sentence(tmp_path: Path) -> None:
+    doc = read_source(
+        write(tmp_path, "s.md", '---\ntitle: "A Short Story: Part One."\n---\n# Morning\n\nText.\n')
+    )
+    assert doc.title == "A Short Story: Part One."
+
+
+def test_a_long_headline_on_the_first_line_beats_a_hashed_file_name(tmp_path: Path) -> None:
+    headline = " ".join(f"word{n}" for n in range(20)) + " - Edition #11"
+    doc = read_source(write(tmp_path, "001_cf5ea7ec5c994b2c.txt", f"{headline}\n\nBody text.\n"))
+    assert doc.title == headline

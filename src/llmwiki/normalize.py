@@ -197,10 +197,11 @@ def cut_title(title: str, limit: int = MAX_TITLE) -> str:
 
 
 def choose_title(found: str, text: str, stem: str) -> str:
-    """The title, in this order: the reader's title (frontmatter, or the document's own
-    title element) when it reads as one, the first heading, a first line that reads as a
-    title, then the file name made readable. A title never looks like a file name."""
-    if reads_as_title(found):
+    """The title, in this order: the title the file gives itself (frontmatter, a title
+    element, document properties: taken as written, a final period and all), the first
+    heading, a first line that reads as a title, then the file name made readable. A title
+    never looks like a file name."""
+    if _usable_title(found):
         return cut_title(found)
     first = ""
     for line in prose_only(text).splitlines():
@@ -211,6 +212,18 @@ def choose_title(found: str, text: str, stem: str) -> str:
             first = line.strip()
     if reads_as_title(first):
         return cut_title(first)
-    if found.strip() and not _FILE_LIKE.match(found.strip()) and found.strip()[0] not in "<[!|`{":
-        return cut_title(found)
+    # a long first line that is no sentence (a newsletter's headline of 20 words) still
+    # says more than a file name
+    if _usable_title(first) and not first.endswith((".", ",", ";", ":", "?", "!")):
+        return cut_title(first)
     return cut_title(readable_stem(stem))
+
+
+def _usable_title(text: str) -> bool:
+    text = text.strip()
+    return (
+        bool(text)
+        and not _FILE_LIKE.match(text)
+        and text[0] not in "<[!|`{"
+        and any(c.isalpha() for c in text)
+    )

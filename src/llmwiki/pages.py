@@ -244,6 +244,16 @@ class _FastYAML(YAMLHandler):
     """python-frontmatter's YAML handler on libyaml's C loader when PyYAML has it: the same
     safe YAML, several times faster, which matters when a command reads every page."""
 
+    def split(self, text: str) -> tuple[str, str]:
+        # python-frontmatter, given a handler, splits at the first two `---` lines wherever
+        # they are: a document without frontmatter but with two rules (`---`, a table's
+        # `-----`) would lose everything above the second as "frontmatter". Only a block
+        # at the very start is frontmatter; ValueError tells the parser there is none.
+        if not self.detect(text):
+            raise ValueError("no frontmatter")
+        fm, content = super().split(text)
+        return fm, content
+
     def load(self, fm: str, **kwargs: object) -> Any:
         simple = simple_yaml(fm)
         if simple is not None:

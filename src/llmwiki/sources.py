@@ -145,20 +145,9 @@ def tidy_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
-def _first_line_title(text: str) -> str:
-    for line in text.splitlines():
-        line = line.strip()
-        heading = re.match(r"^#{1,6}\s+(.+?)\s*#*$", line)
-        if heading:
-            return heading.group(1).strip()
-        if line:
-            return line[:200]
-    return ""
-
-
 def _plain_text(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
     text = decode_text(data, path.name)
-    return text, _first_line_title(text), {}
+    return text, "", {}  # the title comes from the text (`normalize.choose_title`)
 
 
 def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
@@ -169,7 +158,7 @@ def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
         # A broken header is still readable text; ingest it as it is rather than reject it.
         # (TypeError: a key that is not a string, such as a date, which python-frontmatter
         # cannot take.)
-        return text, _first_line_title(text), {}
+        return text, "", {}
     except (ValueError, OverflowError) as exc:
         # YAML's timestamps: `published: 2025-02-30` is valid syntax but no date. Ingested as
         # plain text, the date would be lost without a word, so the user is asked to fix it.
@@ -204,7 +193,7 @@ def _markdown(path: Path, data: bytes) -> tuple[str, str, dict[str, str]]:
     )
     meta["images"] = "\n".join(images)
     meta["tags"] = "\n".join(_document_tags(found.get("tags", found.get("tag"))))
-    title = str(found.get("title") or "").strip() or _first_line_title(post.content)
+    title = str(found.get("title") or "").strip()
     return post.content, title, {k: v for k, v in meta.items() if v}
 
 
