@@ -245,12 +245,14 @@ def add_url(
             meta["source"] = fetched.url  # where the redirects ended: the page's own address
         if images:
             meta["images"] = images
+        title = str(meta.get("title") or "") or _url_title(fetched.url)
+        meta["title"] = title
+        # the clip first: the archive copy is what marks a page as clipped, so a failure
+        # between the two writes can leave a clip twice, never a page marked but missing
+        inbox = _write_inbox(vault, title, meta, markdown)
         raw = vault.raw / CLIPS / f"{digest[:16]}{ext}"
         raw.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(raw, fetched.data)
-        title = str(meta.get("title") or "") or _url_title(fetched.url)
-        meta["title"] = title
-        inbox = _write_inbox(vault, title, meta, markdown)
         return Added(url, inbox, raw, title, tuple(images), skipped)
     finally:
         if own:
