@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -69,6 +70,17 @@ def corpus() -> list[Path]:
 @pytest.fixture
 def vault(tmp_path: Path) -> Vault:
     return init_vault(tmp_path / "kb")[0]
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in `root` (with an identity, for machines that have none) and return its output."""
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def drop(vault: Vault, name: str, text: str | bytes) -> Path:

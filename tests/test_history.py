@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import NO_LLM, SAMPLES
+from conftest import NO_LLM, SAMPLES, git
 
 from llmwiki.cli import cli
 from llmwiki.vault import Vault, init_vault
@@ -19,16 +18,6 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not 
 MEETUP = next(p for p in SAMPLES if "meetup" in p.name)
 EVALUATION = next(p for p in SAMPLES if "evaluation" in p.name)
 DRAFT = "Half-written notes about Tomas Berg, not ready for the wiki.\n"
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def wiki(vault: Vault, *args: str) -> str:

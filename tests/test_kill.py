@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import NO_LLM, SAMPLES, TODAY, KeywordEngine
-from test_crash import DUPLICATES, check_whole, content, contradicting, git, ingested
+from conftest import NO_LLM, SAMPLES, TODAY, KeywordEngine, git
+from test_crash import DUPLICATES, check_whole, content, contradicting, ingested
 
 from llmwiki.ingest import Options, ingest
 from llmwiki.vault import Vault, init_vault

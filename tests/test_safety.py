@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, KeywordEngine, drop, run, wiki_files
+from conftest import SAMPLES, KeywordEngine, drop, git, run, wiki_files
 
 from llmwiki.engine import Extraction, Fact, Mention, SourceDoc, Usage
 from llmwiki.history import HistoryError, undo
@@ -27,12 +27,6 @@ def snapshot(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and ".git" not in p.parts
     }
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True, text=True
-    ).stdout
 
 
 @needs_git

@@ -28,7 +28,7 @@ from llmwiki.pages import PageError, render_link, replace_section, safe_name
 from llmwiki.pages import read as read_page
 from llmwiki.pages import render as render_page
 from llmwiki.resolve import Resolver, link_names
-from llmwiki.sources import SourceError, read_source, source_bytes
+from llmwiki.sources import SourceError, read_source, sha256_bytes, source_bytes
 from llmwiki.vault import Vault, atomic_write
 
 RELATED_HEADING = "Related"
@@ -387,9 +387,8 @@ class _Run:
             locked=tuple(locked),
             conflicts=len(conflicts),
             usage=usage,
-            nothing_extracted=bool(doc.text.strip())
-            and not extraction.claims
-            and not extraction.mentions,
+            # (read_source refuses a blank document, so there was text to extract from)
+            nothing_extracted=not extraction.claims and not extraction.mentions,
         )
         self.manifest.add(
             doc.sha256,
@@ -447,7 +446,9 @@ class _Run:
     def _raw_path(self, path: Path, doc: SourceDoc) -> Path:
         """raw/NAME, or raw/NAME-<hash> when another content already has that name."""
         target = self.vault.raw / path.name
-        if target.exists() and not _same_bytes(target, path):
+        # compared by hash with the bytes that were read: the name in the inbox is not read
+        # again (a link may have been swapped since)
+        if target.exists() and sha256_bytes(target.read_bytes()) != doc.sha256:
             target = self.vault.raw / _fit_name(path.name, f"-{doc.sha256[:8]}")
         return target
 
@@ -533,9 +534,3 @@ def _fit_name(name: str, tag: str, room: int = 0) -> str:
     while 0 < end < len(raw) and raw[end] & 0xC0 == 0x80:  # not inside a UTF-8 character
         end -= 1
     return f"{os.fsdecode(raw[:end])}{tag}{suffix}"
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    if a.stat().st_size != b.stat().st_size:
-        return False
-    return a.read_bytes() == b.read_bytes()
