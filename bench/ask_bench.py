@@ -144,12 +144,12 @@ def _timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def _summary(label: str, millis: list[float]) -> str:
+def summary(label: str, millis: list[float], what: str = "questions") -> str:
     ordered = sorted(millis)
     p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     return (
         f"{label}: median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, "
-        f"max {ordered[-1]:.1f} ms over {len(ordered)} questions"
+        f"max {ordered[-1]:.1f} ms over {len(ordered)} {what}"
     )
 
 
@@ -180,9 +180,9 @@ def main() -> None:
 
             asked = questions(titles, args.queries)
             search_ms = [_timed(partial(index.search, q, 8)) for q in asked]
-            print(_summary("search (sync + FTS5 + ranking)", search_ms))
+            print(summary("search (sync + FTS5 + ranking)", search_ms))
             query_ms = [_timed(partial(index.search, q, 8, sync=False)) for q in asked]
-            print(_summary("search without the sync (FTS5 + ranking only)", query_ms))
+            print(summary("search without the sync (FTS5 + ranking only)", query_ms))
 
         answerer = ExtractiveAnswerer()
         today = date(2026, 1, 15)
@@ -193,7 +193,7 @@ def main() -> None:
             covered += ask(vault, answerer, question, today=today).covered
 
         ask_ms = [_timed(partial(one, q)) for q in asked]
-        print(_summary("ask, extractive (retrieval + packing + answer)", ask_ms))
+        print(summary("ask, extractive (retrieval + packing + answer)", ask_ms))
         print(f"questions answered with citations: {covered}/{len(asked)}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux

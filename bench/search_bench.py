@@ -13,27 +13,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from ask_bench import generate, questions
+from ask_bench import generate, questions, summary
 
 from llmwiki.search import SearchIndex
 from llmwiki.search_report import search_pages
 from llmwiki.vault import init_vault
-
-
-def _summary(label: str, millis: list[float]) -> str:
-    ordered = sorted(millis)
-    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-    return (
-        f"{label}: median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, "
-        f"max {ordered[-1]:.1f} ms over {len(ordered)} queries"
-    )
 
 
 def main() -> None:
@@ -57,7 +47,7 @@ def main() -> None:
                 start = time.perf_counter()
                 search_pages(vault, query, page_type=kind, limit=10)
                 millis.append((time.perf_counter() - start) * 1000)
-            print(_summary(f"search_pages, type={kind or 'any'}", millis))
+            print(summary(f"search_pages, type={kind or 'any'}", millis, "queries"))
         wiki = Path(sys.executable).with_name("wiki")
         millis = []
         for query in asked[: args.processes]:
@@ -68,7 +58,7 @@ def main() -> None:
                 capture_output=True,
             )
             millis.append((time.perf_counter() - start) * 1000)
-        print(_summary("`wiki search --json` as a new process", millis))
+        print(summary("`wiki search --json` as a new process", millis, "queries"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
