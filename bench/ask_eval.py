@@ -27,7 +27,7 @@ from datetime import date
 from pathlib import Path
 
 from llmwiki.ask import NOT_COVERED, ExtractiveAnswerer, ask
-from llmwiki.extractive import ExtractiveEngine
+from llmwiki.engines.extractive.engine import ExtractiveEngine
 from llmwiki.ingest import Options, ingest
 from llmwiki.vault import Vault, init_vault
 

@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from llmwiki.engine import SourceDoc
-from llmwiki.extractive import ExtractiveEngine
+from llmwiki.engines import SourceDoc
+from llmwiki.engines.extractive.engine import ExtractiveEngine
 
 
 def default_corpus() -> list[Path]:

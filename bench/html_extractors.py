@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from llmwiki import formats
+from llmwiki.readers import html as html_reader
 
 SUBJECTS = ["The team", "Priya Raman", "The new cache", "Our benchmark", "The city council"]
 SUBJECTS += ["A second study", "The compiler", "Tomas Berg", "The harbour authority"]
@@ -144,11 +144,11 @@ def make_page(rng: random.Random, layout: str) -> Page:
 
 
 def old_reader(html: str) -> str:
-    return formats.html_text(BeautifulSoup(html, "html.parser"))
+    return html_reader.html_text(BeautifulSoup(html, "html.parser"))
 
 
 def new_reader(html: str) -> str:
-    return formats.read_html(Path("page.html"), html.encode("utf-8"))[0]
+    return html_reader.read(Path("page.html"), html.encode("utf-8"))[0]
 
 
 LAYOUTS = ["semantic", "divs", "main-with-extras", "teasers", "bare"]

@@ -33,7 +33,7 @@ from typing import Any
 
 import frontmatter
 
-from llmwiki.extractive import ExtractiveEngine
+from llmwiki.engines.extractive.engine import ExtractiveEngine
 from llmwiki.ingest import Options, ingest
 from llmwiki.pages import LINK_RE
 from llmwiki.vault import init_vault

@@ -36,8 +36,8 @@ from fake_openai import FakeOpenAI  # noqa: E402
 
 from llmwiki.catalog import Catalog  # noqa: E402
 from llmwiki.config import Config  # noqa: E402
+from llmwiki.engines.llm.engine import LLMEngine  # noqa: E402
 from llmwiki.ingest import Options, Progress, ingest  # noqa: E402
-from llmwiki.llm import LLMEngine  # noqa: E402
 from llmwiki.pages import render  # noqa: E402
 from llmwiki.prompts import Prompts  # noqa: E402
 from llmwiki.tokens import count_tokens  # noqa: E402

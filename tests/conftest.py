@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llmwiki.engine import (
+from llmwiki.engines import (
     Candidate,
     Extraction,
     Fact,

@@ -19,7 +19,7 @@ from test_sources import make_pdf
 
 from llmwiki import clip
 from llmwiki.cli import cli
-from llmwiki.sources import read_source
+from llmwiki.readers import read_source
 from llmwiki.vault import Vault, init_vault
 
 # A 1x1 PNG and another, different one: content-addressed names must differ

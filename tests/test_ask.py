@@ -26,8 +26,8 @@ from llmwiki.ask import (
 from llmwiki.catalog import Catalog
 from llmwiki.cli import cli
 from llmwiki.config import Config
-from llmwiki.engine import EngineError
-from llmwiki.llm_answer import LLMAnswerer
+from llmwiki.engines import EngineError
+from llmwiki.engines.llm.answerer import LLMAnswerer
 from llmwiki.pages import parse_links, read
 from llmwiki.prompts import Prompts
 from llmwiki.search import search
@@ -55,7 +55,7 @@ def samples(vault: Vault) -> Vault:
 @pytest.fixture
 def corpus_wiki(vault: Vault, corpus: list[Path]) -> Vault:
     """The shared real newsletters, ingested with the embedded extractive engine."""
-    extractive = pytest.importorskip("llmwiki.extractive")
+    extractive = pytest.importorskip("llmwiki.engines.extractive.engine")
     for file in corpus:
         shutil.copy(file, vault.inbox / file.name)
     assert run(vault, extractive.ExtractiveEngine()).ok

@@ -11,7 +11,7 @@ from conftest import SAMPLES, KeywordEngine, drop, run, wiki_files
 
 from llmwiki import contradictions
 from llmwiki.cli import cli
-from llmwiki.engine import Conflict, Fact, KnownFact, Merge
+from llmwiki.engines import Conflict, Fact, KnownFact, Merge
 from llmwiki.pages import read
 from llmwiki.vault import Vault
 
@@ -122,7 +122,7 @@ def test_extractive_engine_flags_the_samples_changed_number(vault: Vault) -> Non
     """The repo's own samples: an older article says 40 percent, a newer one 55 percent."""
     import shutil
 
-    from llmwiki.extractive import ExtractiveEngine
+    from llmwiki.engines.extractive.engine import ExtractiveEngine
 
     for sample in SAMPLES:
         shutil.copy(sample, vault.inbox)
@@ -139,7 +139,7 @@ def test_extractive_engine_flags_the_samples_changed_number(vault: Vault) -> Non
 
 
 def test_extractive_engine_sees_no_conflict_in_agreeing_numbers(vault: Vault) -> None:
-    from llmwiki.extractive import ExtractiveEngine
+    from llmwiki.engines.extractive.engine import ExtractiveEngine
 
     drop(
         vault,

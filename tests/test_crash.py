@@ -376,7 +376,7 @@ def test_merge_stopped_at_every_write_then_rerun(
 ) -> None:
     from conftest import TODAY
 
-    from llmwiki.merge import MergeError, merge_pages
+    from llmwiki.merge_pages import MergeError, merge_pages
 
     prepared = ingested(tmp_path / "prepared", DUPLICATES)
 

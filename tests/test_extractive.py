@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from llmwiki.engine import Candidate, Extraction, Fact, KnownFact, Mention, SourceDoc, Usage
-from llmwiki.extractive import ExtractiveEngine
+from llmwiki.engines import Candidate, Extraction, Fact, KnownFact, Mention, SourceDoc, Usage
+from llmwiki.engines.extractive.engine import ExtractiveEngine
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -335,8 +335,8 @@ def test_conflict_found_through_wikilink_markup() -> None:
 _DUMP = """
 import sys
 from pathlib import Path
-from llmwiki.engine import SourceDoc
-from llmwiki.extractive import ExtractiveEngine
+from llmwiki.engines import SourceDoc
+from llmwiki.engines.extractive.engine import ExtractiveEngine
 for arg in sys.argv[1:]:
     text = Path(arg).read_text(encoding="utf-8")
     doc = SourceDoc(name=Path(arg).name, text=text, sha256="", title=text.splitlines()[0])
@@ -472,7 +472,7 @@ def test_corpus_quotes_are_verbatim_and_facts_capped() -> None:
 
 
 def test_hard_wrapped_paragraphs_are_read_as_sentences() -> None:
-    from llmwiki.extractive_text import unwrap
+    from llmwiki.engines.extractive.text import unwrap
 
     text = (
         "# Title\n\nAda Lovelace wrote the first program for the Analytical Engine,\nand "
@@ -652,7 +652,7 @@ def test_names_listed_beside_a_person_are_people_and_products_are_not() -> None:
 
 
 def test_participles_and_url_parts_are_not_concepts() -> None:
-    from llmwiki.extractive_junk import is_junk
+    from llmwiki.engines.extractive.junk import is_junk
 
     assert is_junk("Illustrated") and is_junk("Simplified") and is_junk("https")
     assert not is_junk("Quillbeam") and not is_junk("Ted") and not is_junk("S3")

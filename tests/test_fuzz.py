@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from llmwiki.cli import cli
-from llmwiki.engine import (
+from llmwiki.engines import (
     Candidate,
     Extraction,
     Fact,

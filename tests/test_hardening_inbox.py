@@ -22,10 +22,10 @@ from conftest import NO_LLM, REPO, SAMPLE_ENTITIES, TODAY, KeywordEngine, drop, 
 from test_sources import make_docx, make_epub, make_pdf
 
 from llmwiki.cli import cli
-from llmwiki.engine import Extraction, SourceDoc
+from llmwiki.engines import Extraction, SourceDoc
 from llmwiki.ingest import Options, ingest
 from llmwiki.manifest import Manifest
-from llmwiki.sources import SourceError, iso_date, read_source
+from llmwiki.readers import SourceError, iso_date, read_source
 from llmwiki.status import vault_status
 from llmwiki.vault import Vault
 

@@ -17,7 +17,7 @@ from conftest import NO_LLM, TODAY, KeywordEngine, drop, run
 from llmwiki import contradictions
 from llmwiki.catalog import Catalog, Entry
 from llmwiki.cli import cli
-from llmwiki.engine import Conflict, Fact, KnownFact, Merge
+from llmwiki.engines import Conflict, Fact, KnownFact, Merge
 from llmwiki.graph import build_graph, parse_info
 from llmwiki.lint import lint
 from llmwiki.pages import MAX_NAME_BYTES, inert_line, inert_text, read, render, safe_name

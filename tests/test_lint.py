@@ -64,7 +64,7 @@ def test_freshly_ingested_sample_wiki_lints_clean(vault: Vault) -> None:
 
 
 def test_freshly_ingested_corpus_lints_clean(vault: Vault, corpus: list[Path]) -> None:
-    extractive = pytest.importorskip("llmwiki.extractive")
+    extractive = pytest.importorskip("llmwiki.engines.extractive.engine")
     for source in corpus:
         shutil.copy(source, vault.inbox / source.name)
     assert run(vault, extractive.ExtractiveEngine()).ok

@@ -16,8 +16,8 @@ import pytest
 from fake_openai import FakeOpenAI, FakeReply, by_kind, call_kind, sequence, source_text
 
 from llmwiki.config import Config
-from llmwiki.engine import Candidate, EngineError, Fact, KnownFact, Mention, SourceDoc
-from llmwiki.llm import LLMEngine
+from llmwiki.engines import Candidate, EngineError, Fact, KnownFact, Mention, SourceDoc
+from llmwiki.engines.llm.engine import LLMEngine
 from llmwiki.prompts import Prompts
 from llmwiki.tokens import count_tokens, split_text
 

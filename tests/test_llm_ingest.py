@@ -12,8 +12,8 @@ from fake_openai import FakeOpenAI, FakeReply, call_kind, default_responder, sou
 
 from llmwiki.catalog import Catalog
 from llmwiki.config import Config
-from llmwiki.engine import SourceDoc
-from llmwiki.llm import LLMEngine
+from llmwiki.engines import SourceDoc
+from llmwiki.engines.llm.engine import LLMEngine
 from llmwiki.pages import parse_links
 from llmwiki.prompts import Prompts
 from llmwiki.vault import Vault, init_vault
@@ -108,7 +108,7 @@ def test_the_api_key_is_written_nowhere(vault: Vault) -> None:
 def extractive_responder() -> Any:
     """A fake LLM whose extraction is the extractive engine's, so replies name real people and
     concepts of the corpus while staying schema-valid."""
-    extractive = pytest.importorskip("llmwiki.extractive")
+    extractive = pytest.importorskip("llmwiki.engines.extractive.engine")
     reader = extractive.ExtractiveEngine()
 
     def respond(request: dict[str, Any]) -> Any:

@@ -34,9 +34,9 @@ from fake_openai import (
 from llmwiki.ask import ask
 from llmwiki.cli import cli
 from llmwiki.config import Config
-from llmwiki.engine import Candidate, EngineError, Mention, SourceDoc
-from llmwiki.llm import LLMEngine
-from llmwiki.llm_answer import LLMAnswerer
+from llmwiki.engines import Candidate, EngineError, Mention, SourceDoc
+from llmwiki.engines.llm.answerer import LLMAnswerer
+from llmwiki.engines.llm.engine import LLMEngine
 from llmwiki.prompts import Prompts
 from llmwiki.vault import Vault
 

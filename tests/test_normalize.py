@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmwiki.engine import SourceDoc
-from llmwiki.extractive import ExtractiveEngine
+from llmwiki.engines import SourceDoc
+from llmwiki.engines.extractive.engine import ExtractiveEngine
 from llmwiki.normalize import choose_title, cut_title, normalize_markdown, prose_only
-from llmwiki.sources import read_source
+from llmwiki.readers import read_source
 
 POST = """<style>
 .mdc-text-amber-700 { color: #ffa000; }

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from conftest import CORPUS, NO_LLM, SAMPLES, TODAY, drop, run
 
 from llmwiki.cli import cli
-from llmwiki.extractive import ExtractiveEngine
+from llmwiki.engines.extractive.engine import ExtractiveEngine
 from llmwiki.manifest import Manifest
 from llmwiki.obsidian import GENERATED, SETTINGS, apply_settings
 from llmwiki.pages import obsidian_tag, parse, read, render

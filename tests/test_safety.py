@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, KeywordEngine, drop, git, run, wiki_files
 
-from llmwiki.engine import Extraction, Fact, Mention, SourceDoc, Usage
+from llmwiki.engines import Extraction, Fact, Mention, SourceDoc, Usage
 from llmwiki.history import HistoryError, undo
 from llmwiki.pages import parse_links, read
 from llmwiki.vault import LockedError, Vault
@@ -111,7 +111,7 @@ def test_prompt_injection_changes_nothing_outside_the_vault(
     vault: Vault, tmp_path: Path, engine_name: str
 ) -> None:
     if engine_name == "extractive":
-        extractive = pytest.importorskip("llmwiki.extractive")
+        extractive = pytest.importorskip("llmwiki.engines.extractive.engine")
         engine: object = extractive.ExtractiveEngine()
     else:
         engine = HostileEngine(ENTITIES)
@@ -151,7 +151,7 @@ def wiki_cmd(vault: Vault, *args: str) -> subprocess.Popen[str]:
 
 
 def test_two_ingests_started_together_ingest_each_source_once(vault: Vault) -> None:
-    pytest.importorskip("llmwiki.extractive")
+    pytest.importorskip("llmwiki.engines.extractive.engine")
     for sample in SAMPLES:
         shutil.copy(sample, vault.inbox)
     first, second = wiki_cmd(vault, "ingest"), wiki_cmd(vault, "ingest")

@@ -24,7 +24,7 @@ from conftest import SAMPLES, TODAY, KeywordEngine
 from test_sources import BAD_INPUTS, HTML, HTML_JUNK, LIMIT, make_docx, make_epub, make_pdf
 
 from llmwiki import watch
-from llmwiki.engine import Engine, EngineError, Extraction, SourceDoc
+from llmwiki.engines import Engine, EngineError, Extraction, SourceDoc
 from llmwiki.ingest import Options, SourceResult
 from llmwiki.pages import read
 from llmwiki.vault import LockedError, Vault, init_vault
@@ -371,7 +371,7 @@ def test_without_notifications_the_rescan_finds_files(
 
 # --- the real command, in a subprocess ------------------------------------------------------
 
-HAS_EXTRACTIVE = importlib.util.find_spec("llmwiki.extractive") is not None
+HAS_EXTRACTIVE = importlib.util.find_spec("llmwiki.engines.extractive.engine") is not None
 ENV = {
     **os.environ,
     "WIKI_MODEL": "",

@@ -12,10 +12,10 @@ message that says what to do next:
 """
 
 from llmwiki.config import Config, ConfigError, load_config
-from llmwiki.engine import Engine, EngineError, Usage, open_engine
+from llmwiki.engines import Engine, EngineError, Usage, open_engine
 from llmwiki.ingest import IngestReport, Options, SourceResult, ingest
 from llmwiki.pages import PageError
-from llmwiki.sources import SourceError
+from llmwiki.readers import SourceError
 from llmwiki.vault import LockedError, Vault, VaultError, find_vault, init_vault
 
 __all__ = [

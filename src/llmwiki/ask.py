@@ -5,7 +5,7 @@ the pages the best hits link to, packed into a token budget, each page trimmed t
 links are read from the hit pages themselves rather than from `llmwiki.graph`: building the
 graph costs most of a second on a 10,000-page wiki, and backlinks need no graph here, since a
 page linking to [[X]] has X's name in its indexed text and BM25 finds it anyway. An
-answerer writes the answer from those pages only: the LLM (`llmwiki.llm_answer`, which streams) or
+answerer writes the answer from those pages only: the LLM (`engines.llm.answerer`, which streams) or
 the extractive answerer here (the passages that match the question best, each citing its page).
 With no relevant page there is no answerer call at all: the answer says the wiki does not cover
 the question, and cites nothing.
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from llmwiki.catalog import Catalog, entry_for, render_index
-from llmwiki.engine import Engine, EngineError, Usage
+from llmwiki.engines import Engine, EngineError, Usage
 from llmwiki.pages import (
     LINK_RE,
     Page,
@@ -150,7 +150,7 @@ def answerer_for(config: Config, vault_prompts: Path | None = None) -> Answerer:
     configured, else the extractive answerer. Imports lazily: the offline path never loads
     openai."""
     if config.uses_llm:
-        from llmwiki.llm_answer import LLMAnswerer
+        from llmwiki.engines.llm.answerer import LLMAnswerer
         from llmwiki.prompts import Prompts
 
         return LLMAnswerer(config, Prompts(vault_prompts))

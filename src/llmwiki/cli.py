@@ -22,7 +22,7 @@ import click
 from llmwiki import contradictions as conflicts
 from llmwiki import history
 from llmwiki.config import Config, ConfigError, load_config
-from llmwiki.engine import Engine, EngineError, open_engine
+from llmwiki.engines import Engine, EngineError, open_engine
 from llmwiki.ingest import IngestReport, Options, Progress, SourceResult, ingest
 from llmwiki.manifest import Manifest
 from llmwiki.obsidian import apply_settings
@@ -557,7 +557,7 @@ def merge_cmd(state: _State, keep: str, other: str) -> None:
     OTHER's text, sources and names move to KEEP, every link to OTHER is pointed at KEEP, and
     OTHER's file is removed.
     """
-    from llmwiki.merge import MergeError, merge_pages
+    from llmwiki.merge_pages import MergeError, merge_pages
 
     vault = state.vault()
     try:

@@ -2,7 +2,7 @@
 
 A URL is fetched with httpx (timeouts, a size cap, a bounded number of redirects, a User-Agent
 that says who is asking); the response's content type chooses the reader: HTML through
-trafilatura (main text and metadata), PDF, EPUB and DOCX through `llmwiki.formats`, plain text
+trafilatura (main text and metadata), PDF, EPUB and DOCX through `llmwiki.readers.html`, plain text
 and markdown as they are. What is kept:
 
 - the response, byte for byte, in `raw/clips/<hash>.<ext>` (its hash is how a page already
@@ -32,7 +32,7 @@ import httpx2 as httpx
 
 from llmwiki.pages import render as render_page
 from llmwiki.pages import safe_name
-from llmwiki.sources import READERS, SourceError
+from llmwiki.readers import READERS, SourceError
 from llmwiki.vault import Vault, atomic_write
 
 USER_AGENT = "llm-wiki/0.1 (personal knowledge wiki; `wiki add`)"
@@ -277,10 +277,10 @@ def _sniffed(data: bytes) -> str | None:
 
 
 def _read_page(fetched: Fetched) -> tuple[str, dict[str, object]]:
-    from llmwiki import formats
+    from llmwiki.readers import html as html_reader
 
-    markup = formats.decode_html(fetched.data, fetched.url, fetched.charset)
-    extracted = formats.extract_page(markup, fetched.url)
+    markup = html_reader.decode_html(fetched.data, fetched.url, fetched.charset)
+    extracted = html_reader.extract_page(markup, fetched.url)
     if not extracted.text.strip():
         raise ClipError(
             f"{fetched.url} has no article text that could be found (a page built by "

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from llmwiki.catalog import Catalog
-from llmwiki.engine import Fact, KnownFact
+from llmwiki.engines import Fact, KnownFact
 from llmwiki.pages import inert_line, inert_text, parse_links, render_link, section_lines, unlink
 
 FACTS_HEADING = "Facts"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from llmwiki.catalog import Catalog
 from llmwiki.content import fact_key
-from llmwiki.engine import Conflict
+from llmwiki.engines import Conflict
 from llmwiki.pages import inert_line, read, render, render_link
 from llmwiki.vault import Vault
 

@@ -22,13 +22,13 @@ from pathlib import Path
 from llmwiki import contradictions, history, render
 from llmwiki.catalog import Catalog, entry_for, render_index
 from llmwiki.content import Grounder, Linker, clean, one_line
-from llmwiki.engine import Engine, EngineError, Extraction, SourceDoc, Usage
+from llmwiki.engines import Engine, EngineError, Extraction, SourceDoc, Usage
 from llmwiki.manifest import Manifest, SourceRecord
 from llmwiki.pages import PageError, render_link, replace_section, safe_name
 from llmwiki.pages import read as read_page
 from llmwiki.pages import render as render_page
+from llmwiki.readers import SourceError, read_source, sha256_bytes, source_bytes
 from llmwiki.resolve import Resolver, link_names
-from llmwiki.sources import SourceError, read_source, sha256_bytes, source_bytes
 from llmwiki.vault import Vault, atomic_write
 
 RELATED_HEADING = "Related"

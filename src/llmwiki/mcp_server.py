@@ -34,7 +34,7 @@ from pydantic import Field
 from llmwiki import contradictions as conflicts
 from llmwiki.ask import DEFAULT_BUDGET, Answer, Answerer, ContextPage, ask
 from llmwiki.catalog import Catalog, Entry
-from llmwiki.engine import Engine, EngineError
+from llmwiki.engines import Engine, EngineError
 from llmwiki.ingest import Options, ingest
 from llmwiki.pages import PageError, append_to_section, read, render, safe_name
 from llmwiki.search import SearchError

@@ -6,7 +6,7 @@ from __future__ import annotations
 from llmwiki import contradictions
 from llmwiki.catalog import Catalog
 from llmwiki.content import FACTS_HEADING, Grounder, Linker, clean, fact_key, render_fact, unique
-from llmwiki.engine import Extraction, Merge
+from llmwiki.engines import Extraction, Merge
 from llmwiki.pages import append_to_section, as_list, inert_line, inert_text, render_link
 from llmwiki.resolve import PagePlan
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from llmwiki.catalog import Catalog, Entry
 from llmwiki.content import Grounder, clean, fact_key, known_facts, one_line
-from llmwiki.engine import Candidate, Engine, Extraction, Fact, Mention, Merge, Usage
+from llmwiki.engines import Candidate, Engine, Extraction, Fact, Mention, Merge, Usage
 from llmwiki.pages import Page, fold_name, normalize_key, safe_name
 from llmwiki.pages import read as read_page
 

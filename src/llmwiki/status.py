@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from llmwiki.catalog import TYPE_HEADINGS, Catalog
 from llmwiki.manifest import Manifest
 from llmwiki.pages import PageError, parse_links, read, section_lines
+from llmwiki.readers import READERS
 from llmwiki.render import NOT_APPLIED_HEADING
-from llmwiki.sources import READERS
 from llmwiki.vault import Vault, is_ignored_name
 
 

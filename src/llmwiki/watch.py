@@ -40,7 +40,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from llmwiki.engine import (
+from llmwiki.engines import (
     Candidate,
     Engine,
     EngineError,

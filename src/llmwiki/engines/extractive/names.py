@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llmwiki.extractive_lexicon import (
+from llmwiki.engines.extractive.lexicon import (
     AMBIGUOUS_FIRST_NAMES,
     COMMON_WORDS,
     FIRST_NAMES,
@@ -25,7 +25,7 @@ from llmwiki.extractive_lexicon import (
     SAY_VERBS,
     SURNAMES,
 )
-from llmwiki.extractive_text import HEADING, TITLE, Document, Sentence, Token
+from llmwiki.engines.extractive.text import HEADING, TITLE, Document, Sentence, Token
 
 _NAME_PART = re.compile(r"[A-Z][a-z]+|(?:Mc|Mac|Le|La|De|Di|Da|Du|Van|Von|O['’])[A-Z][a-z]+")
 _INITIALS = re.compile(r"[A-Z]{2}")

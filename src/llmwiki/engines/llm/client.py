@@ -1,6 +1,6 @@
 """The conversation with an OpenAI-compatible chat completions server (OpenAI, Ollama, llama.cpp,
-vLLM, LM Studio), shared by the ingest engine (`llmwiki.llm`) and the answerer of `wiki ask`
-(`llmwiki.llm_answer`). The only module that imports `openai`.
+vLLM, LM Studio), shared by the ingest engine (`engine`) and the answerer of `wiki ask`
+(`answerer`). The only module that imports `openai`.
 
 Its surface is small:
 
@@ -42,7 +42,7 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageFunctionToolCall
 
 from llmwiki.config import Config
-from llmwiki.engine import EngineError, Usage
+from llmwiki.engines.base import EngineError, Usage
 from llmwiki.tokens import count_tokens
 from llmwiki.vault import atomic_write
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from llmwiki.extractive_lexicon import STOPWORDS
+from llmwiki.engines.extractive.lexicon import STOPWORDS
 
 _NUMBER = re.compile(
     r"(?<![\w.\-/#$€£])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"

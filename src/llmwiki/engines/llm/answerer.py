@@ -1,6 +1,6 @@
 """The LLM answerer of `wiki ask`: a streamed answer written from the retrieved pages only.
 
-It talks to the server through `llmwiki.llm_client`, like the ingest engine, but wants prose,
+It talks to the server through `engines.llm.client`, like the ingest engine, but wants prose,
 not structured output, and streams it so the terminal shows the answer as it is written.
 `llmwiki.ask` checks every link of the stream before it is shown. A reasoning model's leading
 `<think>` block is not part of the answer and is dropped. An answer that stopped early (the
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from llmwiki.ask import Answer, ContextPage, render_block
 from llmwiki.config import Config
-from llmwiki.llm_client import LLMClient
+from llmwiki.engines.llm.client import LLMClient
 from llmwiki.prompts import Prompts
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from llmwiki.extractive_lexicon import (
+from llmwiki.engines.extractive.lexicon import (
     COMMON_WORDS,
     FIRST_NAMES,
     GENERIC_CONCEPTS,
@@ -22,7 +22,7 @@ from llmwiki.extractive_lexicon import (
     HYPHEN_SUFFIXES,
     STOPWORDS,
 )
-from llmwiki.extractive_text import HEADING, PROSE, TITLE, Document, Sentence, Token
+from llmwiki.engines.extractive.text import HEADING, PROSE, TITLE, Document, Sentence, Token
 
 MAX_CONCEPTS = 20
 MAX_PHRASES = 5

@@ -1,6 +1,6 @@
 """The structured replies the LLM engine asks for, as pydantic models, and their strict schemas.
 
-Pydantic lives only here, at the LLM boundary; `llmwiki.llm` turns validated replies into the
+Pydantic lives only here, at the LLM boundary; `engine` turns validated replies into the
 engine's frozen dataclasses. A reply is validated exactly as strictly as the schema sent (every
 field required, no other field allowed): a model that answered `{"text": "..."}` because its
 instructions never arrived must get a repair request, not pass as an empty extraction.

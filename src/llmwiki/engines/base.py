@@ -6,7 +6,7 @@ Engines never touch files: the ingest pipeline decides every path, link and writ
 engine returns can only ever become page content.
 
 Two engines implement it: `llmwiki.llm.LLMEngine` (any OpenAI-compatible server) and
-`llmwiki.extractive.ExtractiveEngine` (offline, deterministic, the default).
+`llmwiki.engines.extractive.engine.ExtractiveEngine` (offline, deterministic, the default).
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
-
-if TYPE_CHECKING:
-    from llmwiki.config import Config
+from typing import Literal, Protocol
 
 EntityKind = Literal["person", "concept"]
 ConflictKind = Literal["factual", "changed_over_time", "differing_opinions"]
@@ -161,20 +158,3 @@ class Engine(Protocol):
     def estimate(self, doc: SourceDoc) -> Usage:
         """What ingesting `doc` would cost, without calling anything."""
         ...
-
-
-def open_engine(
-    config: Config, vault_prompts: Path | None = None, state: Path | None = None
-) -> Engine:
-    """The engine `config` asks for: the LLM engine when a model or server is configured (or
-    `engine = "llm"`), else the embedded extractive one. `state` is the vault's `.wiki/`
-    folder, where the LLM engine remembers what the server accepts. Imports lazily: the
-    extractive path never loads openai."""
-    if config.uses_llm:
-        from llmwiki.llm import LLMEngine
-        from llmwiki.prompts import Prompts
-
-        return LLMEngine(config, Prompts(vault_prompts), state=state)
-    from llmwiki.extractive import ExtractiveEngine
-
-    return ExtractiveEngine()

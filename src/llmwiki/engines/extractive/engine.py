@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llmwiki.engine import (
+from llmwiki.engines.base import (
     Candidate,
     Conflict,
     Extraction,
@@ -28,17 +28,17 @@ from llmwiki.engine import (
     Usage,
     Verdict,
 )
-from llmwiki.extractive_concepts import (
+from llmwiki.engines.extractive.concepts import (
     Concept,
     concept_key,
     find_concepts,
     section_sentences,
 )
-from llmwiki.extractive_junk import indexed_variables, is_junk
-from llmwiki.extractive_lexicon import FIRST_NAMES, GENERIC_CONCEPTS, STOPWORDS
-from llmwiki.extractive_names import Person, find_people, person_sentences
-from llmwiki.extractive_numbers import Measure, disagree, measures, same_quantity
-from llmwiki.extractive_text import BULLET, HEADING, PROSE, Document, Sentence, parse
+from llmwiki.engines.extractive.junk import indexed_variables, is_junk
+from llmwiki.engines.extractive.lexicon import FIRST_NAMES, GENERIC_CONCEPTS, STOPWORDS
+from llmwiki.engines.extractive.names import Person, find_people, person_sentences
+from llmwiki.engines.extractive.numbers import Measure, disagree, measures, same_quantity
+from llmwiki.engines.extractive.text import BULLET, HEADING, PROSE, Document, Sentence, parse
 from llmwiki.normalize import prose_only
 
 MAX_CLAIMS = 8

@@ -1,12 +1,12 @@
 """The LLM engine: prompts in, the engine's domain values out, over any OpenAI-compatible
 server (OpenAI, Ollama, llama.cpp, vLLM, LM Studio).
 
-Every call asks for a structured reply built from a pydantic model (`llmwiki.llm_schema`) and
+Every call asks for a structured reply built from a pydantic model (`schema`) and
 validates what comes back as strictly as the schema sent: a reply with a missing field or one
 the schema does not have is invalid. An invalid reply gets one repair request; after that the
 call fails with an `EngineError` that says what to do, and never contains the API key. How a
 request reaches the server (structured-output modes, retries, deadlines, the remembered mode)
-is `llmwiki.llm_client`'s business. Text the model writes is bounded before it reaches a page.
+is `client`'s business. Text the model writes is bounded before it reaches a page.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from llmwiki.config import Config
-from llmwiki.engine import (
+from llmwiki.engines.base import (
     Candidate,
     Conflict,
     EngineError,
@@ -41,8 +41,8 @@ from llmwiki.engine import (
     Usage,
     Verdict,
 )
-from llmwiki.llm_client import MODES, LLMClient, Request, cut
-from llmwiki.llm_schema import (
+from llmwiki.engines.llm.client import MODES, LLMClient, Request, cut
+from llmwiki.engines.llm.schema import (
     EntityOut,
     ExtractOut,
     FactOut,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from llmwiki.extractive_lexicon import ABBREVIATIONS, COMMON_WORDS
+from llmwiki.engines.extractive.lexicon import ABBREVIATIONS, COMMON_WORDS
 
 TITLE, HEADING, BULLET, PROSE = "title", "heading", "bullet", "prose"
 
