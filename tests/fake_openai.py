@@ -193,7 +193,7 @@ def sequence(
 def default_responder(request: dict[str, Any]) -> Content | FakeReply:
     """Schema-valid replies for the LLM engine's calls: extract finds capitalised two-word
     names in the source (people) with the sentences naming them as facts and verbatim quotes;
-    same_entity says no; merge keeps every new fact and reports no conflict."""
+    same_entity says no; merge keeps every new fact and reports no contradiction."""
     kind = call_kind(request)
     if kind == "same_entity":
         return {"reasoning": "The names differ.", "same": False}

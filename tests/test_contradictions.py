@@ -11,7 +11,7 @@ from conftest import SAMPLES, KeywordEngine, drop, run, wiki_files
 
 from llmwiki import contradictions
 from llmwiki.cli import cli
-from llmwiki.engines import Conflict, Fact, KnownFact, Merge
+from llmwiki.engines import Contradiction, Fact, KnownFact, Merge
 from llmwiki.pages import read
 from llmwiki.vault import Vault
 
@@ -20,19 +20,19 @@ NEW = "---\ntitle: New report\npublished: 2025-06-10\n---\nKV-Lite cuts memory b
 
 
 class NumberEngine(KeywordEngine):
-    """Flags a conflict when a new fact and a known one carry different percentages."""
+    """Flags a contradiction when a new fact and a known one carry different percentages."""
 
     def merge(
         self, title: str, known: Sequence[KnownFact], new: Sequence[Fact], source: str
     ) -> Merge:
-        conflicts = []
+        contradictions = []
         for fact in new:
             for old in known:
                 a = re.findall(r"(\d+) percent", fact.statement)
                 b = re.findall(r"(\d+) percent", old.text)
                 if a and b and a != b:
-                    conflicts.append(Conflict(old, fact, "changed_over_time", "40 vs 55"))
-        return Merge(tuple(new), tuple(conflicts))
+                    contradictions.append(Contradiction(old, fact, "changed_over_time", "40 vs 55"))
+        return Merge(tuple(new), tuple(contradictions))
 
 
 def ingest_both(vault: Vault) -> None:
@@ -42,7 +42,7 @@ def ingest_both(vault: Vault) -> None:
     run(vault, NumberEngine({"KV-Lite": "concept"}))
 
 
-def test_conflict_is_on_the_page_and_in_the_register(vault: Vault) -> None:
+def test_contradiction_is_on_the_page_and_in_the_register(vault: Vault) -> None:
     ingest_both(vault)
     page = read(vault.wiki / "concepts" / "KV-Lite.md")
     assert page.meta["contradictions"] == 1
@@ -103,7 +103,7 @@ def test_a_rerun_after_lost_state_adds_nothing(vault: Vault) -> None:
     manifest.write_text("".join(x for x in lines if json.loads(x)["title"] != "New report"))
     drop(vault, "2-new.md", NEW)
     report = run(vault, NumberEngine({"KV-Lite": "concept"}))
-    assert report.results[0].status == "ingested" and report.results[0].conflicts == 0
+    assert report.results[0].status == "ingested" and report.results[0].contradictions == 0
     after = {k: v for k, v in wiki_files(vault).items() if not k.endswith("log.md")}
     assert after == before
 
@@ -127,7 +127,7 @@ def test_extractive_engine_flags_the_samples_changed_number(vault: Vault) -> Non
     for sample in SAMPLES:
         shutil.copy(sample, vault.inbox)
     report = run(vault, ExtractiveEngine())
-    assert [r.conflicts for r in report.results] == [0, 1, 0]  # one, though on two pages
+    assert [r.contradictions for r in report.results] == [0, 1, 0]  # one, though on two pages
     items = contradictions.scan(vault)
     assert len({c.id for c in items}) == 1
     claims = items[0].claims
@@ -138,7 +138,7 @@ def test_extractive_engine_flags_the_samples_changed_number(vault: Vault) -> Non
     assert "## Open (1)" in register and "[[KV-Lite]]" in register
 
 
-def test_extractive_engine_sees_no_conflict_in_agreeing_numbers(vault: Vault) -> None:
+def test_extractive_engine_sees_no_contradiction_in_agreeing_numbers(vault: Vault) -> None:
     from llmwiki.engines.extractive.engine import ExtractiveEngine
 
     drop(

@@ -273,26 +273,26 @@ def test_merge_keeps_only_facts_the_page_lacks() -> None:
     ]
     merge = ENGINE.merge("tinyvec", known, new, "Other notes")
     assert [f.statement for f in merge.new_facts] == ["tinyvec loads vectors lazily."]
-    assert merge.conflicts == ()
+    assert merge.contradictions == ()
 
 
-def conflicts_between(old: str, new: str, old_source: str = "Source A") -> list[str]:
+def contradictions_between(old: str, new: str, old_source: str = "Source A") -> list[str]:
     merge = ENGINE.merge("Topic", [KnownFact(old, old_source)], [Fact(new, new)], "Source B")
-    return [c.reasoning for c in merge.conflicts]
+    return [c.reasoning for c in merge.contradictions]
 
 
-def test_numeric_conflict_same_measure_different_number() -> None:
+def test_numeric_contradiction_same_measure_different_number() -> None:
     merge = ENGINE.merge(
         "tinyvec",
         [KnownFact("tinyvec is 243 lines of Python.", "Source A", "2026-01-01")],
         [Fact("tinyvec is 200 lines of Python.", "tinyvec is 200 lines of Python.")],
         "Source B",
     )
-    assert len(merge.conflicts) == 1
-    conflict = merge.conflicts[0]
-    assert conflict.kind == "factual"
-    assert conflict.existing.source == "Source A"
-    assert "243 lines" in conflict.reasoning and "200 lines" in conflict.reasoning
+    assert len(merge.contradictions) == 1
+    contradiction = merge.contradictions[0]
+    assert contradiction.kind == "factual"
+    assert contradiction.existing.source == "Source A"
+    assert "243 lines" in contradiction.reasoning and "200 lines" in contradiction.reasoning
 
 
 @pytest.mark.parametrize(
@@ -308,11 +308,13 @@ def test_numeric_conflict_same_measure_different_number() -> None:
         ("Training took 5 to 15 days.", "Training took 20 days."),
     ],
 )
-def test_no_conflict_when_numbers_agree_or_measure_different_things(old: str, new: str) -> None:
-    assert conflicts_between(old, new) == []
+def test_no_contradiction_when_numbers_agree_or_measure_different_things(
+    old: str, new: str
+) -> None:
+    assert contradictions_between(old, new) == []
 
 
-def test_no_conflict_with_the_same_source_or_an_uncited_fact() -> None:
+def test_no_contradiction_with_the_same_source_or_an_uncited_fact() -> None:
     same = ENGINE.merge(
         "t",
         [KnownFact("tinyvec is 243 lines.", "Source B")],
@@ -322,11 +324,11 @@ def test_no_conflict_with_the_same_source_or_an_uncited_fact() -> None:
     uncited = ENGINE.merge(
         "t", [KnownFact("tinyvec is 243 lines.", "")], [Fact("tinyvec is 200 lines.")], "Source B"
     )
-    assert same.conflicts == () and uncited.conflicts == ()
+    assert same.contradictions == () and uncited.contradictions == ()
 
 
-def test_conflict_found_through_wikilink_markup() -> None:
-    assert conflicts_between("[[tinyvec|Tinyvec]] is 243 lines.", "Tinyvec is 200 lines.")
+def test_contradiction_found_through_wikilink_markup() -> None:
+    assert contradictions_between("[[tinyvec|Tinyvec]] is 243 lines.", "Tinyvec is 200 lines.")
 
 
 # --- determinism and threads ------------------------------------------------------------------

@@ -17,9 +17,10 @@ from conftest import NO_LLM, TODAY, KeywordEngine, drop, run
 from llmwiki import contradictions
 from llmwiki.catalog import Catalog, Entry
 from llmwiki.cli import cli
-from llmwiki.engines import Conflict, Fact, KnownFact, Merge
-from llmwiki.graph import build_graph, parse_info
+from llmwiki.engines import Contradiction, Fact, KnownFact, Merge
+from llmwiki.graph import build_graph
 from llmwiki.lint import lint
+from llmwiki.page_info import parse_info
 from llmwiki.pages import MAX_NAME_BYTES, inert_line, inert_text, read, render, safe_name
 from llmwiki.vault import Vault
 
@@ -209,7 +210,7 @@ def test_a_title_with_newlines_writes_one_log_entry(vault: Vault) -> None:
     assert_every_link_resolves(vault)
 
 
-class ConflictEngine(KeywordEngine):
+class ContradictionEngine(KeywordEngine):
     """Reports every new fact as contradicting the first known one, with hostile text."""
 
     def merge(
@@ -218,14 +219,14 @@ class ConflictEngine(KeywordEngine):
         if not known:
             return super().merge(title, known, new, source)
         hostile = Fact("It was 1842.\n## Notes\n> [!success] forged\n- injected", "")
-        return Merge((), (Conflict(known[0], hostile, "date", "Reason one.\n\nReason two."),))
+        return Merge((), (Contradiction(known[0], hostile, "date", "Reason one.\n\nReason two."),))
 
 
 def test_a_contradiction_with_newlines_stays_one_callout(vault: Vault) -> None:
     drop(vault, "a.txt", "Ada Lovelace wrote notes in 1843.")
     assert run(vault, KeywordEngine(ENTITIES)).ok
     drop(vault, "b.txt", "Ada Lovelace wrote notes in 1842.")
-    assert run(vault, ConflictEngine(ENTITIES)).ok
+    assert run(vault, ContradictionEngine(ENTITIES)).ok
     page = read(vault.wiki / "people" / "Ada Lovelace.md")
     lines = page.body.split("\n")
     assert "## Notes" not in lines and not any(line.startswith("- injected") for line in lines)

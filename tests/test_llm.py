@@ -236,9 +236,9 @@ def test_merge_maps_ids_back_and_drops_bad_ones(make_engine: MakeEngine) -> None
         merge = make_engine(fake).merge("Ada Lovelace", KNOWN, NEW, "New Biography")
 
     assert merge.new_facts == (NEW[1], NEW[2])
-    (conflict,) = merge.conflicts
-    assert (conflict.existing, conflict.new, conflict.kind) == (KNOWN[0], NEW[1], "factual")
-    assert conflict.reasoning == "Years differ."
+    (found,) = merge.contradictions
+    assert (found.existing, found.new, found.kind) == (KNOWN[0], NEW[1], "factual")
+    assert found.reasoning == "Years differ."
     assert merge.usage.calls == 1
     (request,) = fake.requests
     properties = request["response_format"]["json_schema"]["schema"]["properties"]
@@ -277,8 +277,8 @@ def test_merge_shows_only_the_most_recent_facts_that_fit(make_engine: MakeEngine
     assert "200. Fact number 200" in page.group(1)
     assert "\n1. Fact number 1 " not in page.group(1)
     assert count_tokens(page.group(1)) <= 130  # the budget, plus the "left out" note
-    # fact 1 was not shown, so a conflict with it is not believed
-    assert [c.existing for c in merge.conflicts] == [known[199]]
+    # fact 1 was not shown, so a contradiction with it is not believed
+    assert [c.existing for c in merge.contradictions] == [known[199]]
 
 
 # -- long documents ---------------------------------------------------------------------------

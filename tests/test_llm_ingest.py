@@ -169,7 +169,7 @@ def test_corpus_through_the_llm_engine(vault: Vault, corpus: list[Path]) -> None
     assert wiki_files(vault) == before
 
 
-def test_a_conflict_the_llm_reports_is_flagged_on_the_page_and_in_the_register(
+def test_a_contradiction_the_llm_reports_is_flagged_on_the_page_and_in_the_register(
     vault: Vault,
 ) -> None:
     from fake_openai import message_text
@@ -220,7 +220,7 @@ def test_a_conflict_the_llm_reports_is_flagged_on_the_page_and_in_the_register(
     with FakeOpenAI(responder) as fake:
         report = run(vault, engine(fake))
         assert not fake.errors, fake.errors
-    assert [r.conflicts for r in report.results] == [0, 1]
+    assert [r.contradictions for r in report.results] == [0, 1]
     [item] = contradictions.scan(vault)
     assert item.kind == "changed over time" and item.page == "KV-Lite"
     assert "[[Old report]] (2025-03-02)" in item.claims[0] and "40 percent" in item.claims[0]

@@ -140,7 +140,7 @@ def test_read_tools_over_stdio(built: Path) -> None:
         )
         seen["near"] = _data(await s.call_tool("neighbors", {"title": "KV-Lite"}))
         seen["recent"] = _data(await s.call_tool("recent_changes", {"limit": 2}))
-        seen["conflicts"] = _data(await s.call_tool("contradictions", {}))
+        seen["contradictions"] = _data(await s.call_tool("contradictions", {}))
         seen["lint"] = _data(await s.call_tool("lint", {}))
         seen["ask"] = _data(await s.call_tool("ask", {"question": "What is KV-Lite?"}))
         seen["not_covered"] = _data(
@@ -171,8 +171,8 @@ def test_read_tools_over_stdio(built: Path) -> None:
     recent = seen["recent"]
     assert recent["total"] == 3 and len(recent["entries"]) == 2
     assert recent["entries"][0]["action"] == "ingest"
-    (conflict,) = seen["conflicts"]["contradictions"]
-    assert conflict["open"] and "[[KV-Lite]]" in conflict["pages"]
+    (contradiction,) = seen["contradictions"]["contradictions"]
+    assert contradiction["open"] and "[[KV-Lite]]" in contradiction["pages"]
     assert seen["lint"]["pages"] == 11 and "findings" in seen["lint"]
     ask = seen["ask"]
     assert ask["mode"] == "context"  # no LLM: the agent writes the answer from the pages
@@ -239,16 +239,17 @@ def test_write_tools_over_stdio(kb: Path, tmp_path: Path) -> None:
             "add_note", {"title": "Raman", "note": "Ask her about\nthe eviction rule."}
         )
         seen["note"] = _data(note)
-        conflicts = _data(await s.call_tool("contradictions", {}))["contradictions"]
+        contradictions = _data(await s.call_tool("contradictions", {}))["contradictions"]
         seen["resolve"] = _data(
             await s.call_tool(
-                "resolve_contradiction", {"id": conflicts[0]["id"], "note": "55 is the release"}
+                "resolve_contradiction",
+                {"id": contradictions[0]["id"], "note": "55 is the release"},
             )
         )
         seen["open_after"] = _data(await s.call_tool("contradictions", {}))["contradictions"]
         seen["resolved_again"] = _error(
             await s.call_tool(
-                "resolve_contradiction", {"id": conflicts[0]["id"], "note": "once more"}
+                "resolve_contradiction", {"id": contradictions[0]["id"], "note": "once more"}
             )
         )
         seen["saved"] = _data(

@@ -154,9 +154,17 @@ class Catalog:
                 and len(hit[2]) == CACHE_FIELDS
             ):
                 fields, keys, words = hit[2], hit[3], hit[4]
-                stem, rel_, title, kind, aliases, summary, date, conflicts, cited = fields
+                stem, rel_, title, kind, aliases, summary, date, contradictions, cited = fields
                 entry = Entry(
-                    stem, rel_, title, kind, tuple(aliases), summary, date, conflicts, tuple(cited)
+                    stem,
+                    rel_,
+                    title,
+                    kind,
+                    tuple(aliases),
+                    summary,
+                    date,
+                    contradictions,
+                    tuple(cited),
                 )
             else:
                 path = wiki_dir / rel

@@ -19,7 +19,6 @@ from typing import Any, NoReturn
 
 import click
 
-from llmwiki import contradictions as conflicts
 from llmwiki import history
 from llmwiki.config import Config, ConfigError, load_config
 from llmwiki.engines import Engine, EngineError, open_engine
@@ -322,7 +321,7 @@ def _progress_printer() -> Callable[[Progress], None]:
 def _describe(result: SourceResult) -> str:
     tokens = f", {result.usage.total_tokens} tokens" if result.usage.total_tokens else ""
     if result.status == "ingested":
-        extra = f", {result.conflicts} contradiction(s)" if result.conflicts else ""
+        extra = f", {result.contradictions} contradiction(s)" if result.contradictions else ""
         empty = ", but nothing extracted" if result.nothing_extracted else ""
         return (
             f"{result.file}: ingested as [[{result.page}]]{empty} "
@@ -413,10 +412,12 @@ def contradictions(ctx: click.Context, show_all: bool, as_json: bool) -> None:
     """List the contradictions between sources (open ones; --all for resolved too)."""
     if ctx.invoked_subcommand is not None:
         return
+    from llmwiki import contradictions
+
     vault = ctx.obj.vault()
-    found = conflicts.scan(vault)
-    pages = conflicts.pages_by_id(found)
-    items = [c for c in conflicts.unique_by_id(found) if show_all or c.open]
+    found = contradictions.scan(vault)
+    pages = contradictions.pages_by_id(found)
+    items = [c for c in contradictions.unique_by_id(found) if show_all or c.open]
     if as_json:
         rows = [{**dataclasses.asdict(c), "pages": pages[c.id]} for c in items]
         click.echo(json.dumps(rows, indent=2))
@@ -438,10 +439,12 @@ def contradictions(ctx: click.Context, show_all: bool, as_json: bool) -> None:
 @click.pass_obj
 def resolve(state: _State, cid: str, note: str) -> None:
     """Mark contradiction ID resolved; it stays in the register and is not raised again."""
+    from llmwiki import contradictions
+
     vault = state.vault()
     try:
-        item = conflicts.resolve(vault, cid, note, _today().isoformat())
-    except (conflicts.ContradictionError, VaultError) as exc:
+        item = contradictions.resolve(vault, cid, note, _today().isoformat())
+    except (contradictions.ContradictionError, VaultError) as exc:
         _fail(str(exc))
     click.echo(f"Resolved {item.id} on [[{item.page}]].")
 

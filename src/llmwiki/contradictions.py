@@ -17,7 +17,7 @@ from pathlib import Path
 
 from llmwiki.catalog import Catalog
 from llmwiki.content import fact_key
-from llmwiki.engines import Conflict
+from llmwiki.engines import Contradiction
 from llmwiki.pages import inert_line, read, render, render_link
 from llmwiki.vault import Vault
 
@@ -41,7 +41,9 @@ class ContradictionError(Exception):
 
 
 @dataclass(frozen=True)
-class Contradiction:
+class Callout:
+    """A contradiction as its callout on a page records it, open or resolved."""
+
     id: str
     page: str  # stem of the page that carries the callout
     kind: str
@@ -54,15 +56,19 @@ class Contradiction:
         return not self.resolved
 
 
-def conflict_id(existing_text: str, existing_source: str, new_text: str, new_source: str) -> str:
+def contradiction_id(
+    existing_text: str, existing_source: str, new_text: str, new_source: str
+) -> str:
     """Stable across runs, so a contradiction found again is recognised, not duplicated."""
     basis = "\n".join((fact_key(existing_text), existing_source, fact_key(new_text), new_source))
     return "c" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:8]
 
 
-def render_callout(conflict: Conflict, *, cid: str, old_claim: str, new_claim: str) -> list[str]:
+def render_callout(
+    contradiction: Contradiction, *, cid: str, old_claim: str, new_claim: str
+) -> list[str]:
     """An Obsidian warning callout naming both claims, both sources and their dates."""
-    kind = " ".join(conflict.kind.replace("_", " ").replace(")", " ").split())
+    kind = " ".join(contradiction.kind.replace("_", " ").replace(")", " ").split())
     # every value on one line: a line break would end the callout and put the rest of the
     # text on the page as markdown of its own
     lines = [
@@ -70,12 +76,12 @@ def render_callout(conflict: Conflict, *, cid: str, old_claim: str, new_claim: s
         f"> {' '.join(old_claim.split())}",
         f"> {' '.join(new_claim.split())}",
     ]
-    if conflict.reasoning:
-        lines.append(f"> {inert_line(' '.join(conflict.reasoning.split()))}")
+    if contradiction.reasoning:
+        lines.append(f"> {inert_line(' '.join(contradiction.reasoning.split()))}")
     return lines
 
 
-def parse(body: str, stem: str) -> list[Contradiction]:
+def parse(body: str, stem: str) -> list[Callout]:
     """The contradiction callouts in a page body, open and resolved."""
     found = []
     lines = body.split("\n")
@@ -89,7 +95,7 @@ def parse(body: str, stem: str) -> list[Contradiction]:
                 break
             claims.append(follow[1:].strip())
         found.append(
-            Contradiction(
+            Callout(
                 id=match["id"].lower(),
                 page=stem,
                 kind=match["kind"],
@@ -105,10 +111,10 @@ def open_count(body: str) -> int:
     return len(OPEN_RE.findall(body))
 
 
-def scan(vault: Vault, catalog: Catalog | None = None) -> list[Contradiction]:
+def scan(vault: Vault, catalog: Catalog | None = None) -> list[Callout]:
     """Every contradiction in the wiki, from the pages whose frontmatter says they carry one."""
     catalog = catalog or Catalog.load(vault)
-    found: list[Contradiction] = []
+    found: list[Callout] = []
     for entry in sorted(catalog, key=lambda e: e.stem):
         if entry.contradictions is None:
             continue
@@ -117,7 +123,7 @@ def scan(vault: Vault, catalog: Catalog | None = None) -> list[Contradiction]:
     return found
 
 
-def pages_by_id(items: list[Contradiction]) -> dict[str, list[str]]:
+def pages_by_id(items: list[Callout]) -> dict[str, list[str]]:
     """Contradiction ID -> the pages that show it, in scan order."""
     pages: dict[str, list[str]] = {}
     for item in items:
@@ -125,15 +131,15 @@ def pages_by_id(items: list[Contradiction]) -> dict[str, list[str]]:
     return pages
 
 
-def unique_by_id(items: list[Contradiction]) -> list[Contradiction]:
+def unique_by_id(items: list[Callout]) -> list[Callout]:
     """One item per contradiction ID, the first found."""
-    first: dict[str, Contradiction] = {}
+    first: dict[str, Callout] = {}
     for item in items:
         first.setdefault(item.id, item)
     return list(first.values())
 
 
-def render_register(items: list[Contradiction]) -> str:
+def render_register(items: list[Callout]) -> str:
     """The register: one entry per contradiction, naming every page that shows it (a claim
     about two entities is flagged on both pages, with the same ID)."""
     pages = pages_by_id(items)
@@ -158,7 +164,7 @@ def render_register(items: list[Contradiction]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_register(vault: Vault, catalog: Catalog | None = None) -> list[Contradiction]:
+def write_register(vault: Vault, catalog: Catalog | None = None) -> list[Callout]:
     items = scan(vault, catalog)
     path = vault.wiki / "contradictions.md"
     if items or path.exists():
@@ -166,7 +172,7 @@ def write_register(vault: Vault, catalog: Catalog | None = None) -> list[Contrad
     return items
 
 
-def resolve(vault: Vault, cid: str, note: str, today: str) -> Contradiction:
+def resolve(vault: Vault, cid: str, note: str, today: str) -> Callout:
     """Mark contradiction `cid` resolved on every page that shows it, and in the register."""
     clean_note = " ".join(note.split())
     with vault.lock():
@@ -193,10 +199,10 @@ def resolve(vault: Vault, cid: str, note: str, today: str) -> Contradiction:
             vault.write_text(path, render(meta, body))
         write_register(vault, Catalog.load(vault))
     item = matches[0]
-    return Contradiction(item.id, item.page, item.kind, item.claims, today, clean_note)
+    return Callout(item.id, item.page, item.kind, item.claims, today, clean_note)
 
 
-def _resolved(line: str, item: Contradiction, today: str, note: str) -> str:
+def _resolved(line: str, item: Callout, today: str, note: str) -> str:
     """`line`, turned into the resolved header when it is `item`'s open one."""
     match = _HEADER.match(line)
     if match is None or match["id"].lower() != item.id or match["state"].lower() != "warning":

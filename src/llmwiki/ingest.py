@@ -43,7 +43,7 @@ class SourceResult:
     created: tuple[str, ...] = ()
     updated: tuple[str, ...] = ()
     locked: tuple[str, ...] = ()  # pages with `locked: true` that facts were not written to
-    conflicts: int = 0
+    contradictions: int = 0
     usage: Usage = field(default_factory=Usage)
     message: str = ""
     # a valid extraction with no claim and no entity from a non-empty document: ingested, but
@@ -292,7 +292,7 @@ class _Run:
         source_date = doc.meta.get("published", "") or today
         writes: list[tuple[Path, dict[str, object], str]] = []
         created, updated, locked = [], [], []
-        conflicts: set[str] = set()  # one disagreement may show on several pages
+        contradiction_ids: set[str] = set()  # one disagreement may show on several pages
         for plan, merge in zip(plans, merges, strict=True):
             if merge is None:
                 locked.append(plan.stem)
@@ -308,7 +308,7 @@ class _Run:
                 today=today,
                 engine=self.engine.name,
             )
-            conflicts.update(added)
+            contradiction_ids.update(added)
             if plan.existing is None:
                 created.append(plan.stem)
             elif meta == plan.existing.meta and body == plan.existing.body:
@@ -373,7 +373,7 @@ class _Run:
             body = replace_section(body, RELATED_HEADING, related)
             self.vault.write_text(target, render_page(meta, body))
         self.vault.write_text(self.vault.wiki / "index.md", render_index(self.catalog))
-        if conflicts:
+        if contradiction_ids:
             contradictions.write_register(self.vault, self.catalog)
         self._log(today, title, source_stem, created, updated, resumed)
         self.vault.write_text(source_path, render_page(source_meta, source_body))
@@ -385,7 +385,7 @@ class _Run:
             created=tuple(created),
             updated=tuple(updated),
             locked=tuple(locked),
-            conflicts=len(conflicts),
+            contradictions=len(contradiction_ids),
             usage=usage,
             # (read_source refuses a blank document, so there was text to extract from)
             nothing_extracted=not extraction.claims and not extraction.mentions,

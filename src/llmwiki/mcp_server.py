@@ -31,7 +31,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from llmwiki import contradictions as conflicts
+from llmwiki import contradictions
 from llmwiki.ask import DEFAULT_BUDGET, Answer, Answerer, ContextPage, ask
 from llmwiki.catalog import Catalog, Entry
 from llmwiki.engines import Engine, EngineError
@@ -225,9 +225,9 @@ class WikiServer:
             bool, Field(description="Also list the resolved ones.")
         ] = False,
     ) -> dict[str, Any]:
-        found = conflicts.scan(self.vault)
-        pages = conflicts.pages_by_id(found)
-        items = [c for c in conflicts.unique_by_id(found) if include_resolved or c.open]
+        found = contradictions.scan(self.vault)
+        pages = contradictions.pages_by_id(found)
+        items = [c for c in contradictions.unique_by_id(found) if include_resolved or c.open]
         return {
             "contradictions": [
                 {
@@ -348,7 +348,7 @@ class WikiServer:
             "page": f"[[{result.page}]]" if result.page else None,
             "created": [f"[[{s}]]" for s in result.created],
             "updated": [f"[[{s}]]" for s in result.updated],
-            "contradictions": result.conflicts,
+            "contradictions": result.contradictions,
             "message": result.message or None,
         }
 
@@ -395,8 +395,10 @@ class WikiServer:
         if not note.strip():
             raise ToolError("say why it is resolved: the note is empty")
         try:
-            item = conflicts.resolve(self.vault, id.strip().lower(), note, self.today().isoformat())
-        except (conflicts.ContradictionError, VaultError) as exc:
+            item = contradictions.resolve(
+                self.vault, id.strip().lower(), note, self.today().isoformat()
+            )
+        except (contradictions.ContradictionError, VaultError) as exc:
             raise ToolError(str(exc)) from None
         return {"id": item.id, "page": f"[[{item.page}]]", "resolved": item.resolved}
 

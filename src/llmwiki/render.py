@@ -48,21 +48,26 @@ def entity_page(
     before = (dict(meta), body)
     body = append_to_section(body, FACTS_HEADING, bullets)
     added: list[str] = []
-    for conflict in merge.conflicts:
-        cited = conflict.existing.source
+    for contradiction in merge.contradictions:
+        cited = contradiction.existing.source
         old = catalog.lookup(cited) if cited else None
-        cid = contradictions.conflict_id(
-            conflict.existing.text, old.stem if old else "", conflict.new.statement, source_stem
+        cid = contradictions.contradiction_id(
+            contradiction.existing.text,
+            old.stem if old else "",
+            contradiction.new.statement,
+            source_stem,
         )
         if cid in body:  # found before: open, or resolved and not to be raised again
             continue
-        when = f" ({conflict.existing.date})" if conflict.existing.date else ""
+        when = f" ({contradiction.existing.date})" if contradiction.existing.date else ""
         cite = render_link(old.stem) if old else "An earlier source"
-        new_text = linker.linkify(inert_text(clean(conflict.new.statement)), skip_stem=plan.stem)
+        new_text = linker.linkify(
+            inert_text(clean(contradiction.new.statement)), skip_stem=plan.stem
+        )
         callout = contradictions.render_callout(
-            conflict,
+            contradiction,
             cid=cid,
-            old_claim=f"{cite}{when}: {inert_text(clean(conflict.existing.text))}",
+            old_claim=f"{cite}{when}: {inert_text(clean(contradiction.existing.text))}",
             new_claim=f"{render_link(source_stem)} ({source_date}): {new_text}",
         )
         body = append_to_section(body, CONTRADICTIONS_HEADING, [*callout, ""])

@@ -1,12 +1,14 @@
 """The engines: what turns a source into facts and a question into an answer.
 
 - `base`: the Engine protocol and the values that cross it (SourceDoc, Extraction, Merge, …).
+- `answerer`: the Answerer protocol of `wiki ask`, which both engines' answerers implement.
 - `extractive/`: the embedded engine, offline and deterministic, the default.
 - `llm/`: the engine on any OpenAI-compatible server: its client (modes, retries, backoff,
   error wording), structured output, the ingest engine and the answerer.
 
-`open_engine` picks one from a Config. It imports the chosen engine only when called, so the
-extractive path never loads openai, and neither engine imports this module: they import `base`.
+`open_engine` and `open_answerer` pick one from a Config. They import the chosen engine only
+when called, so the extractive path never loads openai, and neither engine imports this module:
+they import `base` and `answerer`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from llmwiki.engines.base import (
     Candidate,
-    Conflict,
-    ConflictKind,
+    Contradiction,
+    ContradictionKind,
     Engine,
     EngineError,
     EntityKind,
@@ -33,11 +35,12 @@ from llmwiki.engines.base import (
 
 if TYPE_CHECKING:
     from llmwiki.config import Config
+    from llmwiki.engines.answerer import Answerer
 
 __all__ = [
     "Candidate",
-    "Conflict",
-    "ConflictKind",
+    "Contradiction",
+    "ContradictionKind",
     "Engine",
     "EngineError",
     "EntityKind",
@@ -49,6 +52,7 @@ __all__ = [
     "SourceDoc",
     "Usage",
     "Verdict",
+    "open_answerer",
     "open_engine",
 ]
 
@@ -67,3 +71,16 @@ def open_engine(
     from llmwiki.engines.extractive import ExtractiveEngine
 
     return ExtractiveEngine()
+
+
+def open_answerer(config: Config, vault_prompts: Path | None = None) -> Answerer:
+    """The answerer of `wiki ask` that `config` asks for, chosen like the ingest engine: the LLM
+    when one is configured, else the extractive answerer."""
+    if config.uses_llm:
+        from llmwiki.engines.llm.answerer import LLMAnswerer
+        from llmwiki.prompts import Prompts
+
+        return LLMAnswerer(config, Prompts(vault_prompts))
+    from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
+
+    return ExtractiveAnswerer()

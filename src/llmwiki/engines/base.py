@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 EntityKind = Literal["person", "concept"]
-ConflictKind = Literal["factual", "changed_over_time", "differing_opinions"]
+ContradictionKind = Literal["factual", "changed_over_time", "differing_opinions"]
 
 
 class EngineError(Exception):
@@ -115,21 +115,21 @@ class KnownFact:
 
 
 @dataclass(frozen=True)
-class Conflict:
+class Contradiction:
     """A new fact that disagrees with a fact already on the page, between two sources."""
 
     existing: KnownFact
     new: Fact
-    kind: ConflictKind
+    kind: ContradictionKind
     reasoning: str = ""
 
 
 @dataclass(frozen=True)
 class Merge:
-    """What to add to a page: the new facts it lacks, and conflicts with what it already says."""
+    """What to add to a page: the new facts it lacks, and where they contradict what it says."""
 
     new_facts: tuple[Fact, ...]
-    conflicts: tuple[Conflict, ...] = ()
+    contradictions: tuple[Contradiction, ...] = ()
     usage: Usage = Usage()
 
 
@@ -151,7 +151,7 @@ class Engine(Protocol):
         self, title: str, known: Sequence[KnownFact], new: Sequence[Fact], source: str
     ) -> Merge:
         """Given a page's facts and the new facts about it from `source`, return the facts the
-        page lacks and the conflicts between the new facts and the page's (never the engine's
+        page lacks and the contradictions between the new facts and the page's (never the engine's
         own knowledge)."""
         ...
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from llmwiki.engines.base import (
     Candidate,
-    Conflict,
+    Contradiction,
     Extraction,
     Fact,
     KnownFact,
@@ -105,13 +105,13 @@ class ExtractiveEngine:
             if key and key not in seen:
                 seen.add(key)
                 fresh.append(fact)
-        conflicts: list[Conflict] = []
+        found: list[Contradiction] = []
         others = [k for k in known if k.source and k.source != source]
         for fact in fresh:
-            conflict = _numeric_conflict(fact, others, source, title)
-            if conflict is not None:
-                conflicts.append(conflict)
-        return Merge(tuple(fresh), tuple(conflicts), Usage())
+            contradiction = _numeric_contradiction(fact, others, source, title)
+            if contradiction is not None:
+                found.append(contradiction)
+        return Merge(tuple(fresh), tuple(found), Usage())
 
     def estimate(self, doc: SourceDoc) -> Usage:
         return Usage()
@@ -422,9 +422,9 @@ def _fact_key(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.casefold())
 
 
-def _numeric_conflict(
+def _numeric_contradiction(
     fact: Fact, known: Sequence[KnownFact], source: str, title: str = ""
-) -> Conflict | None:
+) -> Contradiction | None:
     # on the page of X, "X draws 400 cells" and (under a heading "X") "It draws 250 cells"
     # measure the same thing: the page's own name is no part of what is measured
     own = name_pattern(title) if title.strip() else None
@@ -447,7 +447,7 @@ def _numeric_conflict(
                         f"{existing.source} gives {old.text} and {source} gives {new.text} "
                         f"for the same measure ({' '.join(new.before + new.after)})."
                     )
-                    return Conflict(existing, fact, "factual", reasoning)
+                    return Contradiction(existing, fact, "factual", reasoning)
     return None
 
 

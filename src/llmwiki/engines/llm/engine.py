@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from llmwiki.config import Config
 from llmwiki.engines.base import (
     Candidate,
-    Conflict,
+    Contradiction,
     EngineError,
     EntityKind,
     Extraction,
@@ -226,7 +226,7 @@ class LLMEngine:
         reply, usage = self._ask(_MERGE, MergeOut, self._instructions(_MERGE), user)
         shown_ids = {i for i, _ in shown}
         new_ids = sorted({i for i in reply.new_fact_ids if 1 <= i <= len(new)})
-        conflicts: list[Conflict] = []
+        found: list[Contradiction] = []
         seen: set[tuple[int, int]] = set()
         for c in reply.conflicts:
             pair = (c.existing_fact_id, c.new_fact_id)
@@ -238,8 +238,8 @@ class LLMEngine:
             ):
                 continue
             seen.add(pair)
-            conflicts.append(
-                Conflict(
+            found.append(
+                Contradiction(
                     existing=known[c.existing_fact_id - 1],
                     new=new[c.new_fact_id - 1],
                     kind=c.kind,
@@ -247,7 +247,7 @@ class LLMEngine:
                 )
             )
         return Merge(
-            new_facts=tuple(new[i - 1] for i in new_ids), conflicts=tuple(conflicts), usage=usage
+            new_facts=tuple(new[i - 1] for i in new_ids), contradictions=tuple(found), usage=usage
         )
 
     def estimate(self, doc: SourceDoc) -> Usage:

@@ -45,7 +45,7 @@ class SameEntityOut(_Strict):
     same: bool
 
 
-class ConflictOut(_Strict):
+class ContradictionOut(_Strict):
     reasoning: str
     existing_fact_id: int
     new_fact_id: int
@@ -55,7 +55,7 @@ class ConflictOut(_Strict):
 class MergeOut(_Strict):
     reasoning: str
     new_fact_ids: list[int]
-    conflicts: list[ConflictOut]
+    conflicts: list[ContradictionOut]  # the prompt names the field: renaming it changes the prompt
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
