@@ -16,15 +16,8 @@ from conftest import SAMPLE_ENTITIES, SAMPLES, KeywordEngine, run
 
 from llmwiki.catalog import Catalog, render_index
 from llmwiki.cli import cli
-from llmwiki.graph import (
-    build_graph,
-    export,
-    neighbours,
-    related,
-    relink,
-    rewrite_links,
-    stats,
-)
+from llmwiki.graph import build_graph, export, neighbours, related, stats
+from llmwiki.links import relink, rewrite_links
 from llmwiki.pages import parse, render
 from llmwiki.vault import Vault
 

@@ -23,7 +23,8 @@ from typing import Any
 
 from llmwiki.catalog import Catalog, render_index
 from llmwiki.content import FACTS_HEADING, fact_key
-from llmwiki.graph import WikiGraph, build_graph, relink, replace_links, rewrite_links
+from llmwiki.graph import WikiGraph, build_graph
+from llmwiki.links import relink, replace_links, rewrite_links
 from llmwiki.pages import (
     Page,
     PageError,

@@ -1,0 +1,66 @@
+"""Which files under wiki/ are pages: one walk, shared by everything that reads the wiki.
+
+The catalog, the link graph and the search index each keep derived state about the pages and
+refresh it by comparing each file's mtime and size with what they recorded. They must agree on
+what a page is, so the rule lives here alone: a `.md` file outside dot-folders that is not one
+of the generated root pages (index.md, log.md, contradictions.md). Each takes a `WikiFiles`
+(and walks only when given none), so a command that needs several of them walks once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmwiki.vault import GENERATED_PAGES
+
+
+@dataclass(frozen=True)
+class WikiFiles:
+    """What one walk of wiki/ found. The stats were taken before any file is read, so a
+    write made after the walk leaves a newer mtime than the one recorded, and is seen next
+    time."""
+
+    # path relative to wiki/ with "/" -> (mtime_ns, size), in path order (folder by folder)
+    pages: Mapping[str, tuple[int, int]]
+    others: tuple[str, ...]  # the names of every other file: attachments a link may name
+
+
+def walk(wiki_dir: Path) -> WikiFiles:
+    """Every page under `wiki_dir` with its stat, and the names of the other files. Files and
+    folders whose name starts with "." are hidden; links to folders are not followed (a loop
+    must not hang us), as os.walk does. Plain strings, not Paths: at 10,000 pages pathlib's
+    overhead would be most of a scan."""
+    pages: dict[str, tuple[int, int]] = {}
+    others: list[str] = []
+    stack: list[tuple[str, str]] = [(str(wiki_dir), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue  # gone, or unreadable: skipped, as os.walk skips it
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    if not entry.is_symlink():
+                        stack.append((entry.path, f"{prefix}{name}/"))
+                    continue
+                if not name.endswith(".md"):
+                    others.append(name)
+                    continue
+                rel = prefix + name
+                if rel in GENERATED_PAGES:
+                    continue
+                stat = entry.stat()
+            except OSError:  # removed while we walked, or a link to nothing
+                continue
+            pages[rel] = (stat.st_mtime_ns, stat.st_size)
+    ordered = sorted(pages, key=lambda rel: tuple(rel.split("/")))
+    return WikiFiles({rel: pages[rel] for rel in ordered}, tuple(others))
