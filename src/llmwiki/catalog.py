@@ -12,7 +12,6 @@ import bisect
 import difflib
 import json
 import math
-import os
 import re
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from llmwiki.pages import (
     render_link,
     safe_name,
 )
+from llmwiki.scan import WikiFiles, walk
 from llmwiki.vault import GENERATED_PAGES, Vault, atomic_write
 
 MAX_NAME_WORDS = 6  # longest page name, in words, that mentioned_in recognises in a text
@@ -63,26 +63,6 @@ class Entry:
     @property
     def names(self) -> tuple[str, ...]:
         return (self.title, self.stem, *self.aliases)
-
-
-def page_files(wiki_dir: Path) -> list[Path]:
-    """The wiki's pages: every .md under wiki/ but the generated ones and hidden folders."""
-    return [wiki_dir / rel for rel in _page_rels(wiki_dir)]
-
-
-def _page_rels(wiki_dir: Path) -> list[str]:
-    """Paths of the pages relative to wiki/, with "/", sorted. Plain strings: at 10,000 pages
-    pathlib's overhead would be most of a scan."""
-    root = str(wiki_dir)
-    rels: list[str] = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        prefix = os.path.relpath(folder, root).replace(os.sep, "/") + "/"
-        if prefix == "./":
-            names = [n for n in names if n not in GENERATED_PAGES]
-            prefix = ""
-        rels.extend(prefix + n for n in names if n.endswith(".md") and not n.startswith("."))
-    return sorted(rels)
 
 
 def _load_cache(cache: Path | None) -> dict[str, list[Any]]:
@@ -134,25 +114,27 @@ class Catalog:
         return cls.scan(vault.wiki, vault.state / CACHE_FILE, save_cache)
 
     @classmethod
-    def scan(cls, wiki_dir: Path, cache: Path | None = None, save_cache: bool = True) -> Catalog:
+    def scan(
+        cls,
+        wiki_dir: Path,
+        cache: Path | None = None,
+        save_cache: bool = True,
+        files: WikiFiles | None = None,
+    ) -> Catalog:
         """Read every page's frontmatter. Unparseable pages are skipped (lint reports them).
 
         With a `cache` file, only pages whose size or mtime changed since the last scan are
-        parsed again, so a scan of a large wiki costs a stat per page.
+        parsed again, so a scan of a large wiki costs a stat per page. `files`: the walk of
+        wiki/ to use, else a new one.
         """
         known = _load_cache(cache)
         seen: dict[str, list[Any]] = {}
         catalog = cls()
-        root = str(wiki_dir)
-        for rel in _page_rels(wiki_dir):
-            stat = os.stat(os.path.join(root, rel))
+        found = files if files is not None else walk(wiki_dir)
+        for rel in sorted(found.pages):
+            mtime_ns, size = found.pages[rel]
             hit = known.get(rel)
-            if (
-                hit
-                and hit[0] == stat.st_mtime_ns
-                and hit[1] == stat.st_size
-                and len(hit[2]) == CACHE_FIELDS
-            ):
+            if hit and hit[0] == mtime_ns and hit[1] == size and len(hit[2]) == CACHE_FIELDS:
                 fields, keys, words = hit[2], hit[3], hit[4]
                 stem, rel_, title, kind, aliases, summary, date, contradictions, cited = fields
                 entry = Entry(
@@ -190,7 +172,7 @@ class Catalog:
                 entry.contradictions,
                 list(entry.sources),
             ]
-            seen[rel] = [stat.st_mtime_ns, stat.st_size, fields, keys, words]
+            seen[rel] = [mtime_ns, size, fields, keys, words]
         if cache is not None and save_cache and seen != known:
             cache.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(cache, json.dumps(seen, ensure_ascii=False).encode("utf-8"))

@@ -14,7 +14,6 @@ FTS5, so no question (quotes, colons, hyphens, `AND`, `*`) can be read as query 
 from __future__ import annotations
 
 import math
-import os
 import re
 import sqlite3
 import unicodedata
@@ -23,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmwiki.pages import PageError, as_list, normalize_key, read, unlink
-from llmwiki.vault import GENERATED_PAGES, Vault
+from llmwiki.scan import WikiFiles, walk
+from llmwiki.vault import Vault
 
 __all__ = [
     "STOP_WORDS",
@@ -181,6 +181,13 @@ _SCHEMA = (
 )
 
 
+# a hit's columns, with a snippet around the words matched
+_SELECT_HITS = (
+    f"SELECT rowid, stem, title, type, rel, rank, snippet(pages, -1, '', '', '…', {SNIPPET_TOKENS})"
+    " FROM pages WHERE pages MATCH ?"
+)
+
+
 class SearchIndex:
     """The FTS5 index of one vault's pages. Not thread-safe: one per thread.
 
@@ -250,9 +257,10 @@ class SearchIndex:
 
     # -- keeping it current ----------------------------------------------------------------------
 
-    def sync(self) -> SyncStats:
-        """Bring the index up to date with the pages on disk."""
-        on_disk = _scan(self.vault.wiki)
+    def sync(self, files: WikiFiles | None = None) -> SyncStats:
+        """Bring the index up to date with the pages on disk (`files`: the walk of wiki/ to
+        use, else a new one)."""
+        on_disk = (files if files is not None else walk(self.vault.wiki)).pages
         known = {
             rel: (doc_id, mtime, size)
             for doc_id, rel, mtime, size in self._db.execute(
@@ -348,31 +356,16 @@ class SearchIndex:
             return []
         try:
             rows = self._db.execute(
-                "SELECT rowid, stem, title, type, rel, rank,"
-                " snippet(pages, -1, '', '', '…', ?)"
-                " FROM pages WHERE pages MATCH ? AND (? IS NULL OR type = ?)"
-                " ORDER BY rank LIMIT ?",
-                (
-                    SNIPPET_TOKENS,
-                    query.expression,
-                    page_type,
-                    page_type,
-                    limit * CANDIDATES_PER_HIT,
-                ),
+                f"{_SELECT_HITS} AND (? IS NULL OR type = ?) ORDER BY rank LIMIT ?",
+                (query.expression, page_type, page_type, limit * CANDIDATES_PER_HIT),
             ).fetchall()
-            names = {
-                doc: runs
-                for doc, runs in self._named(question).items()
-                if page_type is None or self._type_of(doc) == page_type
-            }
+            names = self._named(question, page_type)
             missing = sorted(names.keys() - {row[0] for row in rows})
             if missing:  # named pages BM25 ranked too low to fetch: they are relevant anyway
                 marks = ",".join("?" * len(missing))
                 rows += self._db.execute(
-                    "SELECT rowid, stem, title, type, rel, rank,"
-                    " snippet(pages, -1, '', '', '…', ?)"
-                    f" FROM pages WHERE pages MATCH ? AND rowid IN ({marks})",
-                    (SNIPPET_TOKENS, query.expression, *missing),
+                    f"{_SELECT_HITS} AND rowid IN ({marks})",
+                    (query.expression, *missing),
                 ).fetchall()
             pages, frequencies = self._frequencies(query.terms)
             matched = self._matched(query.terms, [row[0] for row in rows])
@@ -415,10 +408,12 @@ class SearchIndex:
         )
         return hits[:limit]
 
-    def _named(self, question: str) -> dict[int, list[tuple[str, ...]]]:
-        """The pages `question` names, each with the runs of words naming it: runs of the
-        question's words (possessives dropped, plurals tried singular) that are a page's
-        title, file name or alias as `normalize_key` compares names."""
+    def _named(
+        self, question: str, page_type: str | None = None
+    ) -> dict[int, list[tuple[str, ...]]]:
+        """The pages `question` names (of `page_type`, if given), each with the runs of words
+        naming it: runs of the question's words (possessives dropped, plurals tried singular)
+        that are a page's title, file name or alias as `normalize_key` compares names."""
         words = [_POSSESSIVE_RE.sub("", w) for w in _NAME_WORD_RE.findall(question)]
         keys = [normalize_key(w) for w in words]
         wanted: dict[str, tuple[str, ...]] = {}
@@ -436,18 +431,17 @@ class SearchIndex:
                         wanted.setdefault(joined[:-2], run)
         found: dict[int, list[tuple[str, ...]]] = {}
         chunk = sorted(wanted)
+        typed = page_type is not None
+        join = " JOIN pages ON pages.rowid = doc AND pages.type = ?" if typed else ""
         for start in range(0, len(chunk), 500):  # SQLite caps the number of parameters
             part = chunk[start : start + 500]
             marks = ",".join("?" * len(part))
             for key, doc in self._db.execute(
-                f"SELECT key, doc FROM names WHERE key IN ({marks})", part
+                f"SELECT key, doc FROM names{join} WHERE key IN ({marks})",
+                [page_type, *part] if typed else part,
             ):
                 found.setdefault(doc, []).append(wanted[key])
         return found
-
-    def _type_of(self, doc: int) -> str:
-        row = self._db.execute("SELECT type FROM pages WHERE rowid = ?", (doc,)).fetchone()
-        return str(row[0]) if row else ""
 
     def _frequencies(self, terms: Sequence[str]) -> tuple[int, list[int]]:
         """The number of pages, and how many of them hold each of `terms`."""
@@ -495,35 +489,6 @@ class SearchIndex:
     def __len__(self) -> int:
         (count,) = self._db.execute("SELECT count(*) FROM docs").fetchone()
         return int(count)
-
-
-def _scan(wiki: Path) -> dict[str, tuple[int, int]]:
-    """Every page file under `wiki`: path relative to it -> (mtime_ns, size).
-
-    The same files `Catalog.scan` reads: `*.md` outside dot-folders, less the generated pages.
-    """
-    found: dict[str, tuple[int, int]] = {}
-    stack: list[tuple[str, str]] = [(str(wiki), "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = os.scandir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        with entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                rel = prefix + entry.name
-                try:
-                    if entry.is_dir(follow_symlinks=False):  # a symlink loop must not hang us
-                        stack.append((entry.path, rel + "/"))
-                    elif entry.name.endswith(".md") and rel not in GENERATED_PAGES:
-                        stat = entry.stat()
-                        found[rel] = (stat.st_mtime_ns, stat.st_size)
-                except FileNotFoundError:  # deleted while we walked
-                    continue
-    return found
 
 
 def search(vault: Vault, question: str, limit: int = 10) -> list[Hit]:
