@@ -27,7 +27,8 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
-from llmwiki.ask import ExtractiveAnswerer, ask
+from llmwiki.ask import ask
+from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
 from llmwiki.pages import render, render_link
 from llmwiki.search import SearchIndex
 from llmwiki.vault import Vault, init_vault

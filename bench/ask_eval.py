@@ -26,7 +26,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from llmwiki.ask import NOT_COVERED, ExtractiveAnswerer, ask
+from llmwiki.ask import ask
+from llmwiki.engines.answerer import NOT_COVERED
+from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
 from llmwiki.engines.extractive.engine import ExtractiveEngine
 from llmwiki.ingest import Options, ingest
 from llmwiki.vault import Vault, init_vault

@@ -15,19 +15,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import NO_LLM, SAMPLE_ENTITIES, SAMPLES, TODAY, KeywordEngine, run
 
-from llmwiki.ask import (
-    NOT_COVERED,
-    Answer,
-    AskResult,
-    ContextPage,
-    ExtractiveAnswerer,
-    ask,
-)
+from llmwiki.ask import AskResult, ask
 from llmwiki.catalog import Catalog
 from llmwiki.cli import cli
 from llmwiki.config import Config
-from llmwiki.engines import EngineError
+from llmwiki.engines.answerer import NOT_COVERED, Answer, ContextPage
+from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
 from llmwiki.engines.llm.answerer import LLMAnswerer
+from llmwiki.errors import EngineError
 from llmwiki.pages import parse_links, read
 from llmwiki.prompts import Prompts
 from llmwiki.search import search

@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from llmwiki.ask import NOT_COVERED, Answer, ContextPage, ExtractiveAnswerer, ask
+from llmwiki.ask import ask
+from llmwiki.engines.answerer import NOT_COVERED, Answer, ContextPage
+from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
 from llmwiki.pages import render
 from llmwiki.search import SearchIndex
 from llmwiki.vault import Vault

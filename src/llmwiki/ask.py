@@ -5,8 +5,9 @@ the pages the best hits link to, packed into a token budget, each page trimmed t
 links are read from the hit pages themselves rather than from `llmwiki.graph`: building the
 graph costs most of a second on a 10,000-page wiki, and backlinks need no graph here, since a
 page linking to [[X]] has X's name in its indexed text and BM25 finds it anyway. An
-answerer writes the answer from those pages only: the LLM (`engines.llm.answerer`, which streams) or
-the extractive answerer here (the passages that match the question best, each citing its page).
+answerer (`engines.answerer`) writes the answer from those pages only: the LLM
+(`engines.llm.answerer`, which streams) or the extractive one (`engines.extractive.answerer`:
+the passages that match the question best, each citing its page).
 With no relevant page there is no answerer call at all: the answer says the wiki does not cover
 the question, and cites nothing.
 
@@ -21,20 +22,27 @@ indexes the new page, so later questions can retrieve it.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from llmwiki.catalog import Catalog, entry_for, render_index
-from llmwiki.engines import Engine, EngineError, Usage
+from llmwiki.engines import Engine, Usage
+from llmwiki.engines.answerer import (
+    BULLET_RE,
+    NOT_COVERED,
+    TRIMMED_MARK,
+    Answerer,
+    ContextPage,
+    render_block,
+)
+from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
+from llmwiki.errors import EngineError, PageError
 from llmwiki.pages import (
     LINK_RE,
     Page,
-    PageError,
     as_list,
     display_text,
     normalize_key,
@@ -46,86 +54,21 @@ from llmwiki.pages import (
     section_lines,
     unlink,
 )
-from llmwiki.search import Hit, SearchIndex, parse_query
+from llmwiki.search import Hit, SearchIndex
 from llmwiki.tokens import count_tokens, split_text
 from llmwiki.vault import GENERATED_PAGES, PAGE_FOLDERS, Vault
 
-if TYPE_CHECKING:
-    from llmwiki.config import Config
-
-__all__ = [
-    "DEFAULT_BUDGET",
-    "NOT_COVERED",
-    "Answer",
-    "Answerer",
-    "AskResult",
-    "ContextPage",
-    "ExtractiveAnswerer",
-    "answerer_for",
-    "ask",
-    "render_block",
-]
+__all__ = ["DEFAULT_BUDGET", "AskResult", "ask"]
 
 DEFAULT_BUDGET = 3000  # tokens of page text an answer may be built from
 MAX_HITS = 8
 # Shares of a question's weight a page must hold (see `relevant`), chosen on the question set
 # of bench/ask_eval.py, where no question on an absent topic reaches COVERED
 COVERED, ALONGSIDE = 0.5, 0.4
-RANK_BONUS = 1.0  # extractive answer: the best-ranked pages' passages are cited first
 NEIGHBOUR_SOURCES = 2  # the best hits whose linked pages are added as context
 MAX_NEIGHBOURS = 4
 MIN_PAGE_TOKENS = 60  # a page cut below this says too little to be worth its room
-MAX_PASSAGES = 6  # extractive answer: passages quoted
-PASSAGES_PER_PAGE = 3
-MAX_PASSAGE_CHARS = 400
-TRIMMED_MARK = "\n[…]"
 NO_ANSWER = "The answerer returned no answer."
-NOT_COVERED = "The wiki does not cover this question: none of its pages answers it."
-
-_TAG_RE = re.compile(r"</?\s*(?:page|pages|question)\b[^>]*>", re.IGNORECASE)
-_BULLET_RE = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
-_SENTENCE_RE = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(\[A-Z0-9])")
-_WORD_RE = re.compile(r"[^\W_]+")
-_QUOTED_RE = re.compile(r"^\[\[([^\[\]|#\n]+)(?:\|[^\[\]\n]*)?\]\]:\s+(.+)$")  # `[[X]]: passage`
-_CITED_RE = re.compile(r"\s+—\s+\[\[[^\]]*\]\]\s*$")  # a fact bullet's trailing source link
-
-
-@dataclass(frozen=True)
-class ContextPage:
-    """A page as an answerer sees it: `text` is its summary and body, trimmed to the budget."""
-
-    stem: str
-    title: str
-    type: str
-    text: str
-    aliases: tuple[str, ...] = ()
-    trimmed: bool = False
-    neighbour: bool = False  # linked from a best hit rather than matched by the question
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    usage: Usage = field(default_factory=Usage)
-    cut_off: str = ""  # why the answer stopped before the model finished it ("" when it did)
-
-
-@runtime_checkable
-class Answerer(Protocol):
-    """Writes an answer from the supplied pages only.
-
-    An answerer that streams passes each piece of text to `on_token` as it comes; what it
-    passed, joined, must then be its answer's text. One that does not stream never calls it.
-    """
-
-    name: str
-
-    def answer(
-        self,
-        question: str,
-        pages: Sequence[ContextPage],
-        on_token: Callable[[str], None] | None = None,
-    ) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -143,18 +86,6 @@ class AskResult:
     @property
     def covered(self) -> bool:
         return bool(self.citations)
-
-
-def answerer_for(config: Config, vault_prompts: Path | None = None) -> Answerer:
-    """The answerer `config` asks for, chosen like the ingest engine: the LLM when one is
-    configured, else the extractive answerer. Imports lazily: the offline path never loads
-    openai."""
-    if config.uses_llm:
-        from llmwiki.engines.llm.answerer import LLMAnswerer
-        from llmwiki.prompts import Prompts
-
-        return LLMAnswerer(config, Prompts(vault_prompts))
-    return ExtractiveAnswerer()
 
 
 def ask(
@@ -232,12 +163,6 @@ def relevant(hits: Sequence[Hit]) -> list[Hit]:
     return [h for h in hits if h.named or h.coverage >= ALONGSIDE]
 
 
-def needed(terms: int) -> int:
-    """How many of a question's content words a page must contain to be relevant: all of one
-    or two ("Nathan Lambert"), half of more. One shared common word is not relevance."""
-    return terms if terms <= 2 else math.ceil(terms / 2)
-
-
 def _answerer_of(answerer: Answerer | Engine) -> Answerer:
     if isinstance(answerer, Answerer):
         return answerer
@@ -245,21 +170,12 @@ def _answerer_of(answerer: Answerer | Engine) -> Answerer:
         # Silently answering extractively when the user configured an LLM would mislead.
         raise EngineError(
             "this LLM engine cannot answer questions; "
-            "use llmwiki.ask.answerer_for(config) to get the LLM answerer"
+            "use llmwiki.engines.open_answerer(config) to get the LLM answerer"
         )
     return ExtractiveAnswerer()
 
 
 # --- retrieval: pages packed into the budget ------------------------------------------------------
-
-
-def render_block(page: ContextPage) -> str:
-    """A page as it goes into a prompt; the budget counts exactly this text."""
-    text = _TAG_RE.sub("", page.text).strip()
-    return (
-        f"<page>\nLink: {render_link(page.stem)}\nTitle: {display_text(page.title)}\n"
-        f"Type: {page.type or 'page'}\n\n{text}\n</page>"
-    )
 
 
 def _context(
@@ -458,120 +374,6 @@ class _LinkGuard:
             return
 
 
-# --- the extractive answerer ----------------------------------------------------------------------
-
-
-class ExtractiveAnswerer:
-    """Answers without an LLM: the passages (bullets, sentences) of the supplied pages that
-    contain most of the question's words, each citing its page. Deterministic and offline."""
-
-    name = "extractive"
-
-    def answer(
-        self,
-        question: str,
-        pages: Sequence[ContextPage],
-        on_token: Callable[[str], None] | None = None,
-    ) -> Answer:
-        terms = {_stem(t) for t in parse_query(question).terms}
-        if not terms:
-            return Answer(NOT_COVERED)
-        need = needed(len(terms))
-        scored: list[tuple[float, int, int, str, str]] = []
-        for rank, page in enumerate(pages):
-            # A passage on a page about the subject is about it even when it says "he".
-            implied = set() if page.neighbour else _terms_of(" ".join([page.title, *page.aliases]))
-            for position, passage in enumerate(_passages(page.text)):
-                cited = page.stem
-                quoted = _QUOTED_RE.match(passage) if page.type == "answer" else None
-                if quoted:
-                    # a saved answer quotes other pages: cite those, not the answer about them
-                    cited, passage = quoted.group(1).strip(), quoted.group(2)
-                said = _terms_of(unlink(passage)) & terms
-                covered = said | (implied & terms)
-                # Retrieval judged the matched pages relevant: a passage of theirs that holds
-                # two of the question's words may answer it, however long the question.
-                # A neighbour must earn its place.
-                if not said or len(covered) < (need if page.neighbour else min(need, 2)):
-                    continue
-                score = len(covered) + 0.5 * len(said)  # naming the words beats implying them
-                score += RANK_BONUS * max(0, 3 - rank)
-                scored.append((-score, rank, position, cited, passage))
-        chosen: list[tuple[str, str]] = []
-        per_page: dict[str, int] = {}
-        seen: set[str] = set()
-        for _, _, _, stem, passage in sorted(scored):
-            key = _passage_key(passage)
-            if key in seen or per_page.get(stem, 0) >= PASSAGES_PER_PAGE:
-                continue
-            seen.add(key)
-            per_page[stem] = per_page.get(stem, 0) + 1
-            chosen.append((stem, passage))
-            if len(chosen) >= MAX_PASSAGES:
-                break
-        if not chosen:
-            return Answer(NOT_COVERED)
-        return Answer("\n".join(f"- {render_link(stem)}: {passage}" for stem, passage in chosen))
-
-
-def _passage_key(passage: str) -> str:
-    """One fact copied onto several pages (a person's, a source's) is quoted once."""
-    return normalize_key(unlink(_CITED_RE.sub("", passage)))
-
-
-def _stem(word: str) -> str:
-    """Plural and singular compared as one ("models" ~ "model"); nothing more aggressive."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def _terms_of(text: str) -> set[str]:
-    return {_stem(t) for t in parse_query(text).terms} if text else set()
-
-
-def _passages(text: str) -> Iterable[str]:
-    """Bullets and sentences of a page's markdown, without headings and bare link lists."""
-    paragraph: list[str] = []
-
-    def sentences() -> Iterable[str]:
-        joined = " ".join(paragraph)
-        paragraph.clear()
-        return _SENTENCE_RE.split(joined) if joined else []
-
-    candidates: list[str] = []
-    for raw in text.split("\n"):
-        line = raw.strip()
-        while line.startswith(">"):  # callouts and quotes
-            line = line[1:].strip()
-        if line.startswith("[!"):  # a callout's header line: `[!warning] Contradiction`
-            line = line.split("]", 1)[1].strip()
-        bullet = _BULLET_RE.match(line)
-        if not line or line.startswith(("#", "---", "|")) or bullet or line == TRIMMED_MARK.strip():
-            candidates += sentences()
-            if bullet:
-                candidates.append(line[bullet.end() :])
-            continue
-        paragraph.append(line.removeprefix("Summary: "))
-    candidates += sentences()
-    for candidate in candidates:
-        passage = _shorten(candidate.strip())
-        # at least a few words that are not a link: a bare list of links says nothing
-        if len(_WORD_RE.findall(LINK_RE.sub("", passage))) >= 3:
-            yield passage
-
-
-def _shorten(passage: str) -> str:
-    if len(passage) <= MAX_PASSAGE_CHARS:
-        return passage
-    cut = passage[:MAX_PASSAGE_CHARS].rsplit(" ", 1)[0]
-    if cut.count("[[") > cut.count("]]"):  # never leave half a link
-        cut = cut[: cut.rfind("[[")]
-    return cut.rstrip(" ,;:") + " …"
-
-
 # --- filing the answer back -----------------------------------------------------------------------
 
 
@@ -624,7 +426,7 @@ def _save(
 
 def _summary(text: str, limit: int = 200) -> str:
     first = next((line for line in text.split("\n") if line.strip()), "")
-    line = " ".join(unlink(_BULLET_RE.sub("", first.strip())).split())
+    line = " ".join(unlink(BULLET_RE.sub("", first.strip())).split())
     if len(line) <= limit:
         return line
     return line[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"

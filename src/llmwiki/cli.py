@@ -20,13 +20,24 @@ from typing import Any, NoReturn
 import click
 
 from llmwiki import history
-from llmwiki.config import Config, ConfigError, load_config
-from llmwiki.engines import Engine, EngineError, open_engine
+from llmwiki.config import Config, load_config
+from llmwiki.engines import Engine, open_engine
+from llmwiki.errors import (
+    ClipError,
+    ConfigError,
+    ContradictionError,
+    EngineError,
+    HistoryError,
+    MergeError,
+    SearchError,
+    ServerSetupError,
+    VaultError,
+)
 from llmwiki.ingest import IngestReport, Options, Progress, SourceResult, ingest
 from llmwiki.manifest import Manifest
 from llmwiki.obsidian import apply_settings
 from llmwiki.status import vault_status
-from llmwiki.vault import Vault, VaultError, explain_os_error, find_vault, init_vault
+from llmwiki.vault import Vault, explain_os_error, find_vault, init_vault
 
 LOCK_WAIT = 600.0  # seconds a command waits for another wiki process before giving up
 
@@ -229,7 +240,7 @@ def add_cmd(
                     done = clip.add_text(vault, text, title, _today())
                 else:
                     done = clip.add_file(vault, Path(item))
-            except (clip.ClipError, VaultError) as exc:
+            except (ClipError, VaultError) as exc:
                 click.secho(f"Error: {exc}", fg="red", err=True)
                 failed += 1
                 continue
@@ -444,7 +455,7 @@ def resolve(state: _State, cid: str, note: str) -> None:
     vault = state.vault()
     try:
         item = contradictions.resolve(vault, cid, note, _today().isoformat())
-    except (contradictions.ContradictionError, VaultError) as exc:
+    except (ContradictionError, VaultError) as exc:
         _fail(str(exc))
     click.echo(f"Resolved {item.id} on [[{item.page}]].")
 
@@ -456,7 +467,7 @@ def undo(state: _State) -> None:
     vault = state.vault()
     try:
         report = history.undo(vault)
-    except (history.HistoryError, VaultError) as exc:
+    except (HistoryError, VaultError) as exc:
         _fail(str(exc))
     click.echo(f"Reverted {report.reverted[:10]}: {report.subject}")
 
@@ -560,7 +571,7 @@ def merge_cmd(state: _State, keep: str, other: str) -> None:
     OTHER's text, sources and names move to KEEP, every link to OTHER is pointed at KEEP, and
     OTHER's file is removed.
     """
-    from llmwiki.merge_pages import MergeError, merge_pages
+    from llmwiki.merge_pages import merge_pages
 
     vault = state.vault()
     try:
@@ -615,13 +626,13 @@ def ask_cmd(
     without one, the best matching passages are quoted. Every link printed or saved points at
     an existing page.
     """
-    from llmwiki.ask import DEFAULT_BUDGET, answerer_for, ask
-    from llmwiki.search import SearchError
+    from llmwiki.ask import DEFAULT_BUDGET, ask
+    from llmwiki.engines import open_answerer
 
     vault = state.vault()
     config = state.config(vault, engine=engine, model=model)
     try:
-        answerer = answerer_for(config, vault.prompts)
+        answerer = open_answerer(config, vault.prompts)
     except EngineError as exc:
         _fail(str(exc))
     if answerer.name == "extractive" and config.engine == "auto" and not as_json:
@@ -784,7 +795,6 @@ def search_cmd(state: _State, query: str, page_type: str | None, limit: int, as_
     Each hit: score, type, title and a snippet; --json prints a list of objects with title,
     link, type, path, score, snippet, matched and terms.
     """
-    from llmwiki.search import SearchError
     from llmwiki.search_report import search_pages
 
     vault = state.vault()
@@ -856,7 +866,7 @@ def mcp_cmd(
             "`wiki mcp` needs the MCP SDK: pip install 'llm-wiki[mcp]' "
             "(or: pip install mcp) in the environment `wiki` runs from"
         )
-    from llmwiki.ask import answerer_for
+    from llmwiki.engines import open_answerer
 
     if vault_path:
         state = _State(os.path.expanduser(vault_path))
@@ -864,11 +874,11 @@ def mcp_cmd(
     if use_http:
         try:
             mcp_server.check_http_host(host, token)
-        except mcp_server.ServerSetupError as exc:
+        except ServerSetupError as exc:
             _fail(str(exc))
     config = state.config(vault)
     try:
-        answerer = answerer_for(config, vault.prompts)
+        answerer = open_answerer(config, vault.prompts)
     except EngineError as exc:
         _fail(str(exc))
     engine: Engine | None = None

@@ -32,14 +32,22 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from llmwiki import contradictions
-from llmwiki.ask import DEFAULT_BUDGET, Answer, Answerer, ContextPage, ask
+from llmwiki.ask import DEFAULT_BUDGET, ask
 from llmwiki.catalog import Catalog, Entry
-from llmwiki.engines import Engine, EngineError
+from llmwiki.engines import Engine
+from llmwiki.engines.answerer import Answer, Answerer, ContextPage
+from llmwiki.errors import (
+    ContradictionError,
+    EngineError,
+    PageError,
+    SearchError,
+    ServerSetupError,
+    VaultError,
+)
 from llmwiki.ingest import Options, ingest
-from llmwiki.pages import PageError, append_to_section, read, render, safe_name
-from llmwiki.search import SearchError
+from llmwiki.pages import append_to_section, read, render, safe_name
 from llmwiki.search_report import search_pages
-from llmwiki.vault import LOG_HEADER, Vault, VaultError
+from llmwiki.vault import LOG_HEADER, Vault
 
 __all__ = [
     "DEFAULT_PORT",
@@ -74,10 +82,6 @@ then `read_page`; `neighbors` shows how a page connects. `ask` returns the passa
 answer a question (with no LLM configured: a context pack to answer from yourself, citing
 pages as [[Title]]); `save_answer` files a good answer back into the wiki. Cite pages by the
 `link` each result gives."""
-
-
-class ServerSetupError(Exception):
-    """The server cannot start as asked (e.g. a public host without a token)."""
 
 
 @dataclass(frozen=True)
@@ -398,7 +402,7 @@ class WikiServer:
             item = contradictions.resolve(
                 self.vault, id.strip().lower(), note, self.today().isoformat()
             )
-        except (contradictions.ContradictionError, VaultError) as exc:
+        except (ContradictionError, VaultError) as exc:
             raise ToolError(str(exc)) from None
         return {"id": item.id, "page": f"[[{item.page}]]", "resolved": item.resolved}
 

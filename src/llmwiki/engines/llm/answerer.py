@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from llmwiki.ask import Answer, ContextPage, render_block
 from llmwiki.config import Config
+from llmwiki.engines.answerer import Answer, ContextPage, render_block
 from llmwiki.engines.llm.client import LLMClient
 from llmwiki.prompts import Prompts
 
