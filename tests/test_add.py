@@ -19,6 +19,7 @@ from test_sources import make_pdf
 
 from llmwiki import clip
 from llmwiki.cli import cli
+from llmwiki.errors import ClipError
 from llmwiki.readers import read_source
 from llmwiki.vault import Vault, init_vault
 
@@ -276,7 +277,7 @@ def test_dns_failure_is_named() -> None:
         raise httpx2.ConnectError("[Errno -2] Name or service not known", request=request)
 
     http = clip.client(clip.Limits(), transport=httpx2.MockTransport(refuse))
-    with pytest.raises(clip.ClipError, match=r"could not be found \(DNS\); check the spelling"):
+    with pytest.raises(ClipError, match=r"could not be found \(DNS\); check the spelling"):
         clip.fetch(http, "https://no-such-host.invalid/x", clip.Limits())
 
 

@@ -21,6 +21,7 @@ from fake_openai import FakeOpenAI
 
 from llmwiki.catalog import Catalog
 from llmwiki.content import FACTS_HEADING, fact_key
+from llmwiki.errors import ContradictionError
 from llmwiki.manifest import Manifest
 from llmwiki.pages import parse_links, read, section_lines
 from llmwiki.vault import Vault, init_vault
@@ -376,7 +377,8 @@ def test_merge_stopped_at_every_write_then_rerun(
 ) -> None:
     from conftest import TODAY
 
-    from llmwiki.merge_pages import MergeError, merge_pages
+    from llmwiki.errors import MergeError
+    from llmwiki.merge_pages import merge_pages
 
     prepared = ingested(tmp_path / "prepared", DUPLICATES)
 
@@ -449,7 +451,7 @@ def test_contradiction_resolve_stopped_at_every_write_then_rerun(
     def resolve(vault: Vault) -> None:
         try:
             contradictions.resolve(vault, cid, "the newer release", "2026-01-20")
-        except contradictions.ContradictionError as exc:
+        except ContradictionError as exc:
             # run again after the pages were all written: it says so, and completes the rest
             assert "already resolved on 2026-01-20" in str(exc)
 

@@ -23,9 +23,10 @@ from test_sources import make_docx, make_epub, make_pdf
 
 from llmwiki.cli import cli
 from llmwiki.engines import Extraction, SourceDoc
+from llmwiki.errors import SourceError
 from llmwiki.ingest import Options, ingest
 from llmwiki.manifest import Manifest
-from llmwiki.readers import SourceError, iso_date, read_source
+from llmwiki.readers import iso_date, read_source
 from llmwiki.status import vault_status
 from llmwiki.vault import Vault
 

@@ -16,8 +16,9 @@ import pytest
 from fake_openai import FakeOpenAI, FakeReply, by_kind, call_kind, sequence, source_text
 
 from llmwiki.config import Config
-from llmwiki.engines import Candidate, EngineError, Fact, KnownFact, Mention, SourceDoc
+from llmwiki.engines import Candidate, Fact, KnownFact, Mention, SourceDoc
 from llmwiki.engines.llm.engine import LLMEngine
+from llmwiki.errors import EngineError
 from llmwiki.prompts import Prompts
 from llmwiki.tokens import count_tokens, split_text
 

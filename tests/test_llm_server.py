@@ -34,9 +34,10 @@ from fake_openai import (
 from llmwiki.ask import ask
 from llmwiki.cli import cli
 from llmwiki.config import Config
-from llmwiki.engines import Candidate, EngineError, Mention, SourceDoc
+from llmwiki.engines import Candidate, Mention, SourceDoc
 from llmwiki.engines.llm.answerer import LLMAnswerer
 from llmwiki.engines.llm.engine import LLMEngine
+from llmwiki.errors import EngineError
 from llmwiki.prompts import Prompts
 from llmwiki.vault import Vault
 

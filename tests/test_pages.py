@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from llmwiki.errors import VaultError
 from llmwiki.pages import (
     append_to_section,
     normalize_key,
@@ -13,7 +14,7 @@ from llmwiki.pages import (
     section_lines,
     unlink,
 )
-from llmwiki.vault import Vault, VaultError
+from llmwiki.vault import Vault
 
 
 @pytest.mark.parametrize(

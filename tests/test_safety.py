@@ -13,9 +13,10 @@ import pytest
 from conftest import SAMPLES, KeywordEngine, drop, git, run, wiki_files
 
 from llmwiki.engines import Extraction, Fact, Mention, SourceDoc, Usage
-from llmwiki.history import HistoryError, undo
+from llmwiki.errors import HistoryError, LockedError
+from llmwiki.history import undo
 from llmwiki.pages import parse_links, read
-from llmwiki.vault import LockedError, Vault
+from llmwiki.vault import Vault
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 ENTITIES = {"Tomas Berg": "person", "Lighthouse": "concept", "GRPO": "concept"}

@@ -17,7 +17,8 @@ from conftest import KeywordEngine, drop, run
 from ebooklib import epub  # type: ignore[import-untyped]
 from pypdf import PdfReader, PdfWriter
 
-from llmwiki.readers import SourceError, read_source
+from llmwiki.errors import SourceError
+from llmwiki.readers import read_source
 from llmwiki.vault import Vault
 
 # --- document builders (test_watch uses them too) -------------------------------------------

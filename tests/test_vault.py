@@ -23,7 +23,8 @@ from conftest import NO_LLM, SAMPLE_ENTITIES, SAMPLES, KeywordEngine, drop, run
 
 from llmwiki import vault as vault_module
 from llmwiki.cli import cli
-from llmwiki.vault import LockedError, Vault, WriteError, atomic_write
+from llmwiki.errors import LockedError, WriteError
+from llmwiki.vault import Vault, atomic_write
 
 posix_modes = pytest.mark.skipif(os.name == "nt", reason="Windows has no permission bits")
 REAL_OPEN, REAL_WRITE, REAL_REPLACE = os.open, os.write, os.replace

@@ -24,10 +24,11 @@ from conftest import SAMPLES, TODAY, KeywordEngine
 from test_sources import BAD_INPUTS, HTML, HTML_JUNK, LIMIT, make_docx, make_epub, make_pdf
 
 from llmwiki import watch
-from llmwiki.engines import Engine, EngineError, Extraction, SourceDoc
+from llmwiki.engines import Engine, Extraction, SourceDoc
+from llmwiki.errors import EngineError, LockedError
 from llmwiki.ingest import Options, SourceResult
 from llmwiki.pages import read
-from llmwiki.vault import LockedError, Vault, init_vault
+from llmwiki.vault import Vault, init_vault
 from llmwiki.watch import Watcher, WatchReport, WatchStatus
 
 SETTLE = 0.3

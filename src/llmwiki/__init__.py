@@ -11,12 +11,11 @@ message that says what to do next:
 - PageError: a page's frontmatter cannot be parsed.
 """
 
-from llmwiki.config import Config, ConfigError, load_config
-from llmwiki.engines import Engine, EngineError, Usage, open_engine
+from llmwiki.config import Config, load_config
+from llmwiki.engines import Engine, Usage, open_engine
+from llmwiki.errors import ConfigError, EngineError, LockedError, PageError, SourceError, VaultError
 from llmwiki.ingest import IngestReport, Options, SourceResult, ingest
-from llmwiki.pages import PageError
-from llmwiki.readers import SourceError
-from llmwiki.vault import LockedError, Vault, VaultError, find_vault, init_vault
+from llmwiki.vault import Vault, find_vault, init_vault
 
 __all__ = [
     "Config",

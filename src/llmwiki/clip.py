@@ -30,9 +30,10 @@ from urllib.parse import urlsplit
 
 import httpx2 as httpx
 
+from llmwiki.errors import ClipError, SourceError
 from llmwiki.pages import render as render_page
 from llmwiki.pages import safe_name
-from llmwiki.readers import READERS, SourceError
+from llmwiki.readers import READERS
 from llmwiki.vault import Vault, atomic_write
 
 USER_AGENT = "llm-wiki/0.1 (personal knowledge wiki; `wiki add`)"
@@ -50,10 +51,6 @@ class Limits:
     max_redirects: int = 5
     max_images: int = 30
     images: bool = True
-
-
-class ClipError(Exception):
-    """A page, file or text that cannot be added; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from llmwiki.errors import ConfigError
+
 ENGINES = ("auto", "llm", "extractive")
-
-
-class ConfigError(Exception):
-    """wiki.toml or an environment variable holds a value we cannot use."""
 
 
 @dataclass(frozen=True)

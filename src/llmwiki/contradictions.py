@@ -18,6 +18,7 @@ from pathlib import Path
 from llmwiki.catalog import Catalog
 from llmwiki.content import fact_key
 from llmwiki.engines import Contradiction
+from llmwiki.errors import ContradictionError
 from llmwiki.pages import inert_line, read, render, render_link
 from llmwiki.vault import Vault
 
@@ -34,10 +35,6 @@ _HEADER = re.compile(
 )
 # an open one, as counted in frontmatter and by lint (MULTILINE, to count them in a body)
 OPEN_RE = re.compile(r"^ {0,3}> ?\[!warning\][+-]?[ \t]+Contradiction ", re.I | re.M)
-
-
-class ContradictionError(Exception):
-    """No such contradiction, or it is already resolved."""
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmwiki.errors import HistoryError
 from llmwiki.manifest import Manifest
 from llmwiki.vault import TEMP_PREFIX, TEMP_SUFFIX, Vault, atomic_write
 
 TRAILER = "Wiki-Operation: ingest"
 _REVERTS = re.compile(r"This reverts commit ([0-9a-f]{40})")
 _NO_IDENTITY = ("-c", "user.name=wiki", "-c", "user.email=wiki@localhost")
-
-
-class HistoryError(Exception):
-    """git is missing, the vault is not a repository, or git refused; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from llmwiki.pages import LINK_RE, PageError, display_text, link_target, parse, render
+from llmwiki.errors import PageError
+from llmwiki.pages import LINK_RE, display_text, link_target, parse, render
 
 # Obsidian does not read links inside code, so neither do we.
 CODE_RE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$|`[^`\n]+`", re.MULTILINE | re.DOTALL)

@@ -21,10 +21,11 @@ from itertools import combinations
 from typing import Any
 
 from llmwiki.catalog import Catalog, Entry, render_index
+from llmwiki.errors import PageError
 from llmwiki.graph import WikiGraph, build_graph, orphans
 from llmwiki.links import frontmatter_block, relink, rewrite_links, split_frontmatter
 from llmwiki.page_info import PageInfo
-from llmwiki.pages import META_ORDER, PageError, as_list, link_target, normalize_key, parse
+from llmwiki.pages import META_ORDER, as_list, link_target, normalize_key, parse
 from llmwiki.vault import PAGE_FOLDERS, Vault
 
 SEVERITIES = ("error", "warning")

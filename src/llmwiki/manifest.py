@@ -13,7 +13,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from llmwiki.pages import PageError, read
+from llmwiki.errors import PageError
+from llmwiki.pages import read
 from llmwiki.vault import Vault, atomic_write
 
 MANIFEST = "manifest.jsonl"

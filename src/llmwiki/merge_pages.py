@@ -23,18 +23,10 @@ from typing import Any
 
 from llmwiki.catalog import Catalog, render_index
 from llmwiki.content import FACTS_HEADING, fact_key
+from llmwiki.errors import MergeError, PageError
 from llmwiki.graph import WikiGraph, build_graph
 from llmwiki.links import relink, replace_links, rewrite_links
-from llmwiki.pages import (
-    Page,
-    PageError,
-    append_to_section,
-    as_list,
-    normalize_key,
-    read,
-    render,
-    render_link,
-)
+from llmwiki.pages import Page, append_to_section, as_list, normalize_key, read, render, render_link
 from llmwiki.vault import GENERATED_PAGES, Vault
 
 # Keys whose values merge rather than being taken from one page or the other.
@@ -43,10 +35,6 @@ _SECTION_RE = re.compile(r"^##\s+(.*?)\s*#*\s*$")
 _CALLOUT_RE = re.compile(r"^> \[!warning\] Contradiction", re.MULTILINE)
 _LINK_RE = re.compile(r"!?\[\[([^\[\]|#\n]*)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
 RELATED_HEADING = "Related"
-
-
-class MergeError(Exception):
-    """The merge was refused (missing, identical, source or locked pages); nothing changed."""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from llmwiki.contradictions import OPEN_RE
+from llmwiki.errors import PageError
 from llmwiki.links import CODE_RE, link_targets
-from llmwiki.pages import LINK_RE, PageError, fold_name, normalize_key, parse, unlink
+from llmwiki.pages import LINK_RE, fold_name, normalize_key, parse, unlink
 from llmwiki.scan import WikiFiles, walk
 from llmwiki.vault import Vault, atomic_write
 

@@ -18,6 +18,8 @@ import frontmatter
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from llmwiki.errors import PageError
+
 # Obsidian and the common file systems reject these in file names / link targets.
 # ` too: a code span inside [[...]] makes Obsidian and other parsers disagree on the link
 _FORBIDDEN = re.compile(r'[/\\:*?"<>|#^\[\]`\x00-\x1f\x7f]')
@@ -211,10 +213,6 @@ class Page:
 
     def render(self) -> str:
         return render(self.meta, self.body)
-
-
-class PageError(Exception):
-    """A page file that cannot be parsed (its frontmatter is not valid YAML)."""
 
 
 def as_list(value: Any) -> list[str]:

@@ -21,7 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmwiki.pages import PageError, as_list, normalize_key, read, unlink
+from llmwiki.errors import PageError, SearchError
+from llmwiki.pages import as_list, normalize_key, read, unlink
 from llmwiki.scan import WikiFiles, walk
 from llmwiki.vault import Vault
 
@@ -73,10 +74,6 @@ _WORD_RE = re.compile(r"[^\W_]+")
 # Words as names are written: "KV-Lite", "GPT-3.5", "tinyformer's" (the possessive is dropped)
 _NAME_WORD_RE = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE_RE = re.compile(r"['’]s$")
-
-
-class SearchError(Exception):
-    """The search index cannot be opened or queried; the message says what to do."""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmwiki.catalog import TYPE_HEADINGS, Catalog
+from llmwiki.errors import PageError
 from llmwiki.manifest import Manifest
-from llmwiki.pages import PageError, parse_links, read, section_lines
+from llmwiki.pages import parse_links, read, section_lines
 from llmwiki.readers import READERS
 from llmwiki.render import NOT_APPLIED_HEADING
 from llmwiki.vault import Vault, is_ignored_name

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmwiki import prompts as prompt_files
+from llmwiki.errors import LockedError, VaultError, WriteError
 
 CONFIG_FILE = "wiki.toml"
 PAGE_FOLDERS = {"person": "people", "concept": "concepts", "source": "sources", "answer": "answers"}
@@ -49,28 +50,6 @@ DEFAULT_CONFIG = """\
 # max_source_tokens = 6000   # documents larger than this are split
 # max_file_mb = 50
 """
-
-
-class VaultError(Exception):
-    """No vault where one was expected, or a path that would leave the vault."""
-
-
-class LockedError(VaultError):
-    """Another wiki process is writing to this vault."""
-
-
-class WriteError(VaultError, OSError):
-    """A file could not be written. Also an OSError (with the cause's errno), so code that
-    treats a failed write as an OS error, such as a cache that is only an optimisation, still
-    does; its message names the path and what to do."""
-
-    def __init__(self, path: Path, cause: OSError) -> None:
-        super().__init__(cause.errno, cause.strerror)
-        self.filename = str(path)
-        self.message = f"cannot write {path} (left unchanged): {explain_os_error(cause, False)}"
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)
@@ -140,7 +119,7 @@ class Vault:
         try:
             fd = os.open(target, os.O_WRONLY | os.O_APPEND | _BINARY)
         except OSError as exc:
-            raise WriteError(target, exc) from exc
+            raise WriteError(target, exc, explain_os_error(exc, False)) from exc
         try:
             size = os.fstat(fd).st_size
             try:
@@ -150,7 +129,7 @@ class Vault:
                 # a full disk can take part of the entry: cut the log back to where it was
                 with suppress(OSError):
                     os.ftruncate(fd, size)
-                raise WriteError(target, exc) from exc
+                raise WriteError(target, exc, explain_os_error(exc, False)) from exc
         finally:
             os.close(fd)
         return True
@@ -235,7 +214,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _create_temp(path)
     except OSError as exc:
-        raise WriteError(path, exc) from exc
+        raise WriteError(path, exc, explain_os_error(exc, False)) from exc
     try:
         try:
             _write_all(fd, data)
@@ -249,7 +228,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
     except OSError as exc:
         _discard(tmp)
-        raise WriteError(path, exc) from exc
+        raise WriteError(path, exc, explain_os_error(exc, False)) from exc
     except BaseException:
         _discard(tmp)
         raise
@@ -294,7 +273,7 @@ def _replace(tmp: Path, target: Path) -> None:
             return
         except PermissionError as exc:
             if time.monotonic() >= deadline:
-                raise WriteError(target, exc) from exc
+                raise WriteError(target, exc, explain_os_error(exc, False)) from exc
         time.sleep(delay)
         delay = min(delay * 2, 0.25)
 

@@ -43,7 +43,6 @@ from watchdog.observers.api import BaseObserver
 from llmwiki.engines import (
     Candidate,
     Engine,
-    EngineError,
     Extraction,
     Fact,
     KnownFact,
@@ -53,8 +52,9 @@ from llmwiki.engines import (
     Usage,
     Verdict,
 )
+from llmwiki.errors import EngineError, LockedError
 from llmwiki.ingest import IngestReport, Options, SourceResult, ingest
-from llmwiki.vault import LockedError, Vault, is_ignored_name
+from llmwiki.vault import Vault, is_ignored_name
 
 T = TypeVar("T")
 Signature = tuple[int, int]  # (size, mtime_ns): what changes while a file is being written

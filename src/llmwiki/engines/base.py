@@ -20,10 +20,6 @@ EntityKind = Literal["person", "concept"]
 ContradictionKind = Literal["factual", "changed_over_time", "differing_opinions"]
 
 
-class EngineError(Exception):
-    """An engine could not produce a valid result; the message says what to do."""
-
-
 @dataclass(frozen=True)
 class Usage:
     """Tokens and calls spent; engines return one with every result so runs can be costed."""

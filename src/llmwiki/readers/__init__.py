@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from llmwiki.engines.base import SourceDoc
+from llmwiki.errors import SourceError
 from llmwiki.normalize import choose_title, normalize_markdown
 from llmwiki.readers.common import (
     Parsed,
-    SourceError,
     decode_text,
     iso_date,
     person_names,
@@ -32,7 +32,6 @@ __all__ = [
     "READERS",
     "Parsed",
     "Reader",
-    "SourceError",
     "decode_text",
     "iso_date",
     "person_names",

@@ -11,6 +11,8 @@ from datetime import date
 
 from charset_normalizer import from_bytes
 
+from llmwiki.errors import SourceError
+
 _WIKILINK = re.compile(r"\[\[([^\[\]|]*)(?:\|[^\[\]]*)?\]\]")
 _ISO_DATE = re.compile(r"^\s*(\d{4})[-/](\d{2})[-/](\d{2})")
 # Short Western European texts are ambiguous between the single-byte code pages; charset-
@@ -27,10 +29,6 @@ _BOMS = (
 )
 
 Parsed = tuple[str, str, dict[str, str]]  # (text, title, meta), what every reader returns
-
-
-class SourceError(Exception):
-    """The file cannot be ingested; the message says why and what to do."""
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -12,7 +12,8 @@ from docx.opc.exceptions import PackageNotFoundError
 from docx.table import Table
 from lxml import etree  # type: ignore[import-untyped]
 
-from llmwiki.readers.common import Parsed, SourceError, person_names, tidy_text
+from llmwiki.errors import SourceError
+from llmwiki.readers.common import Parsed, person_names, tidy_text
 from llmwiki.readers.limits import DAMAGE, check_zip, reason
 
 

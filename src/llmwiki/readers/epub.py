@@ -9,7 +9,8 @@ import ebooklib  # type: ignore[import-untyped]
 from ebooklib import epub
 from lxml import etree  # type: ignore[import-untyped]
 
-from llmwiki.readers.common import Parsed, SourceError, iso_date, person_names
+from llmwiki.errors import SourceError
+from llmwiki.readers.common import Parsed, iso_date, person_names
 from llmwiki.readers.html import decode_markup, html_text, parse_markup
 from llmwiki.readers.limits import DAMAGE, Budget, check_zip, reason
 

@@ -18,14 +18,8 @@ from bs4.dammit import EncodingDetector
 from bs4.element import CData, NavigableString, PageElement
 from lxml import etree  # type: ignore[import-untyped]
 
-from llmwiki.readers.common import (
-    Parsed,
-    SourceError,
-    decode_text,
-    iso_date,
-    person_names,
-    tidy_text,
-)
+from llmwiki.errors import SourceError
+from llmwiki.readers.common import Parsed, decode_text, iso_date, person_names, tidy_text
 from llmwiki.readers.limits import Budget, reason
 
 # --- HTML -----------------------------------------------------------------------------------

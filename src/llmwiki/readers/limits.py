@@ -12,7 +12,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from llmwiki.readers.common import SourceError
+from llmwiki.errors import SourceError
 
 # pypdf, ebooklib and python-docx trust a file's structure: on a damaged one, besides their own
 # exceptions, they fail with the built-in error of whatever step met the damage. Each of these

@@ -8,8 +8,9 @@ from pathlib import Path
 import frontmatter
 import yaml
 
+from llmwiki.errors import SourceError
 from llmwiki.pages import FAST_YAML, obsidian_tag
-from llmwiki.readers.common import Parsed, SourceError, decode_text, iso_date, person_names
+from llmwiki.readers.common import Parsed, decode_text, iso_date, person_names
 
 # Web clippers (Obsidian Web Clipper, MarkDownload) put these in frontmatter. For each field,
 # the first key present wins: a clip's `created` is the day it was clipped, so it only stands

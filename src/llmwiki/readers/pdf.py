@@ -9,7 +9,8 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
-from llmwiki.readers.common import Parsed, SourceError, person_names, tidy_text
+from llmwiki.errors import SourceError
+from llmwiki.readers.common import Parsed, person_names, tidy_text
 from llmwiki.readers.limits import DAMAGE, Budget, reason
 
 

@@ -42,7 +42,8 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageFunctionToolCall
 
 from llmwiki.config import Config
-from llmwiki.engines.base import EngineError, Usage
+from llmwiki.engines.base import Usage
+from llmwiki.errors import EngineError
 from llmwiki.tokens import count_tokens
 from llmwiki.vault import atomic_write
 

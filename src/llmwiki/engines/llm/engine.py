@@ -30,7 +30,6 @@ from llmwiki.config import Config
 from llmwiki.engines.base import (
     Candidate,
     Contradiction,
-    EngineError,
     EntityKind,
     Extraction,
     Fact,
@@ -50,6 +49,7 @@ from llmwiki.engines.llm.schema import (
     SameEntityOut,
     strict_schema,
 )
+from llmwiki.errors import EngineError
 from llmwiki.prompts import Prompts
 from llmwiki.tokens import count_tokens, split_text
 
@@ -105,8 +105,9 @@ _SAME_ENTITY = _Call("same_entity", "same_entity.md", SameEntityOut, "a same-ent
 _MERGE = _Call("merge", "merge.md", MergeOut, "a merge decision")
 
 
-class _InvalidReply(ValueError):
-    """The server answered, but not with JSON matching the schema."""
+class _InvalidReply(EngineError):
+    """The server answered, but not with JSON matching the schema. Never leaves this module:
+    `_ask` asks for a repair, then raises an EngineError that says what to do."""
 
 
 class LLMEngine:
