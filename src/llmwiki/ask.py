@@ -39,7 +39,7 @@ from llmwiki.engines.answerer import (
     render_block,
 )
 from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
-from llmwiki.errors import EngineError, PageError
+from llmwiki.errors import EngineError, PageError, UsageError
 from llmwiki.pages import (
     LINK_RE,
     Page,
@@ -110,9 +110,9 @@ def ask(
     """
     question = " ".join(question.split())
     if not question:
-        raise ValueError("the question is empty")
+        raise UsageError("the question is empty")
     if budget_tokens < MIN_PAGE_TOKENS:
-        raise ValueError(f"the budget must be at least {MIN_PAGE_TOKENS} tokens")
+        raise UsageError(f"the budget must be at least {MIN_PAGE_TOKENS} tokens")
     chosen = _answerer_of(answerer)
     with SearchIndex(vault) as index:
         hits = relevant(index.search(question, max_hits))

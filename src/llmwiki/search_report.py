@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llmwiki.errors import UsageError
 from llmwiki.search import Hit, SearchIndex
 from llmwiki.vault import PAGE_FOLDERS, Vault
 
@@ -56,9 +57,9 @@ def search_pages(
     """The pages best matching `query`, best first, at most `limit`, only of `page_type` when
     given. Brings the index up to date with the files first (one directory walk)."""
     if page_type is not None and page_type not in PAGE_FOLDERS:
-        raise ValueError(f"unknown page type {page_type!r}: use one of {', '.join(PAGE_TYPES)}")
+        raise UsageError(f"unknown page type {page_type!r}: use one of {', '.join(PAGE_TYPES)}")
     if limit < 1:
-        raise ValueError("the limit must be at least 1")
+        raise UsageError("the limit must be at least 1")
     limit = min(limit, MAX_LIMIT)
     with SearchIndex(vault) as index:
         index.sync()
