@@ -6,12 +6,12 @@ validates what comes back as strictly as the schema sent: a reply with a missing
 the schema does not have is invalid. An invalid reply gets one repair request; after that the
 call fails with an `EngineError` that says what to do, and never contains the API key. How a
 request reaches the server (structured-output modes, retries, deadlines, the remembered mode)
-is `client`'s business. Text the model writes is bounded before it reaches a page.
+is `client`'s business, reading a reply against its schema is `schema`'s, and the wording of
+every failure is `failures`'. Text the model writes is bounded before it reaches a page.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from llmwiki.config import Config
 from llmwiki.engines.base import (
@@ -40,16 +40,18 @@ from llmwiki.engines.base import (
     Usage,
     Verdict,
 )
-from llmwiki.engines.llm.client import MODES, LLMClient, Request, cut
+from llmwiki.engines.llm.client import LLMClient
+from llmwiki.engines.llm.modes import MODES, Request
 from llmwiki.engines.llm.schema import (
     EntityOut,
     ExtractOut,
     FactOut,
+    InvalidReply,
     MergeOut,
     SameEntityOut,
+    parse_reply,
     strict_schema,
 )
-from llmwiki.errors import EngineError
 from llmwiki.prompts import Prompts
 from llmwiki.tokens import count_tokens, split_text
 
@@ -61,7 +63,6 @@ __all__ = ["MODES", "LLMEngine"]
 log = logging.getLogger(__name__)
 
 _REPLY_ECHO_CHARS = 20_000  # how much of a bad reply goes back in the repair request
-_SNIPPET_CHARS = 80  # of a reply that is not JSON, in the error
 _COMPLETION_SHARE = 0.3  # estimate: completion tokens per source token
 _COMPLETION_FLOOR = 64  # the JSON skeleton of an almost empty reply
 _SAME_ENTITY_FACTS = 5  # facts of a mention shown when confirming it is an existing page
@@ -75,8 +76,6 @@ _STATEMENT_CHARS = 600
 # its own block and pose as instructions.
 _DELIMITERS = ("source", "mention", "candidate", "page_facts", "new_facts")
 _DELIMITER_RE = re.compile(r"</?\s*(?:" + "|".join(_DELIMITERS) + r")\b[^>]*>", re.IGNORECASE)
-_THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_FENCE_RE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```\s*$", re.DOTALL)
 
 _Reply = TypeVar("_Reply", bound=BaseModel)
 
@@ -103,11 +102,6 @@ _SCHEMAS = {
 _EXTRACT = _Call("extract", "extract.md", ExtractOut, "an extraction")
 _SAME_ENTITY = _Call("same_entity", "same_entity.md", SameEntityOut, "a same-entity verdict")
 _MERGE = _Call("merge", "merge.md", MergeOut, "a merge decision")
-
-
-class _InvalidReply(EngineError):
-    """The server answered, but not with JSON matching the schema. Never leaves this module:
-    `_ask` asks for a repair, then raises an EngineError that says what to do."""
 
 
 class LLMEngine:
@@ -330,8 +324,8 @@ class LLMEngine:
         reply = self._server.structured(request)
         usage = reply.usage
         try:
-            return _parse(reply.text, model, self._server.scrub), usage
-        except _InvalidReply as error:
+            return parse_reply(reply.text, model, self._server.failures.scrub), usage
+        except InvalidReply as error:
             first_error = str(error)
         log.info(
             "invalid %s reply from %s (%s); asking for a repair",
@@ -347,23 +341,10 @@ class LLMEngine:
         reply = self._server.structured(replace(request, repair=repair))
         usage += reply.usage
         try:
-            return _parse(reply.text, model, self._server.scrub), usage
-        except _InvalidReply as error:
-            budget = {"extract": "extract", "same_entity": "same_entity", "merge": "merge"}
-            cut_note = (
-                " The reply was cut off at the token limit: raise "
-                f"max_tokens_{budget[call.name]} in wiki.toml."
-                if reply.finish == "length"
-                else ""
-            )
-            raise EngineError(
-                self._server.scrub(
-                    f"The model {self._config.model!r} did not return {call.what} as valid "
-                    f"JSON, even after being asked to correct it ({error}).{cut_note} Try a "
-                    "bigger or more capable model (WIKI_MODEL or `model` in wiki.toml), or run "
-                    "with `--engine extractive`."
-                )
-            ) from None
+            return parse_reply(reply.text, model, self._server.failures.scrub), usage
+        except InvalidReply as error:
+            cut_at = f"max_tokens_{call.name}" if reply.finish == "length" else None
+            raise self._server.failures.invalid_reply(call.what, str(error), cut_at) from None
 
     # -- parallel chunks --------------------------------------------------------------------
 
@@ -382,51 +363,6 @@ class LLMEngine:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _parse(text: str, model: type[_Reply], scrub: Callable[[str], str]) -> _Reply:
-    """The reply as `model`, validated as strictly as the schema sent; `scrub` redacts the
-    key from any reply text quoted in the error before it is cut."""
-    cleaned = _THINK_RE.sub("", text).strip()
-    fenced = _FENCE_RE.match(cleaned)
-    if fenced:
-        cleaned = fenced.group(1).strip()
-    try:
-        # strict=False: grammar-constrained decoding can emit raw control characters (a
-        # newline) inside strings; they carry no ambiguity, so they cost no repair call.
-        data = json.loads(cleaned, strict=False)
-    except json.JSONDecodeError as error:
-        # Some models wrap the object in a sentence; take the outermost braces if they parse.
-        start, end = cleaned.find("{"), cleaned.rfind("}")
-        try:
-            data = json.loads(cleaned[start : end + 1], strict=False) if 0 <= start < end else None
-        except json.JSONDecodeError:
-            data = None
-        if data is None:
-            snippet = cut(" ".join(scrub(cleaned).split()), _SNIPPET_CHARS) or "(empty)"
-            reason = error.msg.removesuffix(" at")  # "Invalid control character at"
-            raise _InvalidReply(
-                f"not JSON ({reason}, line {error.lineno} column {error.colno}; began {snippet!r})"
-            ) from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        # stray fields first: they show what the model answered instead
-        errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'reply'}: {_problem(e['type'], e['msg'])}"
-            for e in errors[:4]
-        ]
-        more = f" and {error.error_count() - 4} more" if error.error_count() > 4 else ""
-        raise _InvalidReply("does not match the schema: " + "; ".join(problems) + more) from None
-
-
-def _problem(kind: str, message: str) -> str:
-    if kind == "extra_forbidden":
-        return "not a field of the schema"
-    if kind == "missing":
-        return "required field missing"
-    return message
 
 
 def _bounded(text: str, limit: int) -> str:
