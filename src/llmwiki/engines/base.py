@@ -58,7 +58,6 @@ class Fact:
 
     `quote` is a verbatim passage of the source supporting the statement, or "" when there is
     none; the pipeline checks it against the source text and drops it when it is not there.
-    `subjects` names other entities of the same extraction the fact is also about.
     """
 
     statement: str

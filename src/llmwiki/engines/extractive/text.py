@@ -220,7 +220,3 @@ def tokenize(scan: str) -> tuple[Token, ...]:
         prev_end = match.end()
         prev_possessive = possessive
     return tuple(tokens)
-
-
-def is_capitalized(word: str) -> bool:
-    return word[:1].isupper()
