@@ -148,6 +148,7 @@ def test_a_crash_at_every_write_then_rerun(tmp_path: Path, monkeypatch: pytest.M
     # by module path: the package re-exports a function named `ingest`
     ingest_module = importlib.import_module("llmwiki.ingest")
     vault_module = importlib.import_module("llmwiki.vault")
+    inbox_module = importlib.import_module("llmwiki.inbox")
     from llmwiki.ingest import Options, ingest
 
     engine = KeywordEngine(
@@ -171,7 +172,7 @@ def test_a_crash_at_every_write_then_rerun(tmp_path: Path, monkeypatch: pytest.M
         (ingest_module, "atomic_write"),
         (ingest_module.Manifest, "add"),
         (ingest_module._Run, "_log"),
-        (ingest_module._Run, "_leave_inbox"),
+        (inbox_module, "leave_inbox"),
     }
     originals = {(owner, name): getattr(owner, name) for owner, name in operations}
     point = 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import (
@@ -68,6 +70,25 @@ def test_samples_become_a_linked_wiki(vault: Vault) -> None:
     log = (vault.wiki / "log.md").read_text()
     assert log.count("] ingest | ") == 3
     assert report.usage.calls > 0
+
+
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_each_source_is_read_once_look_ahead_included(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    fill_inbox(vault)
+    ingest_module = importlib.import_module("llmwiki.ingest")  # `llmwiki.ingest` is the function
+    reads: list[str] = []
+    real = ingest_module.read_source
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> SourceDoc:
+        reads.append(path.name)
+        doc: SourceDoc = real(path, *args, **kwargs)
+        return doc
+
+    monkeypatch.setattr(ingest_module, "read_source", counting)
+    assert run(vault, engine(), jobs=jobs).count("ingested") == len(SAMPLES)
+    assert sorted(reads) == sorted(s.name for s in SAMPLES)
 
 
 def test_ingesting_again_changes_nothing(vault: Vault) -> None:

@@ -19,15 +19,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from llmwiki import contradictions, history, render
+from llmwiki import contradictions, history, inbox, render
 from llmwiki.catalog import Catalog, entry_for, render_index
-from llmwiki.content import Grounder, Linker, clean, one_line
+from llmwiki.content import Grounder, Linker, clean
 from llmwiki.engines import Engine, EngineError, Extraction, SourceDoc, Usage
 from llmwiki.manifest import Manifest, SourceRecord
 from llmwiki.pages import PageError, render_link, replace_section, safe_name
 from llmwiki.pages import read as read_page
 from llmwiki.pages import render as render_page
-from llmwiki.readers import SourceError, read_source, sha256_bytes, source_bytes
+from llmwiki.readers import SourceError, read_source, source_bytes
 from llmwiki.resolve import Resolver, link_names
 from llmwiki.vault import Vault, atomic_write
 
@@ -153,11 +153,11 @@ def _run(
 
 @dataclass
 class _Ahead:
-    """The next source, read early, with the titles offered to its extraction and, when
-    prefetching, its extraction under way."""
+    """The next source, read early (and not read again on its turn), with the titles offered
+    to its extraction and, when prefetching, its extraction under way."""
 
     path: Path
-    sha256: str
+    doc: SourceDoc
     known: list[str]
     extraction: Future[Extraction] | None = None
 
@@ -181,20 +181,26 @@ class _Run:
         # lexists: a link is judged by itself, whatever it points to
         if not os.path.lexists(path):  # taken by a wiki process that held the lock before us
             return SourceResult(name, "skipped", message="no longer there (already ingested?)")
-        try:
-            doc = read_source(path, self.options.max_bytes, self._readable_areas(path))
-        except FileNotFoundError:
-            return SourceResult(name, "skipped", message="no longer there (already ingested?)")
-        except (SourceError, OSError) as exc:
-            # one file that cannot be read must not stop the run, nor every run after it
-            reason = (
-                str(exc)
-                if isinstance(exc, SourceError)
-                else f"{name}: cannot read it ({exc.strerror or exc}); check the file"
-            )
-            if not self.options.dry_run:
-                self._reject(path, reason)
-            return SourceResult(name, "failed", message=reason)
+        if ahead is not None and ahead.path == path:
+            # changed since the look-ahead read it? The archive copy is checked against this
+            # hash, so the file then stays in the inbox for the next run.
+            doc = ahead.doc
+        else:
+            ahead = None
+            try:
+                doc = read_source(path, self.options.max_bytes, self._readable_areas(path))
+            except FileNotFoundError:
+                return SourceResult(name, "skipped", message="no longer there (already ingested?)")
+            except (SourceError, OSError) as exc:
+                # one file that cannot be read must not stop the run, nor every run after it
+                reason = (
+                    str(exc)
+                    if isinstance(exc, SourceError)
+                    else f"{name}: cannot read it ({exc.strerror or exc}); check the file"
+                )
+                if not self.options.dry_run:
+                    inbox.reject(self.vault, path, reason)
+                return SourceResult(name, "failed", message=reason)
         record = self.manifest.sources.get(doc.sha256)
         if record is not None:
             if not self.options.dry_run:
@@ -211,8 +217,8 @@ class _Run:
             )
         if self.options.dry_run:
             return SourceResult(name, "planned", title=doc.title, usage=self.engine.estimate(doc))
-        if ahead is None or ahead.path != path or ahead.sha256 != doc.sha256:
-            ahead = _Ahead(path, doc.sha256, self.catalog.mentioned_in(doc.text, self._limit))
+        if ahead is None:
+            ahead = _Ahead(path, doc, self.catalog.mentioned_in(doc.text, self._limit))
         try:
             extraction = (
                 ahead.extraction.result()
@@ -245,7 +251,7 @@ class _Run:
         """Where a link in the inbox may lead: into the vault (or the inbox, when that is
         itself a link to another disk). A file named on the command line is the user's
         choice, read wherever it is."""
-        return (self.vault.root, self.vault.inbox) if self._in_inbox(path) else ()
+        return (self.vault.root, self.vault.inbox) if inbox.in_inbox(self.vault, path) else ()
 
     def _look_ahead(
         self, upcoming: Path, planned: Catalog, prefetch: ThreadPoolExecutor | None
@@ -262,7 +268,7 @@ class _Run:
             return
         known = self.catalog.mentioned_in(doc.text, self._limit)
         extra = [t for t in planned.mentioned_in(doc.text, self._limit) if t not in known]
-        ahead = _Ahead(upcoming, doc.sha256, (known + extra)[: self._limit])
+        ahead = _Ahead(upcoming, doc, (known + extra)[: self._limit])
         if prefetch is not None:
             ahead.extraction = prefetch.submit(self.engine.extract, doc, ahead.known)
         self.ahead = ahead
@@ -316,29 +322,18 @@ class _Run:
             else:
                 updated.append(plan.stem)
             writes.append((self.vault.wiki / plan.rel, meta, body))
-        raw_path = self._raw_path(path, doc)
+        raw_path = inbox.raw_path(self.vault, path, doc.sha256)
         raw_rel = raw_path.relative_to(self.vault.root).as_posix()
-        # the real title stays findable in Obsidian's link picker when the file name differs
-        aliases = [title] if source_stem != title else []
-        doc_tags = [
-            t for t in doc.meta.get("tags", "").split("\n") if t and t.casefold() != "source"
-        ]
-        source_meta: dict[str, object] = {
-            "title": title,
-            "type": "source",
-            "aliases": aliases,
-            "summary": one_line(clean(extraction.summary)),
-            "sources": [],
-            "tags": ["source", *doc_tags],
-            "created": today,
-            "updated": today,
-            **{k: doc.meta[k] for k in ("url", "author", "published", "site") if doc.meta.get(k)},
-            # not `file`: Dataview reserves it for its implicit fields
-            "archive": raw_rel,
-            "sha256": doc.sha256,
-            "engine": self.engine.name,
-            "tokens": usage.total_tokens,
-        }
+        source_meta = render.source_meta(
+            doc,
+            title=title,
+            stem=source_stem,
+            summary=extraction.summary,
+            today=today,
+            archive=raw_rel,
+            engine=self.engine.name,
+            tokens=usage.total_tokens,
+        )
         source_body = render.source_body(extraction, grounder, plans, linker, locked)
         # a clip's images (`wiki add`), embedded only when the file is in the vault
         images = [
@@ -405,7 +400,7 @@ class _Run:
                 calls=usage.calls,
             ),
         )
-        self._leave_inbox(path)
+        inbox.leave_inbox(self.vault, path)
         if self._committing and not not_committed:
             try:
                 history.commit(self.vault, f"ingest: {title}", touched)
@@ -443,58 +438,16 @@ class _Run:
 
     # --- files ----------------------------------------------------------------------------
 
-    def _raw_path(self, path: Path, doc: SourceDoc) -> Path:
-        """raw/NAME, or raw/NAME-<hash> when another content already has that name."""
-        target = self.vault.raw / path.name
-        # compared by hash with the bytes that were read: the name in the inbox is not read
-        # again (a link may have been swapped since)
-        if target.exists() and sha256_bytes(target.read_bytes()) != doc.sha256:
-            target = self.vault.raw / _fit_name(path.name, f"-{doc.sha256[:8]}")
-        return target
-
     def _archive_duplicate(self, path: Path, doc: SourceDoc, record: SourceRecord) -> None:
         """A file whose content is already ingested: keep its bytes in raw/, note its name."""
-        if not self._in_inbox(path):
+        if not inbox.in_inbox(self.vault, path):
             return
-        target = self._raw_path(path, doc)
+        target = inbox.raw_path(self.vault, path, doc.sha256)
         if not target.exists():
             atomic_write(target, source_bytes(path, doc.sha256, self._readable_areas(path)))
         if path.name not in record.files:
             self.manifest.add(doc.sha256, replace(record, files=(*record.files, path.name)))
-        self._leave_inbox(path)
-
-    def _in_inbox(self, path: Path) -> bool:
-        # the folder the entry is in, not where a link leads
-        return path.absolute().parent.resolve() == self.vault.inbox.resolve()
-
-    def _leave_inbox(self, path: Path) -> None:
-        """Remove an ingested file from the inbox; its bytes are already safe in raw/.
-        Files given from elsewhere are the user's and stay where they are."""
-        if self._in_inbox(path):
-            path.unlink(missing_ok=True)
-
-    def _reject(self, path: Path, reason: str) -> None:
-        """Move a file that cannot be ingested to inbox/failed/ with the reason beside it."""
-        # lexists and os.replace act on a link itself: it is moved, its target never touched
-        if not self._in_inbox(path) or not os.path.lexists(path):
-            return
-        self.vault.failed.mkdir(parents=True, exist_ok=True)
-        room = len(_ERROR_NOTE)  # NAME and NAME.error.txt must both be valid names
-        target = self.vault.failed / _fit_name(path.name, "", room)
-        n = 1
-        while os.path.lexists(target):
-            target = self.vault.failed / _fit_name(path.name, f" ({n})", room)
-            n += 1
-        if target.name != path.name:
-            reason += f"\n\nIn the inbox this file was named: {path.name}"
-        atomic_write(
-            target.with_name(target.name + _ERROR_NOTE),
-            # a name that is not valid UTF-8 is shown escaped
-            f"{reason}\n\nFix the file and move it back into inbox/ to retry.\n".encode(
-                errors="backslashreplace"
-            ),
-        )
-        os.replace(path, target)
+        inbox.leave_inbox(self.vault, path)
 
     def _log(
         self,
@@ -515,22 +468,3 @@ class _Run:
         # a run interrupted after logging this source has it logged already: once is enough
         # (only then is the log read: it grows with the wiki's history)
         self.vault.append_log(lines, unless=lines[2] if resumed else "")
-
-
-_ERROR_NOTE = ".error.txt"
-_NAME_MAX = 255  # bytes in a file name, on every common file system
-_SUFFIX_MAX = 16  # a longer "extension" is just the end of a name, cut like the rest
-
-
-def _fit_name(name: str, tag: str, room: int = 0) -> str:
-    """`name` with `tag` before its extension ("a.txt", " (2)" -> "a (2).txt"), its stem cut
-    at a character boundary so the result, plus `room` more bytes, is a valid file name."""
-    stem, suffix = os.path.splitext(name)
-    if len(os.fsencode(suffix)) > _SUFFIX_MAX:
-        stem, suffix = name, ""
-    # fsencode: a name that is not valid UTF-8 comes from the OS with escaped bytes
-    raw = os.fsencode(stem)
-    end = min(len(raw), max(0, _NAME_MAX - room - len(os.fsencode(tag + suffix))))
-    while 0 < end < len(raw) and raw[end] & 0xC0 == 0x80:  # not inside a UTF-8 character
-        end -= 1
-    return f"{os.fsdecode(raw[:end])}{tag}{suffix}"

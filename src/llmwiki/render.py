@@ -1,12 +1,22 @@
 """What pages look like after a merge: an entity page gains bullets and callouts, a source
-page is written whole. Everything already on an entity page stays as it is."""
+page (frontmatter and body) is written whole. Everything already on an entity page stays as it
+is."""
 
 from __future__ import annotations
 
 from llmwiki import contradictions
 from llmwiki.catalog import Catalog
-from llmwiki.content import FACTS_HEADING, Grounder, Linker, clean, fact_key, render_fact, unique
-from llmwiki.engines import Extraction, Merge
+from llmwiki.content import (
+    FACTS_HEADING,
+    Grounder,
+    Linker,
+    clean,
+    fact_key,
+    one_line,
+    render_fact,
+    unique,
+)
+from llmwiki.engines import Extraction, Merge, SourceDoc
 from llmwiki.pages import append_to_section, as_list, inert_line, inert_text, render_link
 from llmwiki.resolve import PagePlan
 
@@ -89,6 +99,40 @@ def lead(plan: PagePlan, source_stem: str, linker: Linker) -> str:
         return linker.linkify(inert_line(plan.description), skip_stem=plan.stem)
     kind = "person" if plan.kind == "person" else "concept"
     return f"**{inert_text(plan.title)}** is a {kind} mentioned in {render_link(source_stem)}."
+
+
+def source_meta(
+    doc: SourceDoc,
+    *,
+    title: str,
+    stem: str,
+    summary: str,
+    today: str,
+    archive: str,
+    engine: str,
+    tokens: int,
+) -> dict[str, object]:
+    """A source page's frontmatter: `stem` is its file name, `archive` the path of the raw/
+    copy in the vault, `tokens` what ingesting it cost."""
+    # the real title stays findable in Obsidian's link picker when the file name differs
+    aliases = [title] if stem != title else []
+    doc_tags = [t for t in doc.meta.get("tags", "").split("\n") if t and t.casefold() != "source"]
+    return {
+        "title": title,
+        "type": "source",
+        "aliases": aliases,
+        "summary": one_line(clean(summary)),
+        "sources": [],
+        "tags": ["source", *doc_tags],
+        "created": today,
+        "updated": today,
+        **{k: doc.meta[k] for k in ("url", "author", "published", "site") if doc.meta.get(k)},
+        # not `file`: Dataview reserves it for its implicit fields
+        "archive": archive,
+        "sha256": doc.sha256,
+        "engine": engine,
+        "tokens": tokens,
+    }
 
 
 def source_body(
