@@ -258,7 +258,9 @@ def scan_pages(vault: Vault, terms: bool = False, files: WikiFiles | None = None
     records: dict[str, _Cached] = {}
     stale: list[tuple[str, tuple[int, int], _Cached | None]] = []
     root = str(vault.wiki)
-    for rel, stat in found.pages.items():
+    rels = sorted(found.pages, key=lambda rel: tuple(rel.split("/")))  # folder by folder
+    for rel in rels:
+        stat = found.pages[rel]
         old = cached.get(rel)
         if old is not None and (old.mtime_ns, old.size) == stat and _complete(old, terms):
             records[rel] = old
@@ -273,7 +275,7 @@ def scan_pages(vault: Vault, terms: bool = False, files: WikiFiles | None = None
     if stale or set(records) != set(cached):
         _save_cache(cache_path, records)
     return Scan(
-        pages=tuple(records[r].info for r in found.pages if r in records),
+        pages=tuple(records[r].info for r in rels if r in records),
         attachments=frozenset(fold_name(n) for n in found.others),
         parsed=parsed,
         hashed=len(stale),

@@ -23,7 +23,8 @@ class WikiFiles:
     write made after the walk leaves a newer mtime than the one recorded, and is seen next
     time."""
 
-    # path relative to wiki/ with "/" -> (mtime_ns, size), in path order (folder by folder)
+    # path relative to wiki/ with "/" -> (mtime_ns, size), in no particular order: a reader
+    # that needs one sorts (sorting here would cost the others for nothing)
     pages: Mapping[str, tuple[int, int]]
     others: tuple[str, ...]  # the names of every other file: attachments a link may name
 
@@ -62,5 +63,4 @@ def walk(wiki_dir: Path) -> WikiFiles:
             except OSError:  # removed while we walked, or a link to nothing
                 continue
             pages[rel] = (stat.st_mtime_ns, stat.st_size)
-    ordered = sorted(pages, key=lambda rel: tuple(rel.split("/")))
-    return WikiFiles({rel: pages[rel] for rel in ordered}, tuple(others))
+    return WikiFiles(pages, tuple(others))
