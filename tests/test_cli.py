@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from conftest import NO_LLM, SAMPLES
@@ -17,10 +18,23 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_every_command_has_help() -> None:
-    for name, command in cli.commands.items():  # type: ignore[attr-defined]
-        code, out = invoke(name, "--help")
-        assert code == 0 and command.help and "Usage" in out, name
+def subcommands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command under `group`, as the words that name it, subgroups' commands included."""
+    found = []
+    for name, command in group.commands.items():
+        found.append((*path, name))
+        if isinstance(command, click.Group):
+            found += subcommands(command, (*path, name))
+    return found
+
+
+def test_every_command_and_subcommand_has_help() -> None:
+    names = subcommands(cli)  # type: ignore[arg-type]
+    assert ("contradictions", "resolve") in names and len(names) >= 14
+    for words in names:
+        code, out = invoke(*words, "--help")
+        assert code == 0 and f"Usage: cli {' '.join(words)}" in out, words
+        assert out.split("\n\n")[1].strip(), f"{words}: no help text"
 
 
 def test_init_ingest_status(tmp_path: Path) -> None:

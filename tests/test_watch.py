@@ -7,7 +7,6 @@ expected state with a generous deadline, so a slow machine makes a test slower, 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -372,7 +371,6 @@ def test_without_notifications_the_rescan_finds_files(
 
 # --- the real command, in a subprocess ------------------------------------------------------
 
-HAS_EXTRACTIVE = importlib.util.find_spec("llmwiki.engines.extractive.engine") is not None
 ENV = {
     **os.environ,
     "WIKI_MODEL": "",
@@ -388,6 +386,7 @@ import sys, time
 sys.path.insert(0, {tests!r})
 from conftest import KeywordEngine
 import llmwiki.cli
+import llmwiki.engines
 
 class Slow(KeywordEngine):
     def extract(self, doc, known):
@@ -398,7 +397,7 @@ class Slow(KeywordEngine):
         time.sleep({delay} / 5)
         return super().merge(title, known, new, source)
 
-llmwiki.cli.open_engine = lambda config, prompts=None, state=None: Slow({entities!r})
+llmwiki.engines.open_engine = lambda config, prompts=None, state=None: Slow({entities!r})
 sys.argv[0] = "wiki"
 llmwiki.cli.main()
 """
@@ -461,7 +460,6 @@ def running_wiki(command: list[str], env: dict[str, str]) -> Iterator[Process]:
             process.proc.wait()
 
 
-@pytest.mark.skipif(not HAS_EXTRACTIVE, reason="the extractive engine is not there yet")
 def test_wiki_watch_command(tmp_path: Path) -> None:
     vault = init_vault(tmp_path / "kb")[0]
     env = {**ENV, "WIKI_ENGINE": "extractive"}
@@ -533,8 +531,6 @@ def drop_copies(vault: Vault, n: int) -> list[str]:
 def start_command(tmp_path: Path, vault: Vault, engine: str) -> tuple[list[str], dict[str, str]]:
     args = ["--vault", str(vault.root), "watch", "--settle", "0.2"]
     if engine == "extractive":
-        if not HAS_EXTRACTIVE:
-            pytest.skip("the extractive engine is not there yet")
         return [*wiki_command(), *args], {**ENV, "WIKI_ENGINE": "extractive"}
     launcher = tmp_path / "slow_wiki.py"
     tests = str(Path(__file__).parent)
