@@ -19,7 +19,8 @@ from conftest import (
 )
 
 from llmwiki.catalog import Catalog
-from llmwiki.engines import EngineError, Extraction, SourceDoc
+from llmwiki.engines import Extraction, SourceDoc
+from llmwiki.errors import EngineError
 from llmwiki.manifest import Manifest
 from llmwiki.pages import parse_links, read, replace_section, section_lines
 from llmwiki.status import vault_status

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmwiki.errors import PageError
 from llmwiki.pages import (
     MAX_NAME_BYTES,
-    PageError,
     as_list,
     fold_name,
     inert_text,

@@ -22,6 +22,7 @@ from pathlib import Path
 import networkx as nx
 
 from llmwiki.catalog import Catalog, entry_for
+from llmwiki.errors import UsageError
 from llmwiki.page_info import PageInfo, Scan, scan_pages
 from llmwiki.pages import fold_name
 from llmwiki.scan import WikiFiles
@@ -285,7 +286,7 @@ def graph_report(
     if page is not None:
         stem = wg.find(page)
         if stem is None:
-            raise ValueError(f'no page named "{page}": give its title or file name')
+            raise UsageError(f'no page named "{page}": give its title or file name')
         near = neighbours(wg, stem)
         links = PageLinks(
             stem, wg.pages[stem].title, near.outgoing, near.incoming, tuple(related(wg, stem))
@@ -314,7 +315,7 @@ def export(wg: WikiGraph, path: Path) -> None:
     }
     writer = writers.get(suffix)
     if writer is None:
-        raise ValueError(
+        raise UsageError(
             f"cannot export to {path.name}: name the file with one of " + ", ".join(EXPORT_FORMATS)
         )
     path.parent.mkdir(parents=True, exist_ok=True)

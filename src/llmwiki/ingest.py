@@ -21,13 +21,15 @@ from pathlib import Path
 
 from llmwiki import contradictions, history, inbox, render
 from llmwiki.catalog import Catalog, entry_for, render_index
+from llmwiki.config import Config
 from llmwiki.content import Grounder, Linker, clean
-from llmwiki.engines import Engine, EngineError, Extraction, SourceDoc, Usage
+from llmwiki.engines import Engine, Extraction, SourceDoc, Usage
+from llmwiki.errors import EngineError, HistoryError, PageError, SourceError
 from llmwiki.manifest import Manifest, SourceRecord
-from llmwiki.pages import PageError, render_link, replace_section, safe_name
 from llmwiki.pages import read as read_page
 from llmwiki.pages import render as render_page
-from llmwiki.readers import SourceError, read_source, source_bytes
+from llmwiki.pages import render_link, replace_section, safe_name
+from llmwiki.readers import read_source, source_bytes
 from llmwiki.resolve import Resolver, link_names
 from llmwiki.vault import Vault, atomic_write
 
@@ -99,6 +101,16 @@ class Options:
     max_candidates: int = 30
     commit: bool = False  # one git commit per ingested source, when the vault is a repository
     lock_wait: float = 0.0  # seconds to wait for another wiki process to finish
+
+    @classmethod
+    def from_config(cls, config: Config, *, today: date) -> Options:
+        """The options `config` asks for, as `wiki ingest` starts from before its own flags."""
+        return cls(
+            today=today,
+            jobs=config.jobs,
+            max_bytes=int(config.max_file_mb * 1_000_000),
+            max_candidates=config.max_candidates,
+        )
 
 
 def ingest(
@@ -404,7 +416,7 @@ class _Run:
         if self._committing and not not_committed:
             try:
                 history.commit(self.vault, f"ingest: {title}", touched)
-            except history.HistoryError as exc:
+            except HistoryError as exc:
                 not_committed = str(exc)
         if not_committed:
             result = replace(result, message=f"ingested, but not committed: {not_committed}")
@@ -422,7 +434,7 @@ class _Run:
             return ""
         try:
             history.save_edits(self.vault, touched, f"ingest: {title}")
-        except history.HistoryError as exc:
+        except HistoryError as exc:
             return str(exc)
         return ""
 
