@@ -95,6 +95,21 @@ def test_bad_config_gets_a_clear_message(tmp_path: Path, bad: str) -> None:
     assert code == 2 and "Error:" in out
 
 
+def test_a_source_page_with_a_bad_token_count_is_one_clear_line(tmp_path: Path) -> None:
+    """The manifest, rebuilt from the source pages, meets a `tokens` it cannot read."""
+    kb = tmp_path / "kb"
+    invoke("init", str(kb))
+    shutil.copy(SAMPLES[0], kb / "inbox")
+    assert invoke("--vault", str(kb), "ingest", "--no-commit")[0] == 0
+    (kb / ".wiki" / "manifest.jsonl").unlink()
+    page = next((kb / "wiki" / "sources").glob("*.md"))
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("\ntokens: 0\n", "\ntokens: many\n", 1), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--vault", str(kb), "status"], env=NO_LLM)
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 2
+    assert "Error: " in result.output and "tokens must be a whole number" in result.output
+
+
 def test_same_input_same_clock_gives_a_byte_identical_wiki(tmp_path: Path) -> None:
     """Two real `wiki ingest` processes (different hash seeds) on the same files and date."""
     import os

@@ -101,6 +101,13 @@ class Manifest:
                 continue
             # `file` is what pages written before the rename call it
             raw = str(meta.get("archive") or meta.get("file") or "")
+            try:
+                tokens = int(str(meta.get("tokens") or 0))
+            except ValueError:
+                raise PageError(
+                    f"{path}: tokens must be a whole number, got {meta.get('tokens')!r}; "
+                    "correct it or remove the line"
+                ) from None
             manifest.sources[sha] = SourceRecord(
                 title=str(meta.get("title") or path.stem),
                 page=path.stem,
@@ -108,7 +115,7 @@ class Manifest:
                 raw=raw,
                 ingested=str(meta.get("created") or ""),
                 engine=str(meta.get("engine") or ""),
-                prompt_tokens=int(str(meta.get("tokens") or 0)),
+                prompt_tokens=tokens,
             )
         return manifest
 
