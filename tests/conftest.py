@@ -21,8 +21,8 @@ from llmwiki.engines import (
     Usage,
     Verdict,
 )
+from llmwiki.identity import normalize_key
 from llmwiki.ingest import IngestReport, Options, ingest
-from llmwiki.pages import normalize_key
 from llmwiki.vault import Vault, init_vault
 
 REPO = Path(__file__).resolve().parents[1]

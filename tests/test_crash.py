@@ -20,8 +20,9 @@ from conftest import SAMPLES, git
 from fake_openai import FakeOpenAI
 
 from llmwiki.catalog import Catalog
-from llmwiki.content import FACTS_HEADING, fact_key
+from llmwiki.content import FACTS_HEADING
 from llmwiki.errors import ContradictionError
+from llmwiki.identity import fact_key
 from llmwiki.manifest import Manifest
 from llmwiki.pages import parse_links, read, section_lines
 from llmwiki.vault import Vault, init_vault

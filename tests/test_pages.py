@@ -5,7 +5,6 @@ import pytest
 from llmwiki.errors import VaultError
 from llmwiki.pages import (
     append_to_section,
-    normalize_key,
     parse,
     parse_links,
     render,
@@ -77,12 +76,6 @@ def test_links_parse_and_render() -> None:
     # a code span inside a link makes parsers disagree on where the link is
     assert "`" not in safe_name("Café `code`") and "`" not in render_link("A", "`x` y")
     assert unlink("a [[B|c]] [[D]]") == "a c D"
-
-
-def test_normalize_key_ignores_case_punctuation_accents() -> None:
-    assert normalize_key("SWE-bench") == normalize_key("swe bench") == "swebench"
-    assert normalize_key("Łukasz") != ""
-    assert normalize_key("José") == normalize_key("jose")
 
 
 def test_frontmatter_round_trip_keeps_dates_as_text() -> None:

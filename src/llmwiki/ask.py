@@ -40,12 +40,12 @@ from llmwiki.engines.answerer import (
 )
 from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
 from llmwiki.errors import EngineError, PageError, UsageError
+from llmwiki.identity import normalize_key
 from llmwiki.pages import (
     LINK_RE,
     Page,
     as_list,
     display_text,
-    normalize_key,
     parse_links,
     read,
     render,

@@ -9,7 +9,6 @@ which existing titles does this source mention, and which file name is free. It 
 from __future__ import annotations
 
 import bisect
-import difflib
 import json
 import math
 import re
@@ -18,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmwiki import identity
 from llmwiki.errors import PageError
+from llmwiki.identity import different_people, fold_name, initials, normalize_key, similarity
 from llmwiki.pages import (
     MAX_NAME_BYTES,
     as_list,
-    fold_name,
     inert_text,
-    normalize_key,
     parse_links,
     read,
     render_link,
@@ -34,6 +33,7 @@ from llmwiki.scan import WikiFiles, walk
 from llmwiki.vault import GENERATED_PAGES, Vault, atomic_write
 
 MAX_NAME_WORDS = 6  # longest page name, in words, that mentioned_in recognises in a text
+RELATED_LIMIT = 8  # pages a page's `## Related` lists
 _TEXT_WORD = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE = re.compile(r"['’]s$")
 CACHE_FILE = "catalog.json"
@@ -75,23 +75,13 @@ def _load_cache(cache: Path | None) -> dict[str, list[Any]]:
     return data if isinstance(data, dict) else {}
 
 
-def _words(name: str) -> list[str]:
-    return [w for w in (normalize_key(t) for t in re.split(r"[\s\-_/]+", name)) if w]
-
-
 def _index_terms(entry: Entry) -> tuple[list[str], list[str]]:
     """What a page is found by: its normalized names, and each word of its names plus their
     acronyms ("GRPO"). Sorted, so the cache and the lookup order are deterministic."""
     keys = {normalize_key(n) for n in entry.names} - {""}
-    words = {w for n in entry.names for w in _words(n)}
-    words |= {a for a in (acronym(n) for n in entry.names) if len(a) > 1}
-    return sorted(keys), sorted(words)
-
-
-def acronym(name: str) -> str:
-    """'Retrieval-Augmented Generation' -> 'rag'; '' for one-word names."""
-    words = _words(name)
-    return "".join(w[0] for w in words) if len(words) > 1 else ""
+    terms = {w for n in entry.names for w in identity.words(n)}
+    terms.update(a for n in entry.names for a in initials(n))
+    return sorted(keys), sorted(terms)
 
 
 class Catalog:
@@ -184,16 +174,19 @@ class Catalog:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def related(self, stem: str, limit: int = 8) -> list[Entry]:
+    def related(self, stem: str, limit: int = RELATED_LIMIT) -> list[Entry]:
         """People and concepts that share the most specific sources with page `stem`, best
-        first. A shared source counts less the more pages it names, and a page that nearly
-        every source cites (GitHub, Python) counts little: sharing it says nothing (#13.8)."""
+        first: what its `## Related` lists and `wiki graph PAGE` shows. A shared source counts
+        less the more pages it names, and a page that nearly every source cites (GitHub,
+        Python) counts little: sharing it says nothing (#13.8). A source page is its own
+        source: the pages related to it are those citing it."""
         entry = self._entries.get(stem)
         if entry is None:
             return []
         total = len(self._cited_by) + 1
         shared: dict[str, float] = {}
-        for source in entry.sources:
+        own = entry.sources or ((stem,) if entry.type == "source" else ())
+        for source in own:
             cited = self._cited_by.get(source, ())
             weight = 1.0 / math.log2(2 + len(cited))
             for other in cited:
@@ -263,22 +256,25 @@ class Catalog:
     def candidates(self, name: str, kind: str, limit: int = 5) -> list[Entry]:
         """Pages that might be `name` without being an exact match, best first, at most `limit`.
 
-        Only pages sharing a word or an acronym with `name` are scored, so the cost does not
-        grow with the wiki. Two full personal names with different first names never match.
+        Only pages sharing a word or an acronym with `name`, or named as its plural or
+        singular ("LLMs"), are scored, so the cost does not grow with the wiki. Two full
+        personal names with different first names never match (see llmwiki.identity).
         """
-        words = _words(name)
+        key = normalize_key(name)
+        plural = {key + "s", key[:-1]} if key.endswith("s") else {key + "s"}
         pool: set[str] = set()
-        for word in words:
-            pool.update(self._tokens.get(word, ()))
-        pool.update(self._keys.get(acronym(name), ()))
+        for term in {*identity.words(name), *plural}:
+            pool.update(self._tokens.get(term, ()))
+        for term in {*initials(name), *(a + "s" for a in initials(name)), *plural}:
+            pool.update(self._keys.get(term, ()))
         scored: list[tuple[float, str]] = []
         for stem in sorted(pool):
             entry = self._entries[stem]
             if entry.type not in (kind, ""):
                 continue
-            if kind == "person" and _different_people(name, entry.title):
+            if kind == "person" and different_people(name, entry.title):
                 continue
-            score = max(_similarity(name, n) for n in entry.names)
+            score = max(similarity(name, n) for n in entry.names)
             if score >= 0.6:
                 scored.append((-score, stem))
         return [self._entries[stem] for _, stem in sorted(scored)[:limit]]
@@ -287,8 +283,7 @@ class Catalog:
         """Titles of pages whose title or an alias occurs in `text`, at most `limit`, most
         often mentioned first. Runs of up to MAX_NAME_WORDS words of the text are looked up
         as names, so the work grows with the text, not with the wiki."""
-        words = [_POSSESSIVE.sub("", w) for w in _TEXT_WORD.findall(text)]
-        keys = [normalize_key(w) for w in words]
+        keys = [normalize_key(_POSSESSIVE.sub("", w)) for w in _TEXT_WORD.findall(text)]
         counts: dict[str, int] = {}
         for i in range(len(keys)):
             joined = ""
@@ -326,27 +321,6 @@ class Catalog:
             if free(candidate):
                 return candidate
         raise ValueError(f"no free file name for {title!r}")
-
-
-def _similarity(a: str, b: str) -> float:
-    ka, kb = normalize_key(a), normalize_key(b)
-    if not ka or not kb:
-        return 0.0
-    if ka == kb or acronym(a) == kb or acronym(b) == ka:
-        return 1.0
-    wa, wb = _words(a), _words(b)
-    # a bare surname or first word of a longer name ("Karpathy" ~ "Andrej Karpathy")
-    if len(wa) == 1 and len(wb) > 1 and wa[0] in (wb[-1], wb[0]):
-        return 0.9
-    if len(wb) == 1 and len(wa) > 1 and wb[0] in (wa[-1], wa[0]):
-        return 0.9
-    return difflib.SequenceMatcher(None, ka, kb).ratio()
-
-
-def _different_people(a: str, b: str) -> bool:
-    """'Jeff Dean' and 'James Dean' share a surname and are two people."""
-    wa, wb = _words(a), _words(b)
-    return len(wa) > 1 and len(wb) > 1 and wa[0] != wb[0]
 
 
 def entry_for(path: Path, wiki_dir: Path, meta: dict[str, object]) -> Entry:

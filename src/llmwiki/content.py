@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from llmwiki.catalog import Catalog
 from llmwiki.engines import Fact, KnownFact
+from llmwiki.identity import fact_key, without_citation
 from llmwiki.pages import inert_line, inert_text, parse_links, render_link, section_lines, unlink
 
 FACTS_HEADING = "Facts"
@@ -96,17 +97,6 @@ class Linker:
         return self._re.sub(replace, text)
 
 
-# the " — [[Source]]" that ends every fact bullet
-_CITATION_RE = re.compile(r"\s+—\s+\[\[[^\[\]]*\]\]\s*$")
-
-
-def fact_key(text: str) -> str:
-    """Identity of a fact's wording for de-duplication: citation, links, case and punctuation
-    ignored."""
-    text = unlink(_CITATION_RE.sub("", text))
-    return re.sub(r"[\W_]+", "", text.casefold())
-
-
 def render_fact(fact: Fact, source_stem: str, linker: Linker, self_stem: str) -> str:
     """A bullet: the statement (or the verbatim quote), then its source as a link. Source
     text is escaped so that it renders as text (see `inert_text`)."""
@@ -136,7 +126,7 @@ def known_facts(body: str, catalog: Catalog) -> list[KnownFact]:
             if entry is not None and entry.type == "source":
                 source, date = entry.title, entry.date
                 break
-        statement = _CITATION_RE.sub("", line[2:])
+        statement = without_citation(line[2:])
         facts.append(KnownFact(text=unlink(statement).strip(), source=source, date=date))
     return facts
 

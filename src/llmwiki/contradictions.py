@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmwiki.catalog import Catalog
-from llmwiki.content import fact_key
 from llmwiki.engines import Contradiction
 from llmwiki.errors import ContradictionError
+from llmwiki.identity import fact_key
 from llmwiki.pages import inert_line, read, render, render_link
 from llmwiki.vault import Vault
 

@@ -11,33 +11,25 @@ left. It never changes any other text of a page.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
-from itertools import combinations
 from typing import Any
 
-from llmwiki.catalog import Catalog, Entry, render_index
+from llmwiki.catalog import Catalog, render_index
+from llmwiki.duplicates import duplicates
 from llmwiki.errors import PageError
 from llmwiki.graph import WikiGraph, build_graph, orphans
+from llmwiki.identity import initials, normalize_key, words
 from llmwiki.links import frontmatter_block, relink, rewrite_links, split_frontmatter
 from llmwiki.page_info import PageInfo
-from llmwiki.pages import META_ORDER, as_list, link_target, normalize_key, parse
+from llmwiki.pages import META_ORDER, as_list, link_target, parse
 from llmwiki.vault import PAGE_FOLDERS, Vault
 
 SEVERITIES = ("error", "warning")
 LIST_KEYS = ("aliases", "sources", "tags")
 MIN_PAGES_FOR_MISSING = 3
-NEAR_DUPLICATE = 0.9
-NEAR_WORD = 0.8  # in two multi-word concept names, each differing word at least this near
-MAX_BLOCK = 200  # a block this large is a common word, and its pairs are covered by others
-_CONNECTORS = frozenset(
-    ("a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with")
-)
-_Add = Callable[[str, str, str], None]  # records a likely duplicate pair and why
 
 
 @dataclass(frozen=True)
@@ -253,24 +245,6 @@ def _contradictions(wg: WikiGraph) -> Iterator[Finding]:
 # --- names that deserve a page ------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
-def _words(name: str) -> tuple[str, ...]:
-    return tuple(w for w in (normalize_key(t) for t in re.split(r"[\s\-_/.,:;]+", name)) if w)
-
-
-def _acronyms(name: str) -> set[str]:
-    """'Retrieval-Augmented Generation' -> {'rag', 'rags'}; connectors optional
-    ('Reinforcement Learning from Human Feedback' -> rlhf and rlfhf)."""
-    words = _words(name)
-    if len(words) < 2:
-        return set()
-    found = {"".join(w[0] for w in words)}
-    content = [w for w in words if w not in _CONNECTORS]
-    if len(content) >= 2:
-        found.add("".join(w[0] for w in content))
-    return found | {a + "s" for a in found}
-
-
 class _KnownNames:
     """Names that already have a page, to tell a missing page from a known one."""
 
@@ -278,24 +252,24 @@ class _KnownNames:
         self.seqs: set[tuple[str, ...]] = set()
         for entry in catalog:
             for name in entry.names:
-                words = _words(name)
-                if words:
-                    self.seqs.add(words)
+                found = words(name)
+                if found:
+                    self.seqs.add(found)
         self.joined = "\n".join(" " + " ".join(s) + " " for s in self.seqs)
         self.keys = {"".join(s) for s in self.seqs}
 
     def covers(self, term: str) -> bool:
         """True if `term` contains a page's name, is part of one, or abbreviates one."""
-        words = _words(term)
-        if not words:
+        found = words(term)
+        if not found:
             return True
-        if f" {' '.join(words)} " in self.joined:
+        if f" {' '.join(found)} " in self.joined:
             return True
-        for size in range(1, len(words) + 1):
-            for start in range(len(words) - size + 1):
-                if words[start : start + size] in self.seqs:
+        for size in range(1, len(found) + 1):
+            for start in range(len(found) - size + 1):
+                if found[start : start + size] in self.seqs:
                     return True
-        return any(a in self.keys for a in _acronyms(term))
+        return any(k in self.keys for a in initials(term) for k in (a, a + "s"))
 
 
 def _missing_pages(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
@@ -344,160 +318,23 @@ def _missing_pages(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
         )
 
 
-def _some(wg: WikiGraph, stems: Iterable[str], limit: int = 3) -> str:
-    titles = sorted(wg.pages[s].title for s in stems)
-    more = f" and {len(titles) - limit} more" if len(titles) > limit else ""
-    return ", ".join(titles[:limit]) + more
-
-
-# --- likely duplicates --------------------------------------------------------------------
-
-
 def _duplicates(catalog: Catalog, pages: Mapping[str, PageInfo]) -> Iterator[Finding]:
-    entries = {e.stem: e for e in catalog if e.type in ("person", "concept") and e.stem in pages}
-    pairs: dict[tuple[str, str], str] = {}
-
-    def add(a: str, b: str, reason: str) -> None:
-        if a != b:
-            pairs.setdefault((min(a, b), max(a, b)), reason)
-
-    _same_names(entries, add)
-    _abbreviations(entries, add)
-    _near_names(entries, add, pairs)
-    for (a, b), reason in sorted(pairs.items()):
-        keep, other = sorted((entries[a], entries[b]), key=lambda e: _keep_rank(e, pages))
+    sources = {s: len(as_list(info.meta.get("sources"))) for s, info in pages.items()}
+    for pair in duplicates((e for e in catalog if e.stem in pages), sources):
+        keep, other = pair.keep, pair.other
         yield Finding(
             "warning",
             "duplicate",
             pages[other.stem].rel,
-            f"may be the same {other.type} as [[{keep.stem}]] ({reason}); if so, run: "
+            f"may be the same {other.type} as [[{keep.stem}]] ({pair.reason}); if so, run: "
             f'wiki merge "{keep.stem}" "{other.stem}"',
         )
 
 
-def _keep_rank(entry: Entry, pages: Mapping[str, PageInfo]) -> tuple[int, int, str]:
-    """The page to keep sorts first: the longer name (full name, expansion), then more sources."""
-    sources = len(as_list(pages[entry.stem].meta.get("sources")))
-    return (-len(_words(entry.title)), -sources, entry.stem)
-
-
-def _same_names(entries: Mapping[str, Entry], add: _Add) -> None:
-    titles: dict[str, list[str]] = defaultdict(list)
-    for entry in entries.values():
-        for key in {normalize_key(entry.title), normalize_key(entry.stem)} - {""}:
-            titles[key].append(entry.stem)
-    for stems in titles.values():
-        for a, b in combinations(sorted(set(stems)), 2):
-            add(a, b, f'both are named "{entries[a].title}"')
-    for entry in entries.values():
-        for alias in entry.aliases:
-            for stem in titles.get(normalize_key(alias), ()):
-                if entries[stem].type == entry.type:
-                    add(entry.stem, stem, f'"{alias}" is an alias of [[{entry.stem}]]')
-
-
-def _abbreviations(entries: Mapping[str, Entry], add: _Add) -> None:
-    """'RAG' beside 'Retrieval-Augmented Generation'; 'Karpathy' beside 'Andrej Karpathy'."""
-    expansions: dict[str, list[str]] = defaultdict(list)
-    surnames: dict[str, list[str]] = defaultdict(list)
-    for entry in entries.values():
-        words = _words(entry.title)
-        if entry.type == "concept":
-            for acronym in _acronyms(entry.title):
-                expansions[acronym].append(entry.stem)
-        elif len(words) > 1:
-            surnames[words[-1]].append(entry.stem)
-    for entry in entries.values():
-        if entry.type == "concept":
-            for name in (entry.title, *entry.aliases):
-                letters = re.sub(r"[^A-Za-z]", "", name).removesuffix("s")
-                if len(_words(name)) == 1 and len(letters) >= 2 and letters.isupper():
-                    for stem in expansions.get(normalize_key(name), ()):
-                        add(entry.stem, stem, f'"{name}" abbreviates "{entries[stem].title}"')
-        elif len(_words(entry.title)) == 1:
-            for stem in surnames.get(normalize_key(entry.title), ()):
-                add(entry.stem, stem, f'"{entry.title}" is the surname of {entries[stem].title}')
-
-
-@dataclass(frozen=True)
-class _Name:
-    key: str  # normalized
-    entry: Entry
-    text: str  # as written
-    words: tuple[str, ...]
-    numbers: tuple[str, ...]
-
-
-def _near_names(
-    entries: Mapping[str, Entry], add: _Add, pairs: Mapping[tuple[str, str], str]
-) -> None:
-    """Names spelled almost alike (difflib ratio >= 0.9 on normalized keys), compared only
-    within blocks that share a word, or the first or last four letters: the work grows with
-    the size of the blocks, not with the square of the wiki."""
-    names: list[_Name] = []
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for entry in entries.values():
-        for text in dict.fromkeys((entry.title, *entry.aliases)):
-            key = normalize_key(text)
-            if len(key) < 5:
-                continue
-            words = _words(text)
-            names.append(_Name(key, entry, text, words, tuple(re.findall(r"\d+", key))))
-            for block in {*(f"w:{w}" for w in words), f"p:{key[:4]}", f"s:{key[-4:]}"}:
-                blocks[block].append(len(names) - 1)
-    compared: set[tuple[int, int]] = set()
-    for members in blocks.values():
-        if len(members) > MAX_BLOCK:
-            continue
-        for i, j in combinations(members, 2):
-            a, b = names[i], names[j]
-            if not _may_be_near(a, b) or (i, j) in compared:
-                continue
-            compared.add((i, j))
-            pair = (min(a.entry.stem, b.entry.stem), max(a.entry.stem, b.entry.stem))
-            if pair not in pairs and _near(a, b):
-                add(
-                    a.entry.stem,
-                    b.entry.stem,
-                    f'"{a.text}" and "{b.text}" are spelled almost alike',
-                )
-
-
-def _may_be_near(a: _Name, b: _Name) -> bool:
-    """The cheap tests, which most pairs fail."""
-    if a.entry.stem == b.entry.stem or a.entry.type != b.entry.type or a.key == b.key:
-        return False
-    if not _could_be_alike(a.key, b.key, NEAR_DUPLICATE) or a.numbers != b.numbers:
-        return False  # "Gemini 1.5" and "Gemini 2.5" are two things
-    return not (a.entry.type == "person" and _different_people(a.words, b.words))
-
-
-def _near(a: _Name, b: _Name) -> bool:
-    if len(a.words) == len(b.words) > 1:
-        # each word must be near its counterpart: "Andrej Roth" and "Andrej Toth" are near as
-        # strings, but a surname one letter off is as often another family as a typo
-        least = NEAR_DUPLICATE if a.entry.type == "person" else NEAR_WORD
-        words = zip(a.words, b.words, strict=True)
-        if not all(x == y or _alike(x, y, least) for x, y in words):
-            return False
-    return _alike(a.key, b.key, NEAR_DUPLICATE)
-
-
-def _could_be_alike(a: str, b: str, least: float) -> bool:
-    """False when even difflib's best case (2 * shorter / total) is below `least`."""
-    return 2 * min(len(a), len(b)) >= least * (len(a) + len(b))
-
-
-def _alike(a: str, b: str, least: float) -> bool:
-    if not _could_be_alike(a, b, least):
-        return False
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.quick_ratio() >= least and matcher.ratio() >= least
-
-
-def _different_people(wa: tuple[str, ...], wb: tuple[str, ...]) -> bool:
-    """'Jeff Dean' and 'James Dean': two full names with different first names."""
-    return len(wa) > 1 and len(wb) > 1 and wa[0] != wb[0]
+def _some(wg: WikiGraph, stems: Iterable[str], limit: int = 3) -> str:
+    titles = sorted(wg.pages[s].title for s in stems)
+    more = f" and {len(titles) - limit} more" if len(titles) > limit else ""
+    return ", ".join(titles[:limit]) + more
 
 
 # --- repairs ------------------------------------------------------------------------------

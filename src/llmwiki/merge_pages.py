@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from llmwiki.catalog import Catalog, render_index
-from llmwiki.content import FACTS_HEADING, fact_key
+from llmwiki.content import FACTS_HEADING
 from llmwiki.errors import MergeError, PageError
 from llmwiki.graph import WikiGraph, build_graph
+from llmwiki.identity import fact_key, normalize_key
 from llmwiki.links import relink, replace_links, rewrite_links
-from llmwiki.pages import Page, append_to_section, as_list, normalize_key, read, render, render_link
+from llmwiki.pages import Page, append_to_section, as_list, read, render, render_link
 from llmwiki.vault import GENERATED_PAGES, Vault
 
 # Keys whose values merge rather than being taken from one page or the other.

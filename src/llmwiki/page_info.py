@@ -20,8 +20,9 @@ from typing import Any
 
 from llmwiki.contradictions import OPEN_RE
 from llmwiki.errors import PageError
+from llmwiki.identity import fold_name, normalize_key
 from llmwiki.links import CODE_RE, link_targets
-from llmwiki.pages import LINK_RE, fold_name, normalize_key, parse, unlink
+from llmwiki.pages import LINK_RE, parse, unlink
 from llmwiki.scan import WikiFiles, walk
 from llmwiki.vault import Vault, atomic_write
 

@@ -27,7 +27,6 @@ _FORBIDDEN = re.compile(r'[/\\:*?"<>|#^\[\]`\x00-\x1f\x7f]')
 _WINDOWS_RESERVED = re.compile(
     r"^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\..*)?$", re.IGNORECASE
 )
-_NON_WORD = re.compile(r"[\W_]+")
 _DROPPED_CATEGORIES = frozenset({"So", "Cs", "Co", "Cn", "Cf"})
 MAX_NAME_BYTES = 120  # well under the 255-byte limit, leaving room for " (2).md" and temp names
 
@@ -69,15 +68,6 @@ def safe_name(title: str) -> str:
         base, dot, rest = text.partition(".")
         text = f"{base}_{dot}{rest}"
     return text
-
-
-def fold_name(name: str) -> str:
-    """The form in which macOS and Windows compare file names (case and Unicode
-    normalisation ignored, as Obsidian's link resolution does): two names with the same fold
-    are one file there, so the wiki never holds both."""
-    if name.isascii():
-        return name.casefold()
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
 
 
 def link_target(stem: str) -> str:
@@ -148,15 +138,6 @@ def obsidian_tag(text: str) -> str:
     if tag and not re.search(r"[^\d/]", tag):
         tag = "_" + tag
     return tag
-
-
-def normalize_key(name: str) -> str:
-    """The form names are compared in: case, accents, spaces and punctuation ignored."""
-    if name.isascii():  # the common case, without the cost of Unicode decomposition
-        return _NON_WORD.sub("", name.casefold())
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return _NON_WORD.sub("", text.casefold())
 
 
 @dataclass(frozen=True)

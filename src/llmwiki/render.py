@@ -11,12 +11,12 @@ from llmwiki.content import (
     Grounder,
     Linker,
     clean,
-    fact_key,
     one_line,
     render_fact,
     unique,
 )
 from llmwiki.engines import Extraction, Merge, SourceDoc
+from llmwiki.identity import fact_key
 from llmwiki.pages import append_to_section, as_list, inert_line, inert_text, render_link
 from llmwiki.resolve import PagePlan
 

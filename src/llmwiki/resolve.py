@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from llmwiki.catalog import Catalog, Entry
-from llmwiki.content import Grounder, clean, fact_key, known_facts, one_line
+from llmwiki.content import Grounder, clean, known_facts, one_line
 from llmwiki.engines import Candidate, Engine, Extraction, Fact, Mention, Merge, Usage
-from llmwiki.pages import Page, fold_name, normalize_key, safe_name
+from llmwiki.identity import fact_key, fold_name, normalize_key, same_entity
+from llmwiki.pages import Page, safe_name
 from llmwiki.pages import read as read_page
 
 MAX_CANDIDATES_CONFIRMED = 3  # candidates an engine is asked about per mention
@@ -84,13 +85,15 @@ class Resolver:
             ]
             mentions.append((mention, name, aliases))
         verdicts, usage = self._confirm_all(
-            [(m, n) for m, n, a in mentions if self._find(n, a, None) is None]
+            [(m, n) for m, n, a in mentions if self._find(m.kind, n, a, None) is None]
         )
         plans: dict[str, PagePlan] = {}
         planned = Catalog()  # new pages of this source, so later mentions can find them
         taken = {fold_name(source_stem)} if source_stem else set()  # names chosen so far
         for mention, name, aliases in mentions:
-            entry = self._find(name, aliases, planned) or verdicts.get(normalize_key(name))
+            entry = self._find(mention.kind, name, aliases, planned) or verdicts.get(
+                normalize_key(name)
+            )
             if entry is None:
                 self._check_readable(name)
                 stem = self.catalog.free_stem(name, mention.kind, taken)
@@ -119,12 +122,21 @@ class Resolver:
         if rel is not None:
             read_page(self.wiki_dir / rel)
 
-    def _find(self, name: str, aliases: list[str], planned: Catalog | None) -> Entry | None:
+    def _find(
+        self, kind: str, name: str, aliases: list[str], planned: Catalog | None
+    ) -> Entry | None:
+        """The page one of the mention's names names, unless `same_entity` says it is
+        another entity (a "Dean" alias of James Dean is not Jeff Dean's "Dean")."""
         catalogs = (self.catalog,) if planned is None else (planned, self.catalog)
-        for candidate in (name, *aliases):
+        names = (name, *aliases)
+        for candidate in names:
             for catalog in catalogs:
                 entry = catalog.lookup(candidate)
-                if entry is not None and entry.type not in ("source", "answer"):
+                if (
+                    entry is not None
+                    and entry.type not in ("source", "answer")
+                    and same_entity(kind, names, entry.type, entry.names) is not None
+                ):
                     return entry
         return None
 

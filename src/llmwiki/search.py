@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmwiki.errors import PageError, SearchError
-from llmwiki.pages import as_list, normalize_key, read, unlink
+from llmwiki.identity import normalize_key
+from llmwiki.pages import as_list, read, unlink
 from llmwiki.scan import WikiFiles, walk
 from llmwiki.vault import Vault
 

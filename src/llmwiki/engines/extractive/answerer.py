@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from llmwiki.engines.answerer import BULLET_RE, NOT_COVERED, TRIMMED_MARK, Answer, ContextPage
-from llmwiki.pages import LINK_RE, normalize_key, render_link, unlink
+from llmwiki.identity import fact_key
+from llmwiki.pages import LINK_RE, render_link, unlink
 from llmwiki.search import parse_query
 
 __all__ = ["ExtractiveAnswerer", "needed"]
@@ -25,7 +26,6 @@ MAX_PASSAGE_CHARS = 400
 _SENTENCE_RE = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(\[A-Z0-9])")
 _WORD_RE = re.compile(r"[^\W_]+")
 _QUOTED_RE = re.compile(r"^\[\[([^\[\]|#\n]+)(?:\|[^\[\]\n]*)?\]\]:\s+(.+)$")  # `[[X]]: passage`
-_CITED_RE = re.compile(r"\s+—\s+\[\[[^\]]*\]\]\s*$")  # a fact bullet's trailing source link
 
 
 class ExtractiveAnswerer:
@@ -68,7 +68,7 @@ class ExtractiveAnswerer:
         per_page: dict[str, int] = {}
         seen: set[str] = set()
         for _, _, _, stem, passage in sorted(scored):
-            key = _passage_key(passage)
+            key = fact_key(passage)  # one fact copied onto several pages is quoted once
             if key in seen or per_page.get(stem, 0) >= PASSAGES_PER_PAGE:
                 continue
             seen.add(key)
@@ -85,11 +85,6 @@ def needed(terms: int) -> int:
     """How many of a question's content words a passage must contain to answer it: all of one
     or two ("Nathan Lambert"), half of more. One shared common word is not relevance."""
     return terms if terms <= 2 else math.ceil(terms / 2)
-
-
-def _passage_key(passage: str) -> str:
-    """One fact copied onto several pages (a person's, a source's) is quoted once."""
-    return normalize_key(unlink(_CITED_RE.sub("", passage)))
 
 
 def _stem(word: str) -> str:

@@ -28,25 +28,20 @@ from llmwiki.engines.base import (
     Usage,
     Verdict,
 )
-from llmwiki.engines.extractive.concepts import (
-    Concept,
-    concept_key,
-    find_concepts,
-    section_sentences,
-)
+from llmwiki.engines.extractive.concepts import Concept, find_concepts, section_sentences
 from llmwiki.engines.extractive.junk import indexed_variables, is_junk
 from llmwiki.engines.extractive.lexicon import FIRST_NAMES, GENERIC_CONCEPTS, STOPWORDS
 from llmwiki.engines.extractive.names import Person, find_people, person_sentences
 from llmwiki.engines.extractive.numbers import Measure, disagree, measures, same_quantity
 from llmwiki.engines.extractive.text import BULLET, HEADING, PROSE, Document, Sentence, parse
+from llmwiki.identity import fact_key, is_acronym, normalize_key, same_entity
 from llmwiki.normalize import prose_only
+from llmwiki.pages import unlink
 
 MAX_CLAIMS = 8
 MAX_FACTS = 8
 MAX_DESCRIPTION = 300
 _NEAR_START = 30  # "The HuggingFace team ...", "According to Demis Hassabis, ..."
-_ACRONYM = re.compile(r"[A-Z][A-Za-z]?[A-Z0-9]{1,5}s?")
-_LINK = re.compile(r"\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # "X is a …", "X, the …,", "X (…) is an …": the sentence says what X is
 _DEFINING = re.compile(
@@ -56,7 +51,6 @@ _DEFINING = re.compile(
 _PRONOUN = re.compile(
     r"^(?:He|She|They|It|His|Her|Their|Its|This|These|Those|That|We|Our|I|My|You|Your)\b"
 )
-_SMALL = frozenset({"of", "for", "and", "the", "in", "on", "to", "with", "a", "an", "by"})
 
 
 class ExtractiveEngine:
@@ -93,15 +87,25 @@ class ExtractiveEngine:
         )
 
     def same_entity(self, mention: Mention, candidate: Candidate) -> Verdict:
-        return Verdict(_same_entity(mention, candidate))
+        if candidate.kind and candidate.kind != mention.kind:
+            # a candidate of another kind is this mention only by an exact name, which resolve
+            # settles before it asks; a person is never a concept page, a source or an answer
+            return Verdict(False)
+        same = same_entity(
+            mention.kind,
+            (mention.name, *mention.aliases),
+            candidate.kind,
+            (candidate.title, *candidate.aliases),
+        )
+        return Verdict(same is not None)
 
     def merge(
         self, title: str, known: Sequence[KnownFact], new: Sequence[Fact], source: str
     ) -> Merge:
-        seen = {_fact_key(k.text) for k in known}
+        seen = {fact_key(k.text) for k in known}
         fresh: list[Fact] = []
         for fact in new:
-            key = _fact_key(fact.statement)
+            key = fact_key(fact.statement)
             if key and key not in seen:
                 seen.add(key)
                 fresh.append(fact)
@@ -211,7 +215,7 @@ def _person_mention(doc: Document, pool: _FactPool, person: Person) -> tuple[int
 def name_pattern(name: str) -> re.Pattern[str]:
     """Where `name` occurs in text: acronyms by case, other names with any case, spacing or
     hyphenation ("KV cache", "KV-cache") and an optional plural."""
-    if _ACRONYM.fullmatch(name) and name.upper() == name.rstrip("s").upper():
+    if is_acronym(name) and name.upper() == name.rstrip("s").upper():
         return re.compile(r"(?<![\w-])" + re.escape(name.rstrip("s")) + r"s?(?!\w)")
     words = [w for w in re.split(r"[\s\-]+", name) if w]
     last = words[-1]
@@ -265,7 +269,7 @@ def _apply_known_titles(
     """Existing page names found in the text win: they keep the wiki's spelling."""
     result = list(mentions)
     for title in dict.fromkeys(t.strip() for t in known_titles):
-        key = _name_key(title)
+        key = normalize_key(title)
         if not key or key in GENERIC_CONCEPTS or len(key) < 2:
             continue
         pattern = name_pattern(title)
@@ -274,13 +278,13 @@ def _apply_known_titles(
             continue
         found = False
         for i, (position, mention) in enumerate(result):
-            names = [_name_key(mention.name)]
-            aliases = [_name_key(a) for a in mention.aliases]
+            names = [normalize_key(mention.name)]
+            aliases = [normalize_key(a) for a in mention.aliases]
             if key in names:
                 result[i] = (position, _renamed(mention, title, mention.aliases))
                 found = True
             elif key in aliases and mention.kind == "concept":
-                others = tuple(a for a in mention.aliases if _name_key(a) != key)
+                others = tuple(a for a in mention.aliases if normalize_key(a) != key)
                 result[i] = (position, _renamed(mention, title, (mention.name, *others)))
                 found = True
             elif key in aliases:
@@ -366,60 +370,7 @@ def _opening(candidates: Sequence[Sentence]) -> list[Sentence]:
     return lead
 
 
-# --- identity -----------------------------------------------------------------------------
-
-
-def _name_key(name: str) -> str:
-    return re.sub(r"[\W_]+", "", name.casefold())
-
-
-def _acronym_of(long: str, short: str) -> bool:
-    letters = short.strip()
-    if not _ACRONYM.fullmatch(letters):
-        return False
-    words = long.split()
-    if len(words) < 2:
-        return False
-    target = letters.upper().rstrip("S") if letters.endswith("s") else letters.upper()
-    full = "".join(p[0] for w in words for p in w.split("-") if p).upper()
-    bare = "".join(p[0] for w in words if w.lower() not in _SMALL for p in w.split("-") if p)
-    first = "".join(w[0] for w in words if w.lower() not in _SMALL).upper()
-    return target in (full, bare.upper(), first)
-
-
-def _same_entity(mention: Mention, candidate: Candidate) -> bool:
-    if candidate.kind and candidate.kind != mention.kind:
-        return False  # a person is never a concept page, nor a source or an answer
-    mention_names = [mention.name, *mention.aliases]
-    candidate_names = [candidate.title, *candidate.aliases]
-    if mention.kind == "person":
-        mine, theirs = mention.name.split(), candidate.title.split()
-        if len(mine) > 1 and len(theirs) > 1 and _name_key(mine[0]) != _name_key(theirs[0]):
-            return False  # Jeff Dean is not James Dean, whatever their aliases say
-        if len(mine) == 1 and len(theirs) > 1 and _name_key(mine[0]) == _name_key(theirs[-1]):
-            return True
-    keys = {_name_key(n) for n in candidate_names}
-    if any(_name_key(n) in keys for n in mention_names if _name_key(n)):
-        return True
-    if mention.kind == "concept":
-        for a in mention_names:
-            for b in candidate_names:
-                if _acronym_of(a, b) or _acronym_of(b, a):
-                    return True
-    return False
-
-
 # --- merging --------------------------------------------------------------------------------
-
-
-def _unlink(text: str) -> str:
-    return _LINK.sub(lambda m: m.group(2) if m.group(2) else m.group(1), text)
-
-
-def _fact_key(text: str) -> str:
-    text = re.sub(r"\s+[—–-]\s+\[\[[^\]]*\]\]\s*$", "", text)  # a "— [[Source]]" citation
-    text = re.sub(r"\s+\(\"[^\"]*\"\)\s*$", "", _unlink(text))  # a statement's ("quote")
-    return re.sub(r"[\W_]+", "", text.casefold())
 
 
 def _numeric_contradiction(
@@ -439,7 +390,7 @@ def _numeric_contradiction(
     if not new_measures:
         return None
     for existing in known:
-        text = _unlink(existing.text)
+        text = unlink(existing.text)
         for old in measured(text):
             for new in new_measures:
                 if same_quantity(old, new) and disagree(old, new):
@@ -451,4 +402,4 @@ def _numeric_contradiction(
     return None
 
 
-__all__ = ["ExtractiveEngine", "concept_key", "name_pattern"]
+__all__ = ["ExtractiveEngine", "name_pattern"]

@@ -52,6 +52,7 @@ from llmwiki.engines.llm.schema import (
     parse_reply,
     strict_schema,
 )
+from llmwiki.identity import fact_key, normalize_key
 from llmwiki.prompts import Prompts
 from llmwiki.tokens import count_tokens, split_text
 
@@ -392,15 +393,10 @@ def _fact(out: FactOut) -> Fact:
     return Fact(statement=_bounded(out.statement, _STATEMENT_CHARS), quote=out.quote.strip())
 
 
-def _key(name: str) -> str:
-    """Names that differ only in case, spaces or punctuation are one entity."""
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
-
-
 def _unique_facts(facts: Iterable[Fact]) -> tuple[Fact, ...]:
     out: dict[str, Fact] = {}
     for fact in facts:
-        key = " ".join(fact.statement.casefold().split())
+        key = fact_key(fact.statement)
         if key and key not in out:
             out[key] = fact
     return tuple(out.values())
@@ -420,7 +416,7 @@ def _combine_mentions(entities: Iterable[EntityOut]) -> tuple[Mention, ...]:
     gathered: dict[str, _Gathered] = {}
     for entity in entities:
         name = _one_line(entity.name)
-        key = _key(name)
+        key = normalize_key(name)
         if not key:
             continue
         g = gathered.get(key)
@@ -430,8 +426,9 @@ def _combine_mentions(entities: Iterable[EntityOut]) -> tuple[Mention, ...]:
             g.description = _bounded(entity.description, _DESCRIPTION_CHARS)
         for alias in entity.aliases:
             alias = _one_line(alias)
-            if _key(alias) and _key(alias) != key:
-                g.aliases.setdefault(_key(alias), alias)
+            alias_key = normalize_key(alias)
+            if alias_key and alias_key != key:
+                g.aliases.setdefault(alias_key, alias)
         g.facts.extend(_fact(f) for f in entity.facts)
     return tuple(
         Mention(
