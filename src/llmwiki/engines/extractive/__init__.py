@@ -2,7 +2,8 @@
 
 - `engine`: ExtractiveEngine, which picks a source's claims and the sentences about each entity;
 - `text`: a document as sentences and tokens, with headings and lists kept apart from prose;
-- `names`: who the people are; `concepts`: which terms name things worth a page;
+- `names`: who the people are; `concepts`: which terms name things worth a page, from what
+  `spelling` says of each word;
 - `numbers`: figures and their measures, for contradictions; `junk`: what is never an entity;
 - `lexicon`: the word lists they share;
 - `answerer`: ExtractiveAnswerer, which answers `wiki ask` with the passages that match best.

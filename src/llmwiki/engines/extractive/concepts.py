@@ -9,7 +9,6 @@ that is also in the document's links (nanochat), or a plain phrase the text keep
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 
@@ -18,29 +17,27 @@ from llmwiki.engines.extractive.lexicon import (
     FIRST_NAMES,
     GENERIC_CONCEPTS,
     GENERIC_PHRASE_WORDS,
-    HYPHEN_PREFIXES,
-    HYPHEN_SUFFIXES,
     STOPWORDS,
 )
+from llmwiki.engines.extractive.spelling import (
+    ACRONYM,
+    CAMEL,
+    LOWER_SUFFIXES,
+    code_name,
+    coined_form,
+    hyphenated_name,
+    is_phrase_word,
+    is_proper,
+    name_like,
+    singular,
+    url_words,
+)
 from llmwiki.engines.extractive.text import HEADING, PROSE, TITLE, Document, Sentence, Token
+from llmwiki.identity import CONNECTORS, acronym_keys, concept_key, initials
 
 MAX_CONCEPTS = 20
 MAX_PHRASES = 5
-_MEASURE = re.compile(r"\d+(?:[.,]\d+)*[A-Za-z]{0,2}\+?")
-_ACRONYM = re.compile(r"[A-Z]{2,6}s?")
-_CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2,}[a-z]+[A-Z]?")
 _VERSION = re.compile(r"V?\d{1,2}(?:\.\d{1,2})?|R\d")
-_LOWER_SUFFIXES = (
-    "ing", "tion", "sion", "ness", "ment", "ly", "ed", "ity", "ous", "ive", "able", "ible",
-    "al", "er", "ers", "est", "ism", "ist", "ize", "ise", "ful", "less",
-)  # fmt: skip
-_SMALL = frozenset({"of", "for", "and", "the", "in", "on", "to", "with", "a", "an", "by"})
-
-
-def concept_key(name: str) -> str:
-    """Identity of a concept name: case, spaces, hyphens and a plural s ignored."""
-    key = re.sub(r"[\W_]+", "", name.casefold())
-    return key[:-1] if len(key) > 3 and key.endswith("s") else key
 
 
 @dataclass
@@ -78,63 +75,6 @@ class _Tally:
         return max(self.forms.items(), key=lambda item: item[1])[0]
 
 
-def _strip_suffixes(word: str) -> str:
-    parts = word.split("-")
-    while len(parts) > 1 and parts[-1].lower() in HYPHEN_SUFFIXES:
-        parts.pop()
-    return "-".join(parts)
-
-
-@functools.lru_cache(maxsize=8192)
-def coined_form(word: str) -> tuple[str, str] | None:
-    """(form, kind) when `word` is spelled like a name nobody writes by accident."""
-    word = _strip_suffixes(word)
-    if len(word) < 2 or _MEASURE.fullmatch(word) or word.lower() in GENERIC_CONCEPTS:
-        return None
-    if _ACRONYM.fullmatch(word):
-        form = word[:-1] if word.endswith("s") else word
-        return (form, "acronym") if form.lower() not in GENERIC_CONCEPTS else None
-    if len(word) < 3 or not any(c.isalpha() for c in word):
-        return None
-    parts = word.split("-")
-    has_digit = any(c.isdigit() for c in word)
-    if _CAMEL.search(word) or (has_digit and word[0].isalpha()):
-        return word, "coined"
-    if len(parts) > 1 and any(_ACRONYM.fullmatch(p) for p in parts) and all(parts):
-        return word, "coined"
-    return None
-
-
-def _proper(token: Token) -> bool:
-    """A capitalised word that is not vocabulary and not capitalised only by position."""
-    word = token.text
-    return (
-        word[:1].isupper()
-        and not token.initial
-        and not any(part.lower() in COMMON_WORDS for part in word.split("-"))
-        and word.lower() not in GENERIC_CONCEPTS
-        and not _ACRONYM.fullmatch(word)
-    )
-
-
-def _phrase_word(token: Token) -> bool:
-    word = token.text
-    if not word[:1].isalpha() or any(c.isdigit() for c in word):
-        return False
-    if word.lower() in STOPWORDS:
-        return False
-    if coined_form(word) is not None and not _ACRONYM.fullmatch(word):
-        return False
-    return len(word) > 2 or word.isupper()
-
-
-def _singular(word: str) -> str:
-    low = word.lower()
-    if len(low) > 3 and low.endswith("s") and not low.endswith("ss"):
-        return low[:-1]
-    return low
-
-
 class _Scanner:
     def __init__(self, doc: Document, person_words: frozenset[str]) -> None:
         self.doc = doc
@@ -142,7 +82,7 @@ class _Scanner:
         self.tallies: dict[str, _Tally] = {}
         self.phrases: dict[tuple[str, ...], _Tally] = {}
         self.definitions: dict[str, str] = {}  # acronym -> expansion
-        self.url_words = _url_words(doc.urls)
+        self.url_words = url_words(doc.urls)
         self.lowercase: frozenset[str] = frozenset()  # words the text writes in lower case
         # capitalised words seen only where capitals are the rule (a sentence's first word)
         self.initial_caps: dict[str, list[int]] = {}
@@ -179,17 +119,17 @@ class _Scanner:
                     self.tally(concept_key(form), kind).add(form, sentence.index)
                     if kind != "acronym":  # acronyms may start a phrase ("KV cache")
                         used.add(i)
-                elif _code_name(sentence, token):
+                elif code_name(sentence, token):
                     self.tally(concept_key(token.text), "coined").add(token.text, sentence.index)
                     used.add(i)
                 elif token.text.islower():
                     lower_counts[token.text] = lower_counts.get(token.text, 0) + 1
-                elif _proper(token) and token.text.lower() not in FIRST_NAMES:
+                elif is_proper(token) and token.text.lower() not in FIRST_NAMES:
                     tally = self.tally(concept_key(token.text), "name")
                     tally.add(token.text, sentence.index)
                     if sentence.kind not in (HEADING, TITLE):
                         tally.mid_caps += 1
-                elif token.initial and _name_like(token.text):
+                elif token.initial and name_like(token.text):
                     seen = self.initial_caps.setdefault(token.text, [])
                     seen.append(sentence.index)
                     if sentence.kind in (HEADING, TITLE):
@@ -197,7 +137,7 @@ class _Scanner:
             self._phrases(sentence, used)
         self.lowercase = frozenset(lower_counts)
         for word, count in lower_counts.items():
-            if count >= 2 and (self._lower_coined(word) or _hyphenated_name(word)):
+            if count >= 2 and (self._lower_coined(word) or hyphenated_name(word)):
                 tally = self.tally(concept_key(word), "coined")
                 for sentence in self.doc.sentences:
                     if not sentence.boilerplate and any(t.text == word for t in sentence.tokens):
@@ -219,7 +159,7 @@ class _Scanner:
 
     def _lower_coined(self, word: str) -> bool:
         # a lowercase word that is not vocabulary but names a repository or page in the links
-        if len(word) < 4 or word in COMMON_WORDS or word.endswith(_LOWER_SUFFIXES):
+        if len(word) < 4 or word in COMMON_WORDS or word.endswith(LOWER_SUFFIXES):
             return False
         parts = word.split("-")
         if any(p in COMMON_WORDS for p in parts) and len(parts) == 1:
@@ -230,21 +170,21 @@ class _Scanner:
         text = sentence.scan
         for match in re.finditer(r"\(([A-Z][A-Za-z0-9]{1,9})\)", text):
             acronym = match.group(1)
-            if not _ACRONYM.fullmatch(acronym) and not _CAMEL.search(acronym):
+            if not ACRONYM.fullmatch(acronym) and not CAMEL.search(acronym):
                 continue
             expansion = _expansion(text[: match.start()], acronym)
             if expansion:
                 self.definitions[acronym] = expansion
         for match in re.finditer(r"\b([A-Z][A-Za-z0-9]{1,9}) \(([^()]{5,80})\)", text):
             acronym, inside = match.group(1), match.group(2)
-            if _ACRONYM.fullmatch(acronym) and _expansion(inside, acronym) == inside.strip():
+            if ACRONYM.fullmatch(acronym) and _expansion(inside, acronym) == inside.strip():
                 self.definitions[acronym] = inside.strip()
 
     def _phrases(self, sentence: Sentence, used: set[int]) -> None:
         tokens = sentence.tokens
         run: list[int] = []
         for i, token in enumerate(tokens):
-            ok = i not in used and _phrase_word(token)
+            ok = i not in used and is_phrase_word(token)
             if ok and run and token.joined and not tokens[run[-1]].possessive:
                 run.append(i)
                 continue
@@ -258,7 +198,7 @@ class _Scanner:
             for start in range(len(run) - n + 1):
                 idx = run[start : start + n]
                 words = [tokens[i] for i in idx]
-                key = tuple(_singular(t.text) for t in words)
+                key = tuple(singular(t.text) for t in words)
                 form = sentence.scan[words[0].start : words[-1].end]
                 tally = self.phrases.get(key)
                 if tally is None:
@@ -270,81 +210,19 @@ class _Scanner:
                     tally.title_case = True
                     if running and not words[0].initial:
                         tally.mid_caps += 1
-                if running and _proper(words[0]):
+                if running and is_proper(words[0]):
                     tally.proper_first = True
 
 
-def _name_like(word: str) -> bool:
-    """Capitalised, not vocabulary, not a given name, not an inflected word."""
-    low = word.lower()
-    return (
-        word[:1].isupper()
-        and word[1:].islower()
-        and word.isalpha()
-        and len(word) > 3
-        and low not in COMMON_WORDS
-        and low not in FIRST_NAMES
-        and low not in GENERIC_CONCEPTS
-        and not low.endswith(("ing", "ed", "ly", "tion", "ment", "ness", "ies"))
-    )
-
-
-def _hyphenated_name(word: str) -> bool:
-    """A lower-case hyphenated name used in prose: sqlite-utils, s3-credentials. Hyphenated
-    vocabulary ("pre-trained", "state-of-the-art", "open-source") is not."""
-    parts = word.split("-")
-    if len(parts) < 2 or not all(p.isalnum() for p in parts) or parts[0] in HYPHEN_PREFIXES:
-        return False
-    if any(p in STOPWORDS for p in parts) or any(p.isdigit() for p in parts):
-        return False
-    return not all(p in COMMON_WORDS for p in parts)
-
-
-def _code_name(sentence: Sentence, token: Token) -> bool:
-    """A tool written as code in a sentence ("install `sqlite-utils`"): a hyphenated or
-    dotted name in backticks that is not vocabulary. Commands and flags are not names."""
-    scan = sentence.scan
-    word = token.text
-    if sentence.kind in (HEADING, TITLE) or not ("-" in word or "." in word):
-        return False
-    quoted = scan[token.start - 1 : token.start] == "`" and scan[token.end : token.end + 1] == "`"
-    parts = re.split(r"[-.]", word.lower())
-    return quoted and not all(p in COMMON_WORDS for p in parts) and len(word) > 3
-
-
-def _url_words(urls: tuple[str, ...]) -> frozenset[str]:
-    words: set[str] = set()
-    for url in urls:
-        path = re.sub(r"^\w+://", "", url)
-        for part in re.split(r"[/#?=&._]+", path):
-            words.add(part.lower())
-            words.update(p.lower() for p in part.split("-"))
-    return frozenset(words)
-
-
-def _initials(words: list[str]) -> list[str]:
-    """Possible letter sequences a run of words abbreviates to (hyphen parts may count)."""
-    options = [""]
-    for word in words:
-        parts = [p for p in word.split("-") if p]
-        if not parts:
-            continue
-        choices = {parts[0][0]}
-        if len(parts) > 1:
-            choices.add("".join(p[0] for p in parts))
-        small = word.lower() in _SMALL
-        options = [o + c for o in options for c in sorted(choices)] + (options if small else [])
-    return [o.upper() for o in options]
-
-
 def _expansion(before: str, acronym: str) -> str:
+    """The words just before `acronym` in `before` that it abbreviates, or ""."""
     words = re.findall(r"[A-Za-z][\w'’-]*", before)
-    target = acronym.upper().rstrip("S") if acronym.endswith("s") else acronym.upper()
+    target = acronym_keys(acronym)[-1]  # without a plural s
     for size in range(1, min(len(words), len(target) + 3) + 1):
         tail = words[-size:]
-        if tail[0].lower() in _SMALL:
+        if tail[0].lower() in CONNECTORS:
             continue
-        if target in _initials(tail):
+        if target in initials(" ".join(tail)):
             return " ".join(tail)
     return ""
 

@@ -1,0 +1,135 @@
+"""What one word's spelling says about it as a name, for finding concepts: a coined spelling
+(microGPT, SWE-bench, FP8), a proper noun that is not vocabulary, a word a key phrase can be
+made of, a tool's name written as code, the words of the document's links.
+
+These look at a word (or a token and its sentence) alone; `concepts` weighs what they say
+across the document.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from llmwiki.engines.extractive.lexicon import (
+    COMMON_WORDS,
+    FIRST_NAMES,
+    GENERIC_CONCEPTS,
+    HYPHEN_PREFIXES,
+    HYPHEN_SUFFIXES,
+    STOPWORDS,
+)
+from llmwiki.engines.extractive.text import HEADING, TITLE, Sentence, Token
+
+_MEASURE = re.compile(r"\d+(?:[.,]\d+)*[A-Za-z]{0,2}\+?")
+ACRONYM = re.compile(r"[A-Z]{2,6}s?")
+CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2,}[a-z]+[A-Z]?")
+LOWER_SUFFIXES = (
+    "ing", "tion", "sion", "ness", "ment", "ly", "ed", "ity", "ous", "ive", "able", "ible",
+    "al", "er", "ers", "est", "ism", "ist", "ize", "ise", "ful", "less",
+)  # fmt: skip
+
+
+def _strip_suffixes(word: str) -> str:
+    parts = word.split("-")
+    while len(parts) > 1 and parts[-1].lower() in HYPHEN_SUFFIXES:
+        parts.pop()
+    return "-".join(parts)
+
+
+@functools.lru_cache(maxsize=8192)
+def coined_form(word: str) -> tuple[str, str] | None:
+    """(form, kind) when `word` is spelled like a name nobody writes by accident."""
+    word = _strip_suffixes(word)
+    if len(word) < 2 or _MEASURE.fullmatch(word) or word.lower() in GENERIC_CONCEPTS:
+        return None
+    if ACRONYM.fullmatch(word):
+        form = word[:-1] if word.endswith("s") else word
+        return (form, "acronym") if form.lower() not in GENERIC_CONCEPTS else None
+    if len(word) < 3 or not any(c.isalpha() for c in word):
+        return None
+    parts = word.split("-")
+    has_digit = any(c.isdigit() for c in word)
+    if CAMEL.search(word) or (has_digit and word[0].isalpha()):
+        return word, "coined"
+    if len(parts) > 1 and any(ACRONYM.fullmatch(p) for p in parts) and all(parts):
+        return word, "coined"
+    return None
+
+
+def is_proper(token: Token) -> bool:
+    """A capitalised word that is not vocabulary and not capitalised only by position."""
+    word = token.text
+    return (
+        word[:1].isupper()
+        and not token.initial
+        and not any(part.lower() in COMMON_WORDS for part in word.split("-"))
+        and word.lower() not in GENERIC_CONCEPTS
+        and not ACRONYM.fullmatch(word)
+    )
+
+
+def is_phrase_word(token: Token) -> bool:
+    word = token.text
+    if not word[:1].isalpha() or any(c.isdigit() for c in word):
+        return False
+    if word.lower() in STOPWORDS:
+        return False
+    if coined_form(word) is not None and not ACRONYM.fullmatch(word):
+        return False
+    return len(word) > 2 or word.isupper()
+
+
+def singular(word: str) -> str:
+    low = word.lower()
+    if len(low) > 3 and low.endswith("s") and not low.endswith("ss"):
+        return low[:-1]
+    return low
+
+
+def name_like(word: str) -> bool:
+    """Capitalised, not vocabulary, not a given name, not an inflected word."""
+    low = word.lower()
+    return (
+        word[:1].isupper()
+        and word[1:].islower()
+        and word.isalpha()
+        and len(word) > 3
+        and low not in COMMON_WORDS
+        and low not in FIRST_NAMES
+        and low not in GENERIC_CONCEPTS
+        and not low.endswith(("ing", "ed", "ly", "tion", "ment", "ness", "ies"))
+    )
+
+
+def hyphenated_name(word: str) -> bool:
+    """A lower-case hyphenated name used in prose: sqlite-utils, s3-credentials. Hyphenated
+    vocabulary ("pre-trained", "state-of-the-art", "open-source") is not."""
+    parts = word.split("-")
+    if len(parts) < 2 or not all(p.isalnum() for p in parts) or parts[0] in HYPHEN_PREFIXES:
+        return False
+    if any(p in STOPWORDS for p in parts) or any(p.isdigit() for p in parts):
+        return False
+    return not all(p in COMMON_WORDS for p in parts)
+
+
+def code_name(sentence: Sentence, token: Token) -> bool:
+    """A tool written as code in a sentence ("install `sqlite-utils`"): a hyphenated or
+    dotted name in backticks that is not vocabulary. Commands and flags are not names."""
+    scan = sentence.scan
+    word = token.text
+    if sentence.kind in (HEADING, TITLE) or not ("-" in word or "." in word):
+        return False
+    quoted = scan[token.start - 1 : token.start] == "`" and scan[token.end : token.end + 1] == "`"
+    parts = re.split(r"[-.]", word.lower())
+    return quoted and not all(p in COMMON_WORDS for p in parts) and len(word) > 3
+
+
+def url_words(urls: tuple[str, ...]) -> frozenset[str]:
+    words: set[str] = set()
+    for url in urls:
+        path = re.sub(r"^\w+://", "", url)
+        for part in re.split(r"[/#?=&._]+", path):
+            words.add(part.lower())
+            words.update(p.lower() for p in part.split("-"))
+    return frozenset(words)
