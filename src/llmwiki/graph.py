@@ -12,19 +12,17 @@ one ingest re-reads only the files that changed.
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 
-from llmwiki.catalog import Catalog, entry_for
+from llmwiki.catalog import RELATED_LIMIT, Catalog, entry_for
 from llmwiki.errors import UsageError
+from llmwiki.identity import fold_name
 from llmwiki.page_info import PageInfo, Scan, scan_pages
-from llmwiki.pages import fold_name
 from llmwiki.scan import WikiFiles
 from llmwiki.vault import Vault
 
@@ -228,37 +226,12 @@ def neighbours(wg: WikiGraph, stem: str) -> Neighbours:
     return Neighbours(tuple(sorted(g.successors(stem))), tuple(sorted(g.predecessors(stem))))
 
 
-def related(wg: WikiGraph, stem: str, limit: int = 10) -> list[str]:
-    """Pages that share sources or links with `stem`, most related first.
-
-    Each shared source counts 1; each shared neighbour (a page both link to or are linked
-    from) counts less the more pages it links with, so a hub everyone cites adds little.
-    """
-    g = wg.graph
-    if stem not in g:
+def related(wg: WikiGraph, stem: str, limit: int = RELATED_LIMIT) -> list[str]:
+    """The pages `stem`'s `## Related` lists, best first: ranked by `Catalog.related`, the one
+    rule for both (people and concepts sharing its most specific sources)."""
+    if stem not in wg.graph:
         raise KeyError(stem)
-    scores: dict[str, float] = defaultdict(float)
-    mine = {wg.resolve(s) for s in wg.pages[stem].sources} - {None}
-    for via in set(g.successors(stem)) | set(g.predecessors(stem)):
-        around = set(g.successors(via)) | set(g.predecessors(via))
-        weight = 1.0 / math.log(2 + len(around))
-        for other in around:
-            scores[other] += weight
-    if mine:
-        for other in _sharing_sources(wg, mine):
-            scores[other] += len(mine & {wg.resolve(s) for s in wg.pages[other].sources})
-    scores.pop(stem, None)
-    ranked = sorted(scores, key=lambda s: (-scores[s], wg.pages[s].title.casefold(), s))
-    return ranked[:limit]
-
-
-def _sharing_sources(wg: WikiGraph, sources: Iterable[str | None]) -> set[str]:
-    """Pages citing any of `sources`: they link to it, so they are its predecessors."""
-    found: set[str] = set()
-    for source in sources:
-        if source is not None:
-            found.update(wg.graph.predecessors(source))
-    return found
+    return [entry.stem for entry in wg.catalog().related(stem, limit)]
 
 
 @dataclass(frozen=True)

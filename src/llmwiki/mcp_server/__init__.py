@@ -73,7 +73,7 @@ _DESCRIPTIONS = {
     "list_pages": "List the wiki's pages (title, link, type, one-line summary), optionally of "
     "one type, sorted by title, in pages of `limit`; pass next_offset to get the next page.",
     "neighbors": "How a page connects: the pages it links to, the pages linking to it, and "
-    "related pages (sharing sources or links).",
+    "related pages (those its Related section lists: sharing its most specific sources).",
     "recent_changes": "What the wiki did lately, newest first, from its log: ingests, saved "
     "answers, notes, merges, each with the pages it touched.",
     "contradictions": "Open contradictions between sources (both claims, their sources and "
