@@ -18,7 +18,7 @@ from llmwiki.catalog import Catalog, render_index
 from llmwiki.cli import cli
 from llmwiki.graph import build_graph, export, neighbours, related, stats
 from llmwiki.links import relink, rewrite_links
-from llmwiki.pages import parse, render
+from llmwiki.pages import parse, parse_links, read, render, section_lines
 from llmwiki.vault import Vault
 
 ENTITIES = SAMPLE_ENTITIES
@@ -137,6 +137,22 @@ def test_stats_hubs_and_related_pages(vault: Vault) -> None:
     assert "C" not in related(wg, "A")
     with pytest.raises(KeyError):
         related(wg, "Nope")
+
+
+def test_graph_related_is_what_the_page_lists(vault: Vault) -> None:
+    """`wiki graph PAGE` ranks related pages as ingest ranks the page's `## Related`."""
+    checked = 0
+    for sample in SAMPLES:
+        shutil.copy(sample, vault.inbox / sample.name)
+        result = run(vault, KeywordEngine(ENTITIES, ALIASES)).results[0]
+        wg = build_graph(vault)
+        for stem in (*result.created, *result.updated):
+            body = read(vault.wiki / wg.pages[stem].rel).body
+            lines = section_lines(body, "Related")
+            listed = [link.target for line in lines for link in parse_links(line)[:1]]
+            assert related(wg, stem) == listed, stem
+            checked += 1
+    assert checked > len(SAMPLES)
 
 
 @pytest.mark.parametrize("suffix", [".graphml", ".json", ".gexf"])

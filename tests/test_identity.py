@@ -110,6 +110,14 @@ def test_ingest_resolves_a_mention_by_the_table(
     assert (plans[0].stem == page.stem) is same, plans[0]
 
 
+def test_ingest_keeps_two_people_apart_whatever_alias_they_share(tmp_path: Path) -> None:
+    james = Entry("James Dean", "people/James Dean.md", "James Dean", P, ("Dean",))
+    resolver = Resolver(tmp_path / "wiki", ExtractiveEngine(), Catalog([james]), jobs=1)
+    mentions = (Mention("Jeff Dean", P, aliases=("Dean",)),)
+    plans = resolver.resolve(Extraction("S", "", (), mentions), Grounder(""), "S").plans
+    assert [p.stem for p in plans] == ["Jeff Dean"]  # a new page, not James Dean's
+
+
 @pytest.mark.parametrize(("a", "kind_a", "b", "kind_b", "same"), PAIRS)
 def test_lint_flags_a_duplicate_by_the_table(
     vault: Vault, a: str, kind_a: str, b: str, kind_b: str, same: bool

@@ -2,8 +2,10 @@
 
 A mention is an existing page when its name or an alias matches a page's title or alias
 exactly (case and punctuation ignored); otherwise close candidates from the catalog are put to
-the engine to confirm; otherwise it becomes a new page. Two people who share only a surname are
-never offered as candidates. Engine calls that do not depend on each other run in parallel.
+the engine to confirm; otherwise it becomes a new page. Two people with different first names
+are never one, even through a shared alias ("Dean"), and never offered as candidates: what is
+"the same" is llmwiki.identity's to say. Engine calls that do not depend on each other run in
+parallel.
 """
 
 from __future__ import annotations
