@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import networkx as nx
-
 from conftest import REPO
 
 PACKAGE = REPO / "src" / "llmwiki"
@@ -85,7 +84,7 @@ def test_the_readme_layout_names_every_module() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     layout = readme[readme.index("## Layout") :]
     layout = layout[: layout.find("\n## ", 4)] if "\n## " in layout[4:] else layout
-    listed = set(re.findall(r"[\w/]+\.py|[\w]+/", layout))
+    listed = set(re.findall(r"`([^`\n]+)`", layout))
     missing = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE).as_posix()
