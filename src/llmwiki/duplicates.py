@@ -22,10 +22,11 @@ from llmwiki.identity import (
     Same,
     acronym_keys,
     concept_key,
+    different_people,
     initials,
     is_acronym,
-    may_be_near,
     name_parts,
+    near,
     normalize_key,
     same_entity,
     words,
@@ -47,11 +48,11 @@ def duplicates(entries: Iterable[Entry], sources: Mapping[str, int]) -> list[Dup
     file names; `sources` counts the sources each page cites (by file name), to choose the
     page to keep."""
     pages = {e.stem: e for e in entries if e.type in _KINDS}
-    pairs = sorted(_pairs(pages))
+    names = {stem: _names(e) for stem, e in pages.items()}
     found: list[Duplicate] = []
-    for a, b in pairs:
+    for a, b in sorted(_pairs(pages)):
         first, second = pages[a], pages[b]
-        same = same_entity(first.type, _names(first), second.type, _names(second))
+        same = same_entity(first.type, names[a], second.type, names[b])
         if same is None:
             continue
         keep, other = sorted(
@@ -59,6 +60,12 @@ def duplicates(entries: Iterable[Entry], sources: Mapping[str, int]) -> list[Dup
         )
         found.append(Duplicate(keep, other, _reason(same, first, second)))
     return found
+
+
+def _two_people(a: Entry, b: Entry) -> bool:
+    """The first rule of `same_entity`, which most pairs of people fail (John and Jane Smith):
+    tested before the pair is put to it at all."""
+    return "person" in (a.type, b.type) and different_people(a.title, b.title)
 
 
 def _names(entry: Entry) -> tuple[str, ...]:
@@ -91,7 +98,8 @@ def _pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
 
     def group(stems: Iterable[str]) -> None:
         for a, b in combinations(sorted(set(stems)), 2):
-            pairs.add((a, b))
+            if not _two_people(pages[a], pages[b]):  # many people share an alias "Smith"
+                pairs.add((a, b))
 
     def probe(stem: str, others: Iterable[str]) -> None:
         for other in others:
@@ -128,9 +136,8 @@ def _pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
 
 
 def _spelling_pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
-    """Pairs with names that may be spelled almost alike, compared only within blocks of
-    names sharing a word, or the first or last four letters of their keys (a plural, a
-    typo)."""
+    """Pairs with names spelled almost alike, compared only within blocks of names sharing a
+    word, or the first or last four letters of their keys (a plural, a typo)."""
     names: list[tuple[str, Entry]] = []
     blocks: dict[str, list[int]] = defaultdict(list)
     for entry in pages.values():
@@ -151,6 +158,6 @@ def _spelling_pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
             if a.stem == b.stem or a.type != b.type or (i, j) in compared:
                 continue
             compared.add((i, j))
-            if may_be_near(text_a, text_b):
+            if not _two_people(a, b) and near(text_a, text_b, person=a.type == "person"):
                 pairs.add((min(a.stem, b.stem), max(a.stem, b.stem)))
     return pairs

@@ -76,6 +76,10 @@ def normalize_key(name: str) -> str:
     return _NON_WORD.sub("", text.casefold())
 
 
+# the keys of the names compared pair by pair (lint compares each name with many others)
+_name_key = lru_cache(maxsize=65536)(normalize_key)
+
+
 def fold_name(name: str) -> str:
     """The form in which macOS and Windows compare file names (case and Unicode
     normalisation ignored, as Obsidian's link resolution does): two names with the same fold
@@ -87,7 +91,7 @@ def fold_name(name: str) -> str:
 
 def concept_key(name: str) -> str:
     """A concept name's key with a plural s ignored ("KV caches" is "KV cache")."""
-    key = normalize_key(name)
+    key = _name_key(name)
     return key[:-1] if len(key) > 3 and key.endswith("s") else key
 
 
@@ -100,6 +104,7 @@ def words(name: str) -> tuple[str, ...]:
     return tuple(w for w in found if w)
 
 
+@lru_cache(maxsize=65536)
 def name_parts(name: str) -> tuple[str, ...]:
     """A personal name's parts, split at spaces only: a hyphenated surname is one part
     ("Sam Bankman-Fried" -> (sam, bankmanfried))."""
@@ -171,20 +176,28 @@ def could_be_alike(a: str, b: str, least: float) -> bool:
     return 2 * min(len(a), len(b)) >= least * (len(a) + len(b))
 
 
+@lru_cache(maxsize=131072)
 def alike(a: str, b: str, least: float) -> bool:
-    """difflib's ratio of `a` and `b` is at least `least` (the cheap bounds first)."""
+    """difflib's ratio of `a` and `b` is at least `least` (the cheap bounds first). Kept: the
+    same two words meet again in many pairs of names (every Quinn, Ana and Hugo Keller)."""
     if not could_be_alike(a, b, least):
         return False
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     return matcher.quick_ratio() >= least and matcher.ratio() >= least
 
 
+@lru_cache(maxsize=65536)
+def _spelled(name: str) -> tuple[str, int, tuple[str, ...]]:
+    key = normalize_key(name)
+    return key, len(key), tuple(_NUMBER.findall(key))
+
+
 def may_be_near(a: str, b: str) -> bool:
     """The cheap tests of `near`, which most pairs of names fail."""
-    ka, kb = normalize_key(a), normalize_key(b)
-    if ka == kb or min(len(ka), len(kb)) < MIN_NEAR_KEY or not could_be_alike(ka, kb, NEAR):
-        return False
-    return _NUMBER.findall(ka) == _NUMBER.findall(kb)  # "Gemini 1.5" is not "Gemini 2.5"
+    (ka, la, numbers_a), (kb, lb, numbers_b) = _spelled(a), _spelled(b)
+    if ka == kb or min(la, lb) < MIN_NEAR_KEY or 2 * min(la, lb) < NEAR * (la + lb):
+        return False  # the last: even difflib's best case (see could_be_alike) is too low
+    return numbers_a == numbers_b  # "Gemini 1.5" is not "Gemini 2.5"
 
 
 def near(a: str, b: str, person: bool = False) -> bool:
@@ -196,7 +209,7 @@ def near(a: str, b: str, person: bool = False) -> bool:
         least = NEAR if person else NEAR_WORD
         if not all(x == y or alike(x, y, least) for x, y in zip(wa, wb, strict=True)):
             return False
-    return alike(normalize_key(a), normalize_key(b), NEAR)
+    return alike(_name_key(a), _name_key(b), NEAR)
 
 
 def _abbreviated(short: str, long: str) -> bool:
@@ -209,7 +222,7 @@ def similarity(a: str, b: str) -> float:
     """How close two names are, from 0 to 1: 1 for one name or an acronym of the other, 0.9
     for a bare first or last word of the other ("Karpathy", "Andrej Karpathy"), else
     difflib's ratio of their keys."""
-    ka, kb = normalize_key(a), normalize_key(b)
+    ka, kb = _name_key(a), _name_key(b)
     if not ka or not kb:
         return 0.0
     if ka == kb or _abbreviated(a, b) or _abbreviated(b, a):
@@ -242,9 +255,9 @@ def same_entity(
     title_a, title_b = names_a[0], names_b[0]
     if "person" in (kind_a, kind_b) and different_people(title_a, title_b):
         return None
-    keys_b = {normalize_key(n): n for n in reversed(names_b)}
+    keys_b = {_name_key(n): n for n in reversed(names_b)}
     for name in names_a:
-        key = normalize_key(name)
+        key = _name_key(name)
         if key and key in keys_b:
             return Same("name", name, keys_b[key])
     if kind_a and kind_b and kind_a != kind_b:
