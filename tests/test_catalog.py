@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 from llmwiki.catalog import Catalog, Entry, render_index
@@ -55,6 +56,20 @@ def test_scan_cache_sees_edits_and_survives_damage(tmp_path: Path) -> None:
     assert Catalog.scan(wiki, cache).lookup("Lovelace") is not None
     cache.write_text("{broken")
     assert len(Catalog.scan(wiki, cache)) == 1
+
+
+def test_a_cache_row_from_older_name_rules_is_read_again(tmp_path: Path) -> None:
+    wiki, cache = tmp_path / "wiki", tmp_path / "state" / "catalog.json"
+    (wiki / "concepts").mkdir(parents=True)
+    title = "Reinforcement Learning from Human Feedback"
+    page = wiki / "concepts" / f"{title}.md"
+    page.write_text(render({"title": title, "type": "concept"}, "x"))
+    Catalog.scan(wiki, cache)
+    rows = json.loads(cache.read_text())
+    row = rows[f"concepts/{title}.md"]
+    rows[f"concepts/{title}.md"] = [*row[:3], [], []]  # a row as an older version wrote it
+    cache.write_text(json.dumps(rows))
+    assert [e.stem for e in Catalog.scan(wiki, cache).candidates("RLHF", "concept")] == [title]
 
 
 def test_index_lists_every_page_once_grouped() -> None:

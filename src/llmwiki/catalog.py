@@ -38,6 +38,9 @@ _TEXT_WORD = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE = re.compile(r"['’]s$")
 CACHE_FILE = "catalog.json"
 CACHE_FIELDS = 9  # Entry's fields; a cache row of another length is from an older version
+# the rules of _index_terms (llmwiki.identity's words and initials): a row cached under other
+# rules would leave a page unfound by a name it now answers to, so it is read again
+TERMS_VERSION = 2
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
 TYPE_ORDER = ("source", "person", "concept", "answer")
 TYPE_HEADINGS = {
@@ -124,7 +127,13 @@ class Catalog:
         for rel in sorted(found.pages):
             mtime_ns, size = found.pages[rel]
             hit = known.get(rel)
-            if hit and hit[0] == mtime_ns and hit[1] == size and len(hit[2]) == CACHE_FIELDS:
+            if (
+                hit
+                and hit[0] == mtime_ns
+                and hit[1] == size
+                and len(hit[2]) == CACHE_FIELDS
+                and hit[5:] == [TERMS_VERSION]
+            ):
                 fields, keys, words = hit[2], hit[3], hit[4]
                 stem, rel_, title, kind, aliases, summary, date, contradictions, cited = fields
                 entry = Entry(
@@ -162,7 +171,7 @@ class Catalog:
                 entry.contradictions,
                 list(entry.sources),
             ]
-            seen[rel] = [mtime_ns, size, fields, keys, words]
+            seen[rel] = [mtime_ns, size, fields, keys, words, TERMS_VERSION]
         if cache is not None and save_cache and seen != known:
             cache.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(cache, json.dumps(seen, ensure_ascii=False).encode("utf-8"))
