@@ -56,6 +56,12 @@ PAIRS = [
     ("J. Smith", P, "John Smith", P, DIFFERENT),  # an initial tells John from no one
     ("Jean-Luc Picard", P, "Jean Picard", P, DIFFERENT),
     ("Sam Altman", P, "Sam Bankman-Fried", P, DIFFERENT),  # a shared first name is not enough
+    ("Geoff Hinton", P, "Geoffrey Hinton", P, SAME),  # a short form of the first name
+    ("Fahd Alhazmi", P, "Fahad Alhazmi", P, SAME),  # a first name spelled two ways
+    ("Marc Garcia", P, "Alex Garcia", P, DIFFERENT),
+    ("Paul Smith", P, "Paula Smith", P, DIFFERENT),  # one letter more is another name
+    ("Alan Turing", P, "Alana Turing", P, DIFFERENT),
+    ("Chris Olah", P, "Christopher Olah", P, SAME),
     # spelling: a middle initial, a possessive; a surname one letter off is another family
     ("Geoffrey E. Hinton", P, "Geoffrey Hinton", P, SAME),
     ("Andrej Karpathy's", P, "Andrej Karpathy", P, SAME),

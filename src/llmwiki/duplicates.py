@@ -23,6 +23,7 @@ from llmwiki.identity import (
     acronym_keys,
     concept_key,
     different_people,
+    first_name_variant,
     initials,
     is_acronym,
     name_parts,
@@ -84,6 +85,8 @@ def _reason(same: Same, first: Entry, second: Entry) -> str:
     if same.rule == "surname":
         short, full = (same.a, same.b) if len(name_parts(same.a)) == 1 else (same.b, same.a)
         return f'"{short}" is the surname of {full}'
+    if same.rule == "first name":
+        return f'"{same.a}" and "{same.b}" differ only in how the first name is written'
     if same.rule == "acronym":
         short, long = (same.a, same.b) if is_acronym(same.a) else (same.b, same.a)
         return f'"{short}" abbreviates "{long}"'
@@ -122,6 +125,10 @@ def _pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
     for key, stems in by_key.items():
         if key not in ("", "singular:"):
             group(stems)
+    for stems in surnames.values():  # "Geoff Hinton" and "Geoffrey Hinton"
+        for a, b in combinations(sorted(stems), 2):
+            if first_name_variant(pages[a].title, pages[b].title):
+                pairs.add((a, b))
     for entry in pages.values():
         if entry.type == "concept":
             for name in _names(entry):

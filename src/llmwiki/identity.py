@@ -13,7 +13,10 @@ Unicode normalisation ignored but every other character kept ("GPT-4" and "GPT 4
 The same entity (`same_entity`); the rules apply in this order:
 1. Two full names with different first names are two people, whatever else they share (an
    alias "Dean"): "John Smith" ≠ "Jane Smith", "Jeff Dean" ≠ "James Dean", "J. Smith" ≠
-   "John Smith" (an initial is not a first name: nothing tells John from Jane).
+   "John Smith" (an initial is not a first name: nothing tells John from Jane). A first name
+   written two ways is one: "Geoff Hinton" = "Geoffrey Hinton" (a short form of four letters
+   or more, two or more letters shorter: not "Paul" and "Paula"), "Fahd" = "Fahad" (one
+   letter more inside the name: not "Alan" and "Alana").
 2. A name both have (title, file name or alias) makes them one, whatever kind an engine
    guessed for each: "GPT-4" = "gpt 4" (one name), "Mercury" the person = "Mercury" the
    concept (one page named "Mercury" can only be one of them).
@@ -50,6 +53,7 @@ from llmwiki.pages import unlink
 
 NEAR = 0.9  # two names whose keys are at least this alike are spelled almost alike
 NEAR_WORD = 0.8  # in two concept names of as many words, each differing word at least this near
+MIN_SHORT_FORM = 4  # letters of a first name's short form: "Geoff", "Chris"; not "Sam", "Al"
 MIN_NEAR_KEY = 5  # shorter names are too short to compare by spelling ("GPT-4" vs "GPT-5")
 MAX_ACRONYM_WORDS = 10  # nobody abbreviates a longer name
 # small words an acronym may skip ("Reinforcement Learning from Human Feedback": RLHF)
@@ -158,7 +162,41 @@ def abbreviates(short: str, long: str) -> bool:
 def different_people(a: str, b: str) -> bool:
     """Two full names with different first names: 'Jeff Dean' and 'James Dean'."""
     pa, pb = name_parts(a), name_parts(b)
-    return len(pa) > 1 and len(pb) > 1 and pa[0] != pb[0]
+    return len(pa) > 1 and len(pb) > 1 and not _one_first_name(a, b)
+
+
+def _one_first_name(a: str, b: str) -> bool:
+    """The first names of two full names are one; a compound first name ("Jean-Luc") has no
+    short form: it is one name with "Jean" only when written the same."""
+    first_a, first_b = a.split(maxsplit=1)[0], b.split(maxsplit=1)[0]
+    key_a, key_b = name_parts(first_a), name_parts(first_b)
+    if "-" in first_a + first_b:
+        return key_a == key_b
+    return bool(key_a and key_b) and same_first_name(key_a[0], key_b[0])
+
+
+def same_first_name(a: str, b: str) -> bool:
+    """One first name, or one written two ways: a short form of four letters or more that
+    leaves at least two letters off ('Geoff' for 'Geoffrey', 'Chris' for 'Christopher', but
+    not 'Paul' for 'Paula'), or one letter more inside the name ('Fahd', 'Fahad'; not
+    'Alan', 'Alana')."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    if len(short) < MIN_SHORT_FORM:
+        return False
+    if long.startswith(short):
+        return len(long) - len(short) >= 2
+    return len(long) == len(short) + 1 and any(
+        long[:i] + long[i + 1 :] == short for i in range(1, len(long) - 1)
+    )
+
+
+def first_name_variant(a: str, b: str) -> bool:
+    """Two full names alike but for how the first name is written: 'Geoff Hinton' and
+    'Geoffrey Hinton', 'Fahd Alhazmi' and 'Fahad Alhazmi'."""
+    pa, pb = name_parts(a), name_parts(b)
+    return len(pa) == len(pb) > 1 and pa[1:] == pb[1:] and _one_first_name(a, b)
 
 
 def is_surname_of(short: str, full: str) -> bool:
@@ -242,7 +280,7 @@ def similarity(a: str, b: str) -> float:
 class Same:
     """Why two entities are one: the rule, and the name of each that it matched."""
 
-    rule: str  # name | surname | acronym | plural | spelling
+    rule: str  # name | surname | first name | acronym | plural | spelling
     a: str  # the first entity's name
     b: str  # the second entity's name
 
@@ -266,6 +304,8 @@ def same_entity(
     if kind == "person":
         if is_surname_of(title_a, title_b) or is_surname_of(title_b, title_a):
             return Same("surname", title_a, title_b)
+        if first_name_variant(title_a, title_b):
+            return Same("first name", title_a, title_b)
     elif kind == "concept":
         for a in names_a:
             for b in names_b:
