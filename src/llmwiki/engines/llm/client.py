@@ -206,15 +206,7 @@ class LLMClient:
                 )
                 return reply
             failures += 1
-            if failures > self._config.max_retries:
-                raise self._failures.kept_failing(failures, failure, streaming=False)
-            log.warning(
-                "LLM request failed (%s); retry %d of %d",
-                failure,
-                failures,
-                self._config.max_retries,
-            )
-            self._back_off(failures, retry_after)
+            self._retry_or_give_up(failures, failure, retry_after, streaming=False)
 
     def _send(
         self, mode: str, request: Request, chat: list[dict[str, str]], timeout: float
@@ -368,15 +360,7 @@ class LLMClient:
                     raise
                 failure = "connection failed"
             failures += 1
-            if failures > self._config.max_retries:
-                raise self._failures.kept_failing(failures, failure, streaming=True)
-            log.warning(
-                "LLM request failed (%s); retry %d of %d",
-                failure,
-                failures,
-                self._config.max_retries,
-            )
-            self._back_off(failures, retry_after)
+            self._retry_or_give_up(failures, failure, retry_after, streaming=True)
 
     # -- shared state: the budget parameter, the backoff deadline -----------------------------
 
@@ -389,6 +373,18 @@ class LLMClient:
                 return False
             self._budget_param = "max_completion_tokens"
         return True
+
+    def _retry_or_give_up(
+        self, failures: int, failure: str, retry_after: float | None, streaming: bool
+    ) -> None:
+        """After the `failures`-th failed attempt: raise once the retries are spent, else
+        say so and back off before the next."""
+        if failures > self._config.max_retries:
+            raise self._failures.kept_failing(failures, failure, streaming=streaming)
+        log.warning(
+            "LLM request failed (%s); retry %d of %d", failure, failures, self._config.max_retries
+        )
+        self._back_off(failures, retry_after)
 
     def _back_off(self, failures: int, retry_after: float | None) -> None:
         if retry_after is not None:
