@@ -116,7 +116,7 @@ def test_fast_frontmatter_reads_what_yaml_reads() -> None:
 
     import yaml
 
-    from llmwiki.pages import simple_yaml
+    from llmwiki.yaml_header import simple_yaml
 
     cases = [
         "title: A\ntype: person\naliases: []\nsources:\n- \"[[O'Neil]]\"\n- '[[x]]'\n",

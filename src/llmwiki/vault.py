@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmwiki import prompts as prompt_files
 from llmwiki.errors import LockedError, VaultError, WriteError
 
 CONFIG_FILE = "wiki.toml"
@@ -239,7 +237,7 @@ def _create_temp(path: Path) -> tuple[int, Path]:
     mode 0666, which the OS masks with the umask."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY
     for _ in range(100):
-        tmp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+        tmp = path.with_name(f"{TEMP_PREFIX}{os.urandom(8).hex()}{TEMP_SUFFIX}")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
@@ -336,6 +334,8 @@ def init_vault(path: Path) -> tuple[Vault, list[Path]]:
         # derived state is rebuilt from the files; keep it out of the vault's history
         vault.root / ".gitignore": ".wiki/\n",
     }
+    from llmwiki import prompts as prompt_files  # importlib.resources: only `wiki init` needs it
+
     for name in prompt_files.default_names():
         defaults[vault.prompts / name] = prompt_files.read_default(name)
     for file, text in defaults.items():

@@ -9,8 +9,9 @@ import frontmatter
 import yaml
 
 from llmwiki.errors import SourceError
-from llmwiki.pages import FAST_YAML, obsidian_tag
+from llmwiki.pages import obsidian_tag
 from llmwiki.readers.common import Parsed, decode_text, iso_date, person_names
+from llmwiki.yaml_header import FAST_YAML
 
 # Web clippers (Obsidian Web Clipper, MarkDownload) put these in frontmatter. For each field,
 # the first key present wins: a clip's `created` is the day it was clipped, so it only stands
