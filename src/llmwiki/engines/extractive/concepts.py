@@ -25,6 +25,7 @@ from llmwiki.engines.extractive.spelling import (
     LOWER_SUFFIXES,
     code_name,
     coined_form,
+    common_use,
     hyphenated_name,
     is_phrase_word,
     is_proper,
@@ -87,6 +88,7 @@ class _Scanner:
         # capitalised words seen only where capitals are the rule (a sentence's first word)
         self.initial_caps: dict[str, list[int]] = {}
         self.headed: set[str] = set()  # of those, the ones in the title or a heading
+        self.common_nouns: set[str] = set()  # lower-case words used after "the", "a", ...
 
     def tally(self, key: str, kind: str) -> _Tally:
         found = self.tallies.get(key)
@@ -124,6 +126,8 @@ class _Scanner:
                     used.add(i)
                 elif token.text.islower():
                     lower_counts[token.text] = lower_counts.get(token.text, 0) + 1
+                    if common_use(tokens, i):
+                        self.common_nouns.add(token.text)
                 elif is_proper(token) and token.text.lower() not in FIRST_NAMES:
                     tally = self.tally(concept_key(token.text), "name")
                     tally.add(token.text, sentence.index)
@@ -158,8 +162,11 @@ class _Scanner:
         return f"{word} {version.text}"
 
     def _lower_coined(self, word: str) -> bool:
-        # a lowercase word that is not vocabulary but names a repository or page in the links
+        # a lowercase word that is not vocabulary but names a repository or page in the links;
+        # "the registry", "a bucket" are vocabulary whatever the links say
         if len(word) < 4 or word in COMMON_WORDS or word.endswith(LOWER_SUFFIXES):
+            return False
+        if word in self.common_nouns:
             return False
         parts = word.split("-")
         if any(p in COMMON_WORDS for p in parts) and len(parts) == 1:
@@ -352,6 +359,9 @@ _COINED_QUOTE = re.compile(
     r"[\"“‘']([A-Za-z][\w.+-]*(?:\s[\w.+-]+){0,2})[\"”’']"
 )
 
+_ANNOUNCES = re.compile(r"([^:]+):\s+\S*\w")
+_NEXT_WORD = re.compile(r" ([a-z][\w-]*)")
+
 
 def _add_announced(
     doc: Document, concepts: dict[str, Concept], person_words: frozenset[str]
@@ -362,8 +372,11 @@ def _add_announced(
         if sentence.boilerplate:
             continue
         found: list[str] = []
-        if sentence.kind in (HEADING, TITLE) and ":" in sentence.body:
-            head = sentence.body.split(":", 1)[0].strip().strip('*_`"“”')
+        # "Name: what it is" says what follows; a line ending on a colon ("Returning:",
+        # "And found this:") only introduces a sample, and "dialog:modal" is a selector
+        announced = _ANNOUNCES.match(sentence.body) if sentence.kind in (HEADING, TITLE) else None
+        if announced:
+            head = announced.group(1).strip().strip('*_`"“”')
             words = head.split()
             if (
                 0 < len(words) <= 3
@@ -373,7 +386,14 @@ def _add_announced(
                 and not re.search(r"\b(?:part|step|chapter|lesson|update|note)\b", head, re.I)
             ):
                 found.append(head)
-        found.extend(m.group(1) for m in _COINED_QUOTE.finditer(sentence.scan))
+        for match in _COINED_QUOTE.finditer(sentence.scan):
+            # 'called an "unrolled" view': one everyday word before a noun describes it
+            after = _NEXT_WORD.match(sentence.scan, match.end())
+            word = match.group(1)
+            if not (
+                word.islower() and " " not in word and after and after.group(1) not in STOPWORDS
+            ):
+                found.append(word)
         for name in found:
             key = concept_key(name)
             concept = concepts.get(key)

@@ -29,7 +29,7 @@ from llmwiki.engines.base import (
     Verdict,
 )
 from llmwiki.engines.extractive.concepts import Concept, find_concepts, section_sentences
-from llmwiki.engines.extractive.junk import indexed_variables, is_junk
+from llmwiki.engines.extractive.junk import is_junk
 from llmwiki.engines.extractive.lexicon import FIRST_NAMES, GENERIC_CONCEPTS, STOPWORDS
 from llmwiki.engines.extractive.names import Person, find_people, person_sentences
 from llmwiki.engines.extractive.numbers import Measure, disagree, measures, same_quantity
@@ -73,8 +73,7 @@ class ExtractiveEngine:
         for concept in find_concepts(parsed, person_words):
             mentions.append(_concept_mention(parsed, pool, concept))
         mentions = _apply_known_titles(parsed, pool, mentions, known_titles)
-        variables = indexed_variables(m.name for _, m in mentions)
-        mentions = [(i, m) for i, m in mentions if not is_junk(m.name) and m.name not in variables]
+        mentions = [(i, m) for i, m in mentions if not is_junk(m.name)]
         mentions.sort(key=lambda item: item[0])
         summary, claims = _lead_and_claims(parsed)
         excerpt = " ".join(doc.meta.get("description", "").split())

@@ -1,15 +1,15 @@
 """Names that never make a page, whatever the document: classes of junk, not a list of cases.
 
-Real articles are full of tokens shaped like names that are not: one letter (`X` in
-"500 x 87k"), a function word in capitals (`BY`, `TO`), a unit (`MB`), a contraction (`I've`),
-a code identifier (`beta1`, `input_1`, `amd64`), an indexed variable (`F0`, `F1`, `W1`), an
-image file or a URL slug (`ranking-v2.png`, `part-2-intro-notes`), markup (`Div class`).
+Real articles are full of tokens shaped like names that are not: one or two letters (`X` in
+"500 x 87k", `C4`, `IP`, the `F0`, `F1` of a formula: a label, a variable or an abbreviation
+too short to name one thing across documents), a function word in capitals (`BY`, `TO`), a
+unit (`MB`), a contraction (`I've`), a code identifier (`beta1`, `input_1`, `amd64`), an image
+file or a URL slug (`ranking-v2.png`, `part-2-intro-notes`), markup (`Div class`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 
 def _words(text: str) -> frozenset[str]:
@@ -37,7 +37,6 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+){2,}")  # part-2-intro-notes, ip-172
 _BROKEN = re.compile(r"[\"“”<>={}\[\]]|(?:^|\s)['‘’]|['‘’](?:\s|$)")
 _URL_PARTS = _words("http https www com org html")
 _INFLECTED = re.compile(r"[A-Z][a-z]+ed")
-_INDEXED = re.compile(r"([A-Za-z])(\d)")
 
 
 def is_junk(name: str) -> bool:
@@ -45,7 +44,7 @@ def is_junk(name: str) -> bool:
     name = name.strip()
     letters = re.sub(r"\W", "", name)
     low = name.lower()
-    if len(letters) <= 1 or low in _FUNCTION_WORDS or low in _UNITS:
+    if len(letters) <= 2 or low in _FUNCTION_WORDS or low in _UNITS:
         return True
     if _CONTRACTION.fullmatch(name) or _CODE.fullmatch(name) or _FILE.fullmatch(low):
         return True
@@ -57,14 +56,3 @@ def is_junk(name: str) -> bool:
         return True  # a piece of code or a cut quotation: rg ' (, x = "
     words = re.findall(r"[a-z]+", low)
     return any(w in _MARKUP for w in words) and len(words) <= 3
-
-
-def indexed_variables(names: Iterable[str]) -> frozenset[str]:
-    """Letter-digit names that come in families (`F0`, `F1`, `F2`; `W1`, `W2`): variables of
-    a formula or a diagram. A lone `S3` or `M1` is left alone."""
-    by_letter: dict[str, set[str]] = {}
-    for name in names:
-        match = _INDEXED.fullmatch(name.strip())
-        if match:
-            by_letter.setdefault(match.group(1).upper(), set()).add(name.strip())
-    return frozenset(n for family in by_letter.values() if len(family) >= 2 for n in family)

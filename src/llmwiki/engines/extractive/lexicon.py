@@ -141,11 +141,11 @@ ROLE_AFTER = _words(
 # Name-shaped words that mark organisations, products and places rather than people.
 ORG_WORDS = _words(
     """
-    academy ai agency ag alliance association bank brain capital center centre college
+    academy ai agency ag alliance association bank brain capital center centre co college
     commission committee company corp corporation council deepmind department foundation
     fund gmbh group hq inc institute journal lab labs limited llc ltd media ministry network
     news party press research school society studio studios systems team tech technologies
-    times university ventures
+    times university ventures plc
     """
 ) | _words(
     # AI products whose names look like people's ("Claude Opus", "Devin Pro")

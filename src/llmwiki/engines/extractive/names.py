@@ -38,6 +38,13 @@ _PRODUCT_NOUNS = frozenset(
      "package", "project", "server", "service", "tool", "tools", "repo", "repository", "api",
      "instance", "extension", "framework", "platform", "database"}
 )  # fmt: skip
+# a line labelled as a sample ("Midjourney prompt: ... a pilot, Mr. Jon Vale, ...") quotes
+# text given to or made by a program: its characters are made up
+_SAMPLE = re.compile(
+    r"^\W*(?:[\w-]+\s+){0,2}(?:prompts?|input|output|example|sample|completion|response|"
+    r"user|assistant)\s*:",
+    re.IGNORECASE,
+)
 _GREETINGS = frozenset({"hi", "hello", "hey", "dear", "welcome", "thanks", "goodbye", "bye"})
 
 
@@ -167,7 +174,7 @@ def find_people(doc: Document) -> list[Person]:
     in_prose: set[tuple[str, str]] = set()
     products: set[tuple[str, str]] = set()
     for sentence in doc.sentences:
-        if sentence.boilerplate or sentence.text.startswith("|"):
+        if sentence.boilerplate or sentence.text.startswith("|") or _SAMPLE.match(sentence.text):
             continue  # a table row is data (a sample's passenger list), not a mention
         tokens = sentence.tokens
         for a, b in _pairs(sentence):

@@ -1,6 +1,7 @@
 """What one word's spelling says about it as a name, for finding concepts: a coined spelling
 (microGPT, SWE-bench, FP8), a proper noun that is not vocabulary, a word a key phrase can be
-made of, a tool's name written as code, the words of the document's links.
+made of, a tool's name written as code, the words of the document's links, how a lower-case
+word is used.
 
 These look at a word (or a token and its sentence) alone; `concepts` weighs what they say
 across the document.
@@ -126,10 +127,34 @@ def code_name(sentence: Sentence, token: Token) -> bool:
 
 
 def url_words(urls: tuple[str, ...]) -> frozenset[str]:
+    """The words of the links' hosts, paths and fragments. A query parameter's name
+    (`?install=...`) is a program's argument, not the name of a page or a repository."""
     words: set[str] = set()
     for url in urls:
-        path = re.sub(r"^\w+://", "", url)
+        path = re.sub(r"[?&][^=&#/]*=", "/", re.sub(r"^\w+://", "", url))
         for part in re.split(r"[/#?=&._]+", path):
             words.add(part.lower())
             words.update(p.lower() for p in part.split("-"))
     return frozenset(words)
+
+
+DETERMINERS = frozenset(
+    {"the", "a", "an", "this", "that", "these", "those", "your", "my", "our", "their", "its",
+     "his", "her", "some", "any", "each", "every", "another", "no"}
+)  # fmt: skip
+
+
+def common_use(tokens: tuple[Token, ...], i: int) -> bool:
+    """`tokens[i]`, a lower-case word, is used as a common noun here: after a determiner, a
+    number or a name that modifies it ("the repo", "that bucket", "an S3 bucket", "the Fly
+    registry"), and not itself modifying a word after it ("the nanochat repo" names it)."""
+    token = tokens[i]
+    if i == 0 or not token.joined:
+        return False
+    before = tokens[i - 1]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if nxt is not None and nxt.joined and nxt.text.lower() not in STOPWORDS:
+        return False
+    low = before.text.lower()
+    modifier = (before.text[:1].isupper() and not before.initial) or before.text.isdigit()
+    return low in DETERMINERS or modifier
