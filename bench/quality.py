@@ -34,15 +34,20 @@ from typing import Any
 import frontmatter
 
 from llmwiki.engines.extractive.engine import ExtractiveEngine
+from llmwiki.errors import SourceError
 from llmwiki.ingest import Options, ingest
+from llmwiki.overview import split as split_overview
 from llmwiki.pages import LINK_RE
-from llmwiki.vault import init_vault
+from llmwiki.readers import read_source
+from llmwiki.render import defining_fact
+from llmwiki.vault import Vault, init_vault
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 GOALS = {
     "people precision": 0.9,
     "central-people recall": 0.9,
     "central-concept recall": 0.85,
+    "defining overviews": 0.8,
 }
 _PRONOUN_START = re.compile(
     r"^(?:\*\*[^*]*\*\*\s+)?(?:He|She|They|It|His|Her|Their|Its|This|These|Those|We|I)\b"
@@ -225,9 +230,11 @@ def junk(pages: dict[str, Page], gold_names: set[str]) -> dict[str, list[str]]:
             continue  # the log lists pages; it has no running text
         for match in LINK_RE.finditer(page.body):
             start, end = match.start(), match.end()
-            before = page.body[start - 1 : start]
-            after = page.body[end : end + 1]
-            if re.match(r"[\w-]", before) or re.match(r"[\w-]", after):
+            # inside a longer token ("[[GPT]]-3", "x[[86]]"); a dash before a space or another
+            # dash ("Inputs-- a") is punctuation, not part of a word
+            before = page.body[max(start - 2, 0) : start]
+            after = page.body[end : end + 2]
+            if re.search(r"(?:\w|\w[-.])$", before) or re.match(r"\w|[-.]\w", after):
                 classes["links glued into words"].append(f"{page.stem}: {match.group(0)}{after}")
             target = match.group(1).strip()
             line = page.body[page.body.rfind("\n", 0, start) + 1 : start]
@@ -289,6 +296,44 @@ def index_filler(wiki: Path) -> list[str]:
             line for line in path.read_text(encoding="utf-8").splitlines() if _FILLER.search(line)
         )
     return found
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“(\[A-Z0-9])")
+
+
+def defining_leads(pages: dict[str, Page], vault: Vault) -> tuple[int, int]:
+    """(entity pages whose overview opens with a defining sentence, entity pages whose
+    sources contain one): #14's "opens with a defining sentence on 80% of the pages"."""
+    texts: dict[str, list[str]] = {}
+
+    def sentences(source_stem: str) -> list[str]:
+        if source_stem not in texts:
+            page = pages.get(source_stem)
+            archived = page.sources[0] if page and page.sources else ""
+            try:
+                text = read_source(vault.raw / archived).text if archived else ""
+            except (SourceError, OSError):
+                text = ""
+            texts[source_stem] = [
+                s.strip()
+                for paragraph in text.split("\n")
+                if paragraph.strip() and not paragraph.startswith("#")
+                for s in _SENTENCE.split(paragraph)
+            ]
+        return texts[source_stem]
+
+    opening = possible = 0
+    for page in pages.values():
+        if page.kind not in ("person", "concept"):
+            continue
+        names = [page.title, page.stem, *page.aliases]
+        found = [s for stem in page.sources for s in sentences(stem)]
+        if defining_fact(names, found) is None:
+            continue
+        possible += 1
+        lead = split_overview(page.body)[0].split(" Mentioned in ", 1)[0]
+        opening += defining_fact(names, [lead]) is not None
+    return opening, possible
 
 
 def lint_exit(root: Path) -> int:
@@ -422,6 +467,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_line("broken links", len(broken), 0, "d"))
         print(f"  {'wiki lint exit code':<34} {code}   (goal 0)")
         print(f"  {'numeric contradictions found':<34} {len(found)}")
+        opening, possible = defining_leads(pages, vault)
+        print("overviews")
+        print(
+            _line(
+                "open with a defining sentence",
+                _ratio(opening, possible),
+                GOALS["defining overviews"],
+            )
+            + f"   ({opening} of {possible} pages whose sources hold one)"
+        )
         for line in found[:10]:
             print(f"    {line[:160]}")
         if args.verbose:

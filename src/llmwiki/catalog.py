@@ -20,6 +20,7 @@ from typing import Any
 from llmwiki import identity
 from llmwiki.errors import PageError
 from llmwiki.identity import different_people, fold_name, initials, normalize_key, similarity
+from llmwiki.overview import edited_by_hand
 from llmwiki.pages import (
     MAX_NAME_BYTES,
     as_list,
@@ -37,7 +38,7 @@ RELATED_LIMIT = 8  # pages a page's `## Related` lists
 _TEXT_WORD = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE = re.compile(r"['’]s$")
 CACHE_FILE = "catalog.json"
-CACHE_FIELDS = 9  # Entry's fields; a cache row of another length is from an older version
+CACHE_FIELDS = 10  # Entry's fields; a cache row of another length is from an older version
 # the rules of _index_terms (llmwiki.identity's words and initials): a row cached under other
 # rules would leave a page unfound by a name it now answers to, so it is read again
 TERMS_VERSION = 2
@@ -62,6 +63,7 @@ class Entry:
     date: str = ""  # a source's publication date, else the day it was ingested
     contradictions: int | None = None  # open ones; None when the page never had any
     sources: tuple[str, ...] = ()  # file names of the source pages its frontmatter cites
+    overview_edited: bool = False  # a person rewrote the engine's overview (`wiki status`)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -135,7 +137,9 @@ class Catalog:
                 and hit[5:] == [TERMS_VERSION]
             ):
                 fields, keys, words = hit[2], hit[3], hit[4]
-                stem, rel_, title, kind, aliases, summary, date, contradictions, cited = fields
+                stem, rel_, title, kind, aliases, summary, date, contradictions, cited, edited = (
+                    fields
+                )
                 entry = Entry(
                     stem,
                     rel_,
@@ -146,6 +150,7 @@ class Catalog:
                     date,
                     contradictions,
                     tuple(cited),
+                    bool(edited),
                 )
             else:
                 path = wiki_dir / rel
@@ -157,7 +162,7 @@ class Catalog:
                     catalog.unreadable[fold_name(path.stem)] = rel
                     catalog._taken.add(fold_name(path.stem))
                     continue
-                entry = entry_for(path, wiki_dir, page.meta)
+                entry = entry_for(path, wiki_dir, page.meta, page.body)
                 keys, words = _index_terms(entry)
             catalog.put(entry, (keys, words))
             fields = [
@@ -170,6 +175,7 @@ class Catalog:
                 entry.date,
                 entry.contradictions,
                 list(entry.sources),
+                entry.overview_edited,
             ]
             seen[rel] = [mtime_ns, size, fields, keys, words, TERMS_VERSION]
         if cache is not None and save_cache and seen != known:
@@ -332,17 +338,23 @@ class Catalog:
         raise ValueError(f"no free file name for {title!r}")
 
 
-def entry_for(path: Path, wiki_dir: Path, meta: dict[str, object]) -> Entry:
+def entry_for(path: Path, wiki_dir: Path, meta: dict[str, object], body: str = "") -> Entry:
+    """The catalog's entry for a page; with its `body`, whether its overview was edited."""
+    kind = str(meta.get("type") or "")
     return Entry(
         stem=path.stem,
         rel=path.relative_to(wiki_dir).as_posix(),
         title=str(meta.get("title") or path.stem),
-        type=str(meta.get("type") or ""),
+        type=kind,
         aliases=tuple(as_list(meta.get("aliases"))),
         summary=str(meta.get("summary") or ""),
         date=str(meta.get("published") or meta.get("created") or ""),
         contradictions=_int_or_none(meta.get("contradictions")),
         sources=tuple(link.target for s in as_list(meta.get("sources")) for link in parse_links(s)),
+        overview_edited=bool(body)
+        and kind in ("person", "concept")
+        and not meta.get("locked")
+        and edited_by_hand(meta, body),
     )
 
 

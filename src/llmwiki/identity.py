@@ -60,6 +60,13 @@ MAX_ACRONYM_WORDS = 10  # nobody abbreviates a longer name
 CONNECTORS = frozenset(
     ("a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to", "with")
 )
+# What follows a name in a sentence that says what the named thing is: "X is a…", "X was
+# the…", "X, a researcher at Y, …", "X (born 1947) is…". The extractive engine leads a page
+# with such a sentence, and an overview opens with one (render.defining_fact).
+DEFINING = re.compile(
+    r"^(?:\s*\([^()]{1,80}\))?"
+    r"(?:\s+(?:is|are|was|were)\s+(?:a|an|the|one)\b|,\s+(?:a|an|the)\s[^,]{3,80},)"
+)
 _NON_WORD = re.compile(r"[\W_]+")
 _WORD_SPLIT = re.compile(r"[\s\-_/]+")
 _POSSESSIVE = re.compile(r"['’]s$")

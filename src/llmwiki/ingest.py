@@ -377,7 +377,11 @@ class _Run:
             related = [
                 f"- {render_link(e.stem, e.title)}" for e in self.catalog.related(target.stem)
             ]
-            body = replace_section(body, RELATED_HEADING, related)
+            # after the Contradictions, before the user's Notes (#14: the page's shape)
+            body = replace_section(body, RELATED_HEADING, related, move=True)
+            # the overview last: it names the related pages and the open contradictions
+            meta, body, _ = render.refresh_overview(meta, body, self.catalog, target.stem)
+            self.catalog.put(entry_for(target, self.vault.wiki, meta, body))
             self.vault.write_text(target, render_page(meta, body))
         self.vault.write_text(self.vault.wiki / "index.md", render_index(self.catalog))
         if contradiction_ids:

@@ -52,6 +52,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
             "aliases": "aliases",
             "tags": "tags",
             "archive": "text",
+            "overview": "text",
         }
     },
 }

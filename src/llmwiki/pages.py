@@ -305,10 +305,18 @@ def append_to_section(body: str, heading: str, new_lines: list[str], before: str
     return "\n".join(out).strip("\n") + "\n"
 
 
-def replace_section(body: str, heading: str, new_lines: list[str], before: str = "Notes") -> str:
+def replace_section(
+    body: str, heading: str, new_lines: list[str], before: str = "Notes", move: bool = False
+) -> str:
     """Set the content of `## heading` (a section code owns) to `new_lines`, creating it
-    before `## before` (or at the end) when there is none. Nothing else changes."""
+    before `## before` (or at the end) when there is none; with `move`, an existing section
+    also moves there. Nothing else changes."""
     span = section_span(body.rstrip("\n"), heading)
+    if span is not None and move:
+        lines = body.rstrip("\n").split("\n")
+        start, end = span
+        body = "\n".join(lines[: start - 1] + lines[end:]).strip("\n") + "\n"
+        span = None
     if span is None:
         return append_to_section(body, heading, new_lines, before) if new_lines else body
     lines = body.rstrip("\n").split("\n")

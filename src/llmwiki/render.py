@@ -4,7 +4,10 @@ is."""
 
 from __future__ import annotations
 
-from llmwiki import contradictions
+import re
+from collections.abc import Sequence
+
+from llmwiki import contradictions, overview
 from llmwiki.catalog import Catalog
 from llmwiki.content import (
     FACTS_HEADING,
@@ -16,11 +19,22 @@ from llmwiki.content import (
     unique,
 )
 from llmwiki.engines import Extraction, Merge, SourceDoc
-from llmwiki.identity import fact_key
-from llmwiki.pages import append_to_section, as_list, inert_line, inert_text, render_link
+from llmwiki.identity import DEFINING, fact_key, normalize_key, without_citation
+from llmwiki.pages import (
+    append_to_section,
+    as_list,
+    inert_line,
+    inert_text,
+    parse_links,
+    render_link,
+    section_lines,
+    unlink,
+)
 from llmwiki.resolve import PagePlan
 
 CONTRADICTIONS_HEADING = "Contradictions"
+MAX_ALONGSIDE = 3  # pages an overview names as most often cited with its subject
+_QUOTED = re.compile(r'^"(.*)"$')
 NOT_APPLIED_HEADING = "Not applied"  # on a source page: locked pages it had facts for
 
 
@@ -166,3 +180,89 @@ def source_body(
             "them were not written:\n\n" + "\n".join(f"- {render_link(s)}" for s in locked)
         )
     return "\n\n".join(parts)
+
+
+# --- the overview (see llmwiki.overview) --------------------------------------------------
+
+
+def defining_fact(names: Sequence[str], facts: Sequence[str]) -> str | None:
+    """The first fact that says what the subject is, as written on the page (links kept)."""
+    keys = [n for n in dict.fromkeys(names) if normalize_key(n)]
+    if not keys:
+        return None
+    alternatives = "|".join(re.escape(n) for n in sorted(keys, key=len, reverse=True))
+    pattern = re.compile(rf"^(?:The\s+)?(?:{alternatives})", re.IGNORECASE)
+    for fact in facts:
+        text = _QUOTED.sub(r"\1", fact.strip())
+        plain = unlink(text)
+        named = pattern.match(plain)
+        if named and DEFINING.match(plain[named.end() :]):
+            return text
+    return None
+
+
+def facts_of(body: str) -> list[str]:
+    """The statements of the page's `## Facts`, without their citations."""
+    return [
+        without_citation(line[2:]).strip()
+        for line in section_lines(body, FACTS_HEADING)
+        if line.startswith(("- ", "* "))
+    ]
+
+
+def compile_overview(meta: dict[str, object], body: str, catalog: Catalog, stem: str) -> str:
+    """The embedded engine's overview of the page `stem` (see the module docstring)."""
+    overview_text, rest = overview.split(body)
+    title = str(meta.get("title") or stem)
+    names = [title, stem, *as_list(meta.get("aliases"))]
+    lead = defining_fact(names, facts_of(rest)) or _first_paragraph(overview_text)
+    if not lead:
+        kind = str(meta.get("type") or "concept")
+        lead = f"**{title}** is a {kind if kind == 'person' else 'concept'}."
+    sentences = [lead.rstrip()]
+    dates = sorted(
+        entry.date
+        for link in as_list(meta.get("sources"))
+        for target in parse_links(link)
+        if (entry := catalog.get(target.target)) is not None and entry.date
+    )
+    count = len(as_list(meta.get("sources")))
+    if count:
+        span = f", {dates[0]}" if dates and dates[0] == dates[-1] else ""
+        if dates and dates[0] != dates[-1]:
+            span = f", {dates[0]} to {dates[-1]}"
+        sentences.append(f"Mentioned in {count} source{'s' if count != 1 else ''}{span}.")
+    alongside = [render_link(e.stem, e.title) for e in catalog.related(stem, MAX_ALONGSIDE)]
+    if alongside:
+        sentences.append(f"Most often cited with {_and(alongside)}.")
+    still_open = contradictions.open_count(rest)
+    if still_open:
+        which = "contradiction is" if still_open == 1 else "contradictions are"
+        sentences.append(f"{still_open} {which} open (see Contradictions).")
+    return " ".join(sentences)
+
+
+def _first_paragraph(overview: str) -> str:
+    """The lead of an overview the engine wrote: its first paragraph's first sentence-block,
+    without the sentences the engine compiles after it."""
+    paragraph = overview.strip().split("\n\n", 1)[0].strip()
+    cut = paragraph.find(" Mentioned in ")
+    return paragraph[:cut] if cut > 0 else paragraph
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def refresh_overview(
+    meta: dict[str, object], body: str, catalog: Catalog, stem: str, force: bool = False
+) -> tuple[dict[str, object], str, overview.Overview]:
+    """The page with its overview rewritten, unless a person wrote the one it has (and
+    `force` is off): then the page is returned as it is."""
+    overview_text, rest = overview.split(body)
+    if not force and overview.edited_by_hand(meta, body):
+        return meta, body, overview.Overview(overview_text, edited=True)
+    text = compile_overview(meta, body, catalog, stem)
+    new_meta = {**meta, overview.FINGERPRINT_KEY: overview.fingerprint(text)}
+    new_body = f"{text}\n\n{rest.lstrip(chr(10))}" if rest.strip() else f"{text}\n"
+    return new_meta, new_body, overview.Overview(text, edited=False)

@@ -25,12 +25,17 @@ class StatusReport:
     ignored: tuple[str, ...] = ()
     # locked page -> source pages whose facts about it were not applied
     not_applied: dict[str, list[str]] = field(default_factory=dict)
+    # pages whose overview a person rewrote: the engine leaves it alone (`wiki refresh PAGE`)
+    overview_edited: tuple[str, ...] = ()
 
 
 def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
     counts: dict[str, int] = {}
     not_applied: dict[str, list[str]] = {}
+    edited: list[str] = []
     for entry in Catalog.load(vault):
+        if entry.overview_edited:
+            edited.append(entry.stem)
         heading = TYPE_HEADINGS.get(entry.type, "other").lower()
         counts[heading] = counts.get(heading, 0) + 1
         if entry.type == "source":
@@ -58,6 +63,7 @@ def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
         failed=failed,
         ignored=ignored_files(vault),
         not_applied=not_applied,
+        overview_edited=tuple(sorted(edited)),
     )
 
 

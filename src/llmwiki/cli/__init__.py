@@ -23,7 +23,7 @@ from llmwiki.cli.common import State, print_error
 from llmwiki.cli.ingesting import add_cmd, ingest_cmd, watch
 from llmwiki.cli.reading import ask_cmd, graph_cmd, search_cmd
 from llmwiki.cli.serving import mcp_cmd
-from llmwiki.cli.upkeep import contradictions, lint_cmd, merge_cmd
+from llmwiki.cli.upkeep import contradictions, lint_cmd, merge_cmd, refresh_cmd
 from llmwiki.cli.vaults import init, status, undo
 from llmwiki.errors import (
     ClipError,
@@ -125,6 +125,7 @@ for _command in (
     graph_cmd,
     lint_cmd,
     merge_cmd,
+    refresh_cmd,
     ask_cmd,
     watch,
     search_cmd,

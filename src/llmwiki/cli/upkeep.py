@@ -114,3 +114,19 @@ def resolve(state: State, cid: str, note: str) -> None:
 
     item = contradictions.resolve(state.vault(), cid, note, today().isoformat())
     click.echo(f"Resolved {item.id} on [[{item.page}]].")
+
+
+@click.command(name="refresh")
+@click.argument("page")
+@click.pass_obj
+def refresh_cmd(state: State, page: str) -> None:
+    """Rewrite PAGE's overview, even one edited by hand (it moves into the page's Notes)."""
+    from llmwiki.refresh import refresh
+
+    report = refresh(state.vault(), page, today())
+    if not report.changed:
+        click.echo(f"[[{report.page}]]: the overview is already current.")
+        return
+    click.echo(f"[[{report.page}]]: overview rewritten.")
+    if report.kept:
+        click.echo("  The overview written by hand was moved into the page's Notes.")

@@ -57,6 +57,8 @@ def status(state: State) -> None:
             f"Locked page [[{page}]]: facts not applied from "
             + ", ".join(f"[[{s}]]" for s in sources)
         )
+    for page in report.overview_edited:
+        click.echo(f"Overview edited by hand: [[{page}]] (kept; `wiki refresh` rewrites it)")
 
 
 @click.command()

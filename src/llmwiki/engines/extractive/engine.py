@@ -34,19 +34,17 @@ from llmwiki.engines.extractive.lexicon import FIRST_NAMES, GENERIC_CONCEPTS, ST
 from llmwiki.engines.extractive.names import Person, find_people, person_sentences
 from llmwiki.engines.extractive.numbers import Measure, disagree, measures, same_quantity
 from llmwiki.engines.extractive.text import BULLET, HEADING, PROSE, Document, Sentence, parse
-from llmwiki.identity import fact_key, is_acronym, normalize_key, same_entity
+from llmwiki.identity import DEFINING, fact_key, is_acronym, normalize_key, same_entity
 from llmwiki.normalize import prose_only
 from llmwiki.pages import unlink
 
 MAX_CLAIMS = 8
 MAX_FACTS = 8
 MAX_DESCRIPTION = 300
+_DEFINES_BONUS = 100  # above any other score: a defining sentence is always chosen
 _NEAR_START = 30  # "The HuggingFace team ...", "According to Demis Hassabis, ..."
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # "X is a …", "X, the …,", "X (…) is an …": the sentence says what X is
-_DEFINING = re.compile(
-    r"^(?:\s*\([^()]{1,80}\))?(?:\s+(?:is|are|was)\s+(?:a|an|the|one)\b|,\s+(?:a|an|the)\s[^,]{3,80},)"
-)
 # a sentence opening on a pronoun refers to something said before it: not a lead
 _PRONOUN = re.compile(
     r"^(?:He|She|They|It|His|Her|Their|Its|This|These|Those|That|We|Our|I|My|You|Your)\b"
@@ -168,8 +166,12 @@ class _FactPool:
 def _informative(candidate: _Candidate, names: Sequence[str]) -> float:
     words = [w for w in _WORD.findall(candidate.text) if w.lower() not in STOPWORDS]
     score = min(len(words), 25) + (4 if re.search(r"\d", candidate.text) else 0)
-    if any(candidate.text.startswith(n) for n in names):
+    text = candidate.text.removeprefix("The ")
+    if any(text.startswith(n) for n in names):
         score += 3
+        # the sentence that says what the entity is leads its page (#14): always a fact
+        if any(text.startswith(n) and DEFINING.match(text[len(n) :]) for n in names if n):
+            score += _DEFINES_BONUS
     return score
 
 
@@ -184,7 +186,7 @@ def _description(
     for candidate in short:  # a defining sentence says what the entity is
         for pattern in patterns:
             found = pattern.search(candidate.text)
-            if found and _DEFINING.match(candidate.text[found.end() :]):
+            if found and DEFINING.match(candidate.text[found.end() :]):
                 return candidate.text
     for kind in (PROSE, BULLET):
         for pattern in patterns:
