@@ -77,6 +77,7 @@ def test_a_person_edit_survives_later_ingests_is_listed_and_refresh_rewrites_it(
     assert overview.split(body)[0].startswith("Priya Raman, a researcher at [[Northwind Lab]]")
     assert mine in "\n".join(section_lines(body, "Notes"))  # nothing a person wrote is lost
     assert vault_status(samples, Manifest.load(samples)).overview_edited == ()
+    assert "refresh | Priya Raman" in samples.log.read_text(encoding="utf-8")
     assert not refresh(samples, "Raman").changed  # by alias, and nothing left to do
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from llmwiki import overview, render
 from llmwiki.catalog import Catalog, entry_for
 from llmwiki.errors import UsageError
-from llmwiki.pages import append_to_section, read
+from llmwiki.pages import append_to_section, read, render_link
 from llmwiki.pages import render as render_page
 from llmwiki.vault import Vault
 
@@ -59,4 +59,12 @@ def refresh(vault: Vault, name: str, today: date | None = None) -> RefreshReport
             meta["updated"] = day
             vault.write_text(path, render_page(meta, body))
             catalog.put(entry_for(path, vault.wiki, meta, body))
+            moved = "; the hand-written one moved into Notes" if kept else ""
+            vault.append_log(
+                [
+                    f"## [{day}] refresh | {entry.title}",
+                    "",
+                    f"- overview rewritten: {render_link(entry.stem, entry.title)}{moved}",
+                ]
+            )
         return RefreshReport(entry.stem, new.text, changed, kept)
