@@ -716,3 +716,15 @@ def test_participles_and_url_parts_are_not_concepts() -> None:
 
     assert is_junk("Illustrated") and is_junk("Simplified") and is_junk("https")
     assert not is_junk("Quillbeam") and not is_junk("Ted") and is_junk("S3")
+
+
+def test_a_two_character_name_is_named_after_the_proper_noun_before_it() -> None:
+    text = (
+        "Backups\n"
+        "We keep every backup in Fernway S3, and S3 costs us little. "
+        "Fernway S3 stores the files in three regions, and the S3 bill arrives monthly. "
+        "Restoring from S3 took an hour last time.\n"
+    )
+    mentions = {m.name: m for m in ENGINE.extract(doc_of(text), []).mentions}
+    assert "S3" not in mentions  # too short to be a page or a link by itself
+    assert "S3" in mentions["Fernway S3"].aliases  # named after its proper noun

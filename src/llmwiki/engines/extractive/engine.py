@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llmwiki.engines.base import (
     Candidate,
@@ -30,7 +30,12 @@ from llmwiki.engines.base import (
 )
 from llmwiki.engines.extractive.concepts import Concept, find_concepts, section_sentences
 from llmwiki.engines.extractive.junk import is_junk
-from llmwiki.engines.extractive.lexicon import FIRST_NAMES, GENERIC_CONCEPTS, STOPWORDS
+from llmwiki.engines.extractive.lexicon import (
+    COMMON_WORDS,
+    FIRST_NAMES,
+    GENERIC_CONCEPTS,
+    STOPWORDS,
+)
 from llmwiki.engines.extractive.names import Person, find_people, person_sentences
 from llmwiki.engines.extractive.numbers import Measure, disagree, measures, same_quantity
 from llmwiki.engines.extractive.text import BULLET, HEADING, PROSE, Document, Sentence, parse
@@ -71,6 +76,7 @@ class ExtractiveEngine:
         for concept in find_concepts(parsed, person_words):
             mentions.append(_concept_mention(parsed, pool, concept))
         mentions = _apply_known_titles(parsed, pool, mentions, known_titles)
+        mentions = [(i, _qualified(text, m)) for i, m in mentions]
         mentions = [(i, m) for i, m in mentions if not is_junk(m.name)]
         mentions.sort(key=lambda item: item[0])
         summary, claims = _lead_and_claims(parsed)
@@ -211,6 +217,25 @@ def _person_mention(doc: Document, pool: _FactPool, person: Person) -> tuple[int
         facts=tuple(Fact(c.text, c.text) for c in chosen),
     )
     return (indexes[0] if indexes else 0), mention
+
+
+def _qualified(text: str, mention: Mention) -> Mention:
+    """A concept named by two characters ("S3", "KV", "M1") is too short to be a page
+    or a link by itself; where the text names it after a proper noun ("Amazon S3", "Deno KV",
+    "Apple M1"), the two words are its name and the short one an alias."""
+    # two characters: a single one ("X", "V", "2") is a variable, a numeral or a version
+    if mention.kind != "concept" or len(re.sub(r"\W", "", mention.name)) != 2:
+        return mention
+    found = re.findall(rf"\b([A-Z][a-z]{{2,}}) {re.escape(mention.name)}\b", text)
+    usable = [w for w in found if w.lower() not in COMMON_WORDS]
+    if not usable:
+        return mention
+    qualifier = max(dict.fromkeys(usable), key=usable.count)  # the most frequent, first on ties
+    return replace(
+        mention,
+        name=f"{qualifier} {mention.name}",
+        aliases=tuple(dict.fromkeys((mention.name, *mention.aliases))),
+    )
 
 
 def name_pattern(name: str) -> re.Pattern[str]:
