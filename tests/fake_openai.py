@@ -193,7 +193,8 @@ def sequence(
 def default_responder(request: dict[str, Any]) -> Content | FakeReply:
     """Schema-valid replies for the LLM engine's calls: extract finds capitalised two-word
     names in the source (people) with the sentences naming them as facts and verbatim quotes;
-    same_entity says no; merge keeps every new fact and reports no contradiction."""
+    same_entity says no; merge keeps every new fact and reports no contradiction; overview repeats
+    the page's first two facts."""
     kind = call_kind(request)
     if kind == "same_entity":
         return {"reasoning": "The names differ.", "same": False}
@@ -219,7 +220,21 @@ def default_responder(request: dict[str, Any]) -> Content | FakeReply:
             "key_claims": [{"statement": s, "quote": s} for s in sentences[:2]],
             "entities": list(entities.values())[:8],
         }
+    if kind == "overview":
+        return overview_from_facts(request)
     return FakeReply(status=400, body={"error": {"message": f"unknown call {kind!r}"}})
+
+
+def overview_from_facts(request: Mapping[str, Any], count: int = 2) -> dict[str, Any]:
+    """An overview call's reply that passes the checks: the page's first facts, each citing
+    the source it names."""
+    sentences = []
+    # (the fact lines themselves: the instructions before them name the tags too)
+    for line in message_text(request).splitlines():
+        match = re.match(r"^\d+\. (.*) \(source: (.*?)(?:, [0-9-]+)?\)$", line)
+        if match and len(sentences) < count:
+            sentences.append({"text": match.group(1), "sources": [match.group(2)]})
+    return {"sentences": sentences}
 
 
 class FakeOpenAI:

@@ -16,8 +16,8 @@ alone (the page still gains facts), until `wiki refresh PAGE` asks for a new one
 before overviews has no fingerprint: its lead counts as the engine's when it is the lead the
 engine wrote then (the page's summary, linked), and as the user's otherwise.
 
-Partial: the LLM engine's rewrite of the overview (one checked call per touched page) is not
-built yet; both engines compile the overview described here.
+The LLM engine writes its own overview instead, in one checked call per touched page
+(`overview_rewrite`, `overview_check`); the fingerprint protects a person's edit the same way.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 EntityKind = Literal["person", "concept"]
 ContradictionKind = Literal["factual", "changed_over_time", "differing_opinions"]
@@ -128,6 +128,22 @@ class Merge:
     usage: Usage = Usage()
 
 
+@dataclass(frozen=True)
+class OverviewSentence:
+    """One sentence of an overview and the titles of the source pages it rests on."""
+
+    text: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OverviewDraft:
+    """An overview an engine wrote for a page, before code checks it."""
+
+    sentences: tuple[OverviewSentence, ...]
+    usage: Usage = Usage()
+
+
 class Engine(Protocol):
     """What the ingest pipeline needs from an engine. Implementations must be thread-safe."""
 
@@ -152,4 +168,23 @@ class Engine(Protocol):
 
     def estimate(self, doc: SourceDoc) -> Usage:
         """What ingesting `doc` would cost, without calling anything."""
+        ...
+
+
+@runtime_checkable
+class OverviewWriter(Protocol):
+    """An engine that writes a page's overview itself (the LLM engine); the others get the
+    overview the pipeline compiles."""
+
+    def write_overview(
+        self,
+        title: str,
+        previous: str,
+        facts: Sequence[KnownFact],
+        contradictions: str,
+        problems: Sequence[str] = (),
+    ) -> OverviewDraft:
+        """The page's overview from its previous one and its facts (`contradictions`: the open
+        ones, as the page shows them); `problems` are what code found wrong with the last
+        draft, for a repair."""
         ...

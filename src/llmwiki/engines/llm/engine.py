@@ -36,6 +36,8 @@ from llmwiki.engines.base import (
     KnownFact,
     Mention,
     Merge,
+    OverviewDraft,
+    OverviewSentence,
     SourceDoc,
     Usage,
     Verdict,
@@ -48,6 +50,7 @@ from llmwiki.engines.llm.schema import (
     FactOut,
     InvalidReply,
     MergeOut,
+    OverviewOut,
     SameEntityOut,
     parse_reply,
     strict_schema,
@@ -75,7 +78,15 @@ _STATEMENT_CHARS = 600
 
 # Delimiters around untrusted text; occurrences inside the text are removed so it cannot close
 # its own block and pose as instructions.
-_DELIMITERS = ("source", "mention", "candidate", "page_facts", "new_facts")
+_DELIMITERS = (
+    "source",
+    "mention",
+    "candidate",
+    "page_facts",
+    "new_facts",
+    "overview",
+    "contradictions",
+)
 _DELIMITER_RE = re.compile(r"</?\s*(?:" + "|".join(_DELIMITERS) + r")\b[^>]*>", re.IGNORECASE)
 
 _Reply = TypeVar("_Reply", bound=BaseModel)
@@ -99,10 +110,12 @@ _SCHEMAS = {
     "extract": strict_schema(ExtractOut),
     "same_entity": strict_schema(SameEntityOut),
     "merge": strict_schema(MergeOut),
+    "overview": strict_schema(OverviewOut),
 }
 _EXTRACT = _Call("extract", "extract.md", ExtractOut, "an extraction")
 _SAME_ENTITY = _Call("same_entity", "same_entity.md", SameEntityOut, "a same-entity verdict")
 _MERGE = _Call("merge", "merge.md", MergeOut, "a merge decision")
+_OVERVIEW = _Call("overview", "overview.md", OverviewOut, "an overview")
 
 
 class LLMEngine:
@@ -246,6 +259,41 @@ class LLMEngine:
             new_facts=tuple(new[i - 1] for i in new_ids), contradictions=tuple(found), usage=usage
         )
 
+    def write_overview(
+        self,
+        title: str,
+        previous: str,
+        facts: Sequence[KnownFact],
+        contradictions: str,
+        problems: Sequence[str] = (),
+    ) -> OverviewDraft:
+        # the caller bounds the facts (overview_check.select_facts), so the call is bounded
+        lines = []
+        for i, fact in enumerate(facts, 1):
+            cited = ", ".join(x for x in (_one_line(fact.source), fact.date) if x)
+            lines.append(f"{i}. {_one_line(fact.text)}" + (f" (source: {cited})" if cited else ""))
+        user = (
+            f"Page: {_one_line(title)}\n\n"
+            + _wrap("overview", previous.strip() or "(none yet)")
+            + "\n\n"
+            + _wrap("page_facts", "\n".join(lines) or "(none)")
+            + "\n\n"
+            + _wrap("contradictions", contradictions.strip() or "(none open)")
+        )
+        if problems:
+            user += "\n\nYour last overview was rejected. Fix these problems:\n" + "\n".join(
+                f"- {_one_line(p)}" for p in problems
+            )
+        reply, usage = self._ask(_OVERVIEW, OverviewOut, self._instructions(_OVERVIEW), user)
+        sentences = tuple(
+            OverviewSentence(
+                _bounded(s.text, _STATEMENT_CHARS),
+                tuple(_bounded(x, _TITLE_CHARS) for x in s.sources),
+            )
+            for s in reply.sentences
+        )
+        return OverviewDraft(sentences, usage)
+
     def estimate(self, doc: SourceDoc) -> Usage:
         if not doc.text.strip():
             return Usage()
@@ -280,6 +328,8 @@ class LLMEngine:
             "extract": self._config.max_tokens_extract,
             "same_entity": self._config.max_tokens_same_entity,
             "merge": self._config.max_tokens_merge,
+            # an overview is a few sentences, as a merge decision is
+            "overview": self._config.max_tokens_merge,
         }
         return Request(call.name, call.schema, instructions, data, budgets[call.name])
 

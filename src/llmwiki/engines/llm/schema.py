@@ -76,6 +76,15 @@ class MergeOut(_Strict):
     conflicts: list[ContradictionOut]  # the prompt names the field: renaming it changes the prompt
 
 
+class OverviewSentenceOut(_Strict):
+    text: str
+    sources: list[str]  # titles of the source pages the sentence rests on
+
+
+class OverviewOut(_Strict):
+    sentences: list[OverviewSentenceOut]
+
+
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema in the subset OpenAI's strict mode and grammar-based local servers
     (llama.cpp) both accept: every property required, no extra properties, no defaults, and no
