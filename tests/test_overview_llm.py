@@ -24,6 +24,7 @@ from llmwiki.overview_check import check, render, select_facts
 from llmwiki.pages import parse_links
 from llmwiki.pages import read as read_page
 from llmwiki.prompts import Prompts
+from llmwiki.refresh import refresh
 from llmwiki.vault import Vault
 
 PAGE = "people/Lena Okafor.md"
@@ -214,3 +215,19 @@ def test_a_figure_that_changed_appears_as_of_the_later_date(vault: Vault) -> Non
             assert report.ok and not report.results[0].message
     text = overview_of(vault)
     assert "20 people as of 2025-06-01, up from 12 on 2025-01-10" in text
+
+
+def test_refresh_with_the_llm_rewrites_a_hand_edited_overview_checked(vault: Vault) -> None:
+    with FakeOpenAI() as fake:
+        drop(vault, "1.md", "# Note 1\n\nLena Okafor wrote report number 1.\n")
+        assert run(vault, engine(fake)).ok
+        path = vault.wiki / PAGE
+        mine = "Lena is my colleague; she likes tea."
+        path.write_text(path.read_text(encoding="utf-8").replace(overview_of(vault), mine))
+        calls = overview_calls(fake)
+        report = refresh(vault, "Lena Okafor", date(2026, 2, 1), engine(fake))
+        assert overview_calls(fake) == calls + 1
+    assert report.changed and report.kept and not report.warning
+    assert overview_of(vault) == report.overview != mine
+    assert parse_links(report.overview)  # each sentence cites its source
+    assert mine in read_page(path).body  # moved into Notes, not lost

@@ -30,11 +30,17 @@ class Rewrite:
 
 
 def rewrite(
-    writer: OverviewWriter, meta: dict[str, object], body: str, catalog: Catalog, stem: str
+    writer: OverviewWriter,
+    meta: dict[str, object],
+    body: str,
+    catalog: Catalog,
+    stem: str,
+    force: bool = False,
 ) -> Rewrite:
     """The page with the overview `writer` wrote, when it passes the checks (see the module
-    docstring for what happens otherwise)."""
-    if overview.edited_by_hand(meta, body):
+    docstring for what happens otherwise). `force` (`wiki refresh`) rewrites an overview a
+    person edited too."""
+    if not force and overview.edited_by_hand(meta, body):
         return Rewrite(meta, body, Usage())
     previous, rest = overview.split(body)
     facts = overview_check.select_facts([f for f in known_facts(rest, catalog) if f.source])

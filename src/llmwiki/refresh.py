@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from llmwiki import overview, render
+from llmwiki import overview, overview_rewrite, render
 from llmwiki.catalog import Catalog, entry_for
+from llmwiki.engines import OverviewWriter
 from llmwiki.errors import UsageError
 from llmwiki.pages import append_to_section, read, render_link
 from llmwiki.pages import render as render_page
@@ -26,10 +27,14 @@ class RefreshReport:
     overview: str  # the overview it has now
     changed: bool
     kept: bool  # the hand-written overview it replaced was moved into ## Notes
+    warning: str = ""  # why the LLM's overview was not written (the old one stays)
 
 
-def refresh(vault: Vault, name: str, today: date | None = None) -> RefreshReport:
-    """Rewrite the overview of the page `name` (a title, alias or file name)."""
+def refresh(
+    vault: Vault, name: str, today: date | None = None, writer: OverviewWriter | None = None
+) -> RefreshReport:
+    """Rewrite the overview of the page `name` (a title, alias or file name): with the LLM
+    engine's `writer` when one is given (checked, as ingest does), else compiled."""
     day = (today or date.today()).isoformat()
     with vault.lock():
         catalog = Catalog.load(vault)
@@ -47,10 +52,18 @@ def refresh(vault: Vault, name: str, today: date | None = None) -> RefreshReport
             raise UsageError(f"{entry.stem} is locked: remove `locked: true` to refresh it")
         old, _ = overview.split(page.body)
         hand_written = overview.edited_by_hand(page.meta, page.body)
-        meta, body, new = render.refresh_overview(
-            page.meta, page.body, catalog, entry.stem, force=True
-        )
-        kept = hand_written and bool(old.strip()) and old.strip() != new.text
+        warning = ""
+        if writer is not None:
+            done = overview_rewrite.rewrite(
+                writer, page.meta, page.body, catalog, entry.stem, force=True
+            )
+            meta, body, warning = done.meta, done.body, done.warning
+        else:
+            meta, body, _ = render.refresh_overview(
+                page.meta, page.body, catalog, entry.stem, force=True
+            )
+        text, _ = overview.split(body)
+        kept = hand_written and bool(old.strip()) and old.strip() != text.strip()
         if kept:
             note = [f"Overview written by hand, replaced by `wiki refresh` on {day}:", "", old]
             body = append_to_section(body, NOTES_HEADING, ["", *note])
@@ -67,4 +80,4 @@ def refresh(vault: Vault, name: str, today: date | None = None) -> RefreshReport
                     f"- overview rewritten: {render_link(entry.stem, entry.title)}{moved}",
                 ]
             )
-        return RefreshReport(entry.stem, new.text, changed, kept)
+        return RefreshReport(entry.stem, text, changed, kept, warning)

@@ -121,9 +121,15 @@ def resolve(state: State, cid: str, note: str) -> None:
 @click.pass_obj
 def refresh_cmd(state: State, page: str) -> None:
     """Rewrite PAGE's overview, even one edited by hand (it moves into the page's Notes)."""
+    from llmwiki import engines
     from llmwiki.refresh import refresh
 
-    report = refresh(state.vault(), page, today())
+    vault = state.vault()
+    engine = engines.open_engine(state.config(vault), vault.prompts, vault.state)
+    writer = engine if isinstance(engine, engines.OverviewWriter) else None
+    report = refresh(vault, page, today(), writer)
+    if report.warning:
+        click.echo(f"warning: {report.warning}", err=True)
     if not report.changed:
         click.echo(f"[[{report.page}]]: the overview is already current.")
         return
