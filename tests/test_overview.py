@@ -127,3 +127,21 @@ def test_wiki_refresh_on_the_command_line(samples: Vault) -> None:
     bad = subprocess.run([*wiki, "refresh", "Nobody"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "no page named" in bad.stderr
     assert Path(samples.wiki / "concepts" / "KV-Lite.md").is_file()
+
+
+def test_compiling_again_never_repeats_the_compiled_sentences() -> None:
+    from llmwiki.catalog import Catalog
+    from llmwiki.render import refresh_overview
+
+    body = (
+        "Zed helps people find things.\n\n## Facts\n\n- Zed helps. — [[Some Source]]\n\n"
+        "## Contradictions\n\n> [!warning] Contradiction c0ffee123 (factual)\n"
+        "> [[Some Source]]: Zed has 3 users.\n> [[Other Source]]: Zed has 5 users.\n"
+    )
+    meta: dict[str, object] = {"title": "Zed", "type": "concept", "sources": []}
+    first_meta, first_body, first = refresh_overview(meta, body, Catalog(), "Zed", force=True)
+    _, again_body, again = refresh_overview(first_meta, first_body, Catalog(), "Zed", force=True)
+    assert (
+        first.text == "Zed helps people find things. 1 contradiction is open (see Contradictions)."
+    )
+    assert again.text == first.text and again_body == first_body

@@ -35,6 +35,10 @@ from llmwiki.resolve import PagePlan
 CONTRADICTIONS_HEADING = "Contradictions"
 MAX_ALONGSIDE = 3  # pages an overview names as most often cited with its subject
 _QUOTED = re.compile(r'^"(.*)"$')
+# the sentences compile_overview writes after the lead
+_COMPILED = re.compile(
+    r" (?:Mentioned in \d+ sources?\b|Most often cited with |\d+ contradictions? (?:is|are) open)"
+)
 NOT_APPLIED_HEADING = "Not applied"  # on a source page: locked pages it had facts for
 
 
@@ -228,9 +232,9 @@ def compile_overview(meta: dict[str, object], body: str, catalog: Catalog, stem:
     )
     count = len(as_list(meta.get("sources")))
     if count:
-        span = f", {dates[0]}" if dates and dates[0] == dates[-1] else ""
-        if dates and dates[0] != dates[-1]:
-            span = f", {dates[0]} to {dates[-1]}"
+        span = ""
+        if dates:
+            span = f", {dates[0]}" if dates[0] == dates[-1] else f", {dates[0]} to {dates[-1]}"
         sentences.append(f"Mentioned in {count} source{'s' if count != 1 else ''}{span}.")
     alongside = [render_link(e.stem, e.title) for e in catalog.related(stem, MAX_ALONGSIDE)]
     if alongside:
@@ -243,11 +247,11 @@ def compile_overview(meta: dict[str, object], body: str, catalog: Catalog, stem:
 
 
 def _first_paragraph(overview: str) -> str:
-    """The lead of an overview the engine wrote: its first paragraph's first sentence-block,
-    without the sentences the engine compiles after it."""
+    """The lead of an overview: its first paragraph without the sentences `compile_overview`
+    adds after the lead, so that compiling again never repeats them."""
     paragraph = overview.strip().split("\n\n", 1)[0].strip()
-    cut = paragraph.find(" Mentioned in ")
-    return paragraph[:cut] if cut > 0 else paragraph
+    compiled = _COMPILED.search(paragraph)
+    return paragraph[: compiled.start()] if compiled else paragraph
 
 
 def _and(items: Sequence[str]) -> str:
