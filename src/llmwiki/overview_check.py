@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from llmwiki.engines import KnownFact, OverviewSentence
 from llmwiki.identity import fact_key
-from llmwiki.pages import inert_text, parse_links, unlink
+from llmwiki.pages import inert_line, inert_text, parse_links, unlink
 
 MIN_SENTENCES = 1  # a page with one fact has one thing to say (the prompt asks for 2 to 6)
 MAX_SENTENCES = 6
@@ -88,10 +88,9 @@ def render(sentences: Sequence[OverviewSentence], link_of: Callable[[str], str])
     """One paragraph; every sentence ends with links to the sources it rests on (`link_of`
     turns a cited source's title into its link)."""
     out = []
-    for sentence in sentences:
-        text = inert_text(" ".join(sentence.text.split()))
-        if text[:1] in "#>-*+" or re.match(r"\d+[.)]\s", text):
-            text = "\\" + text  # where a paragraph starts, these would be markup
+    for n, sentence in enumerate(sentences):
+        # the first starts the paragraph, where a leading "#", ">" or "-" would be markup
+        text = (inert_text if n else inert_line)(" ".join(sentence.text.split()))
         end = "." if text.endswith(".") else ""
         cites = ", ".join(dict.fromkeys(link_of(s) for s in sentence.sources))
         out.append(f"{text.removesuffix('.')} ({cites}){end}")
