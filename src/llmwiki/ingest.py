@@ -22,7 +22,7 @@ from pathlib import Path
 from llmwiki import contradictions, history, inbox, overview_rewrite, render
 from llmwiki.catalog import Catalog, entry_for, render_index
 from llmwiki.config import Config
-from llmwiki.content import Grounder, Linker, clean
+from llmwiki.content import RELATED_HEADING, Grounder, Linker, clean
 from llmwiki.engines import Engine, Extraction, OverviewWriter, SourceDoc, Usage
 from llmwiki.errors import EngineError, HistoryError, PageError, SourceError
 from llmwiki.manifest import Manifest, SourceRecord
@@ -32,8 +32,6 @@ from llmwiki.pages import render_link, replace_section, safe_name
 from llmwiki.readers import read_source, source_bytes
 from llmwiki.resolve import Resolver, link_names
 from llmwiki.vault import Vault, atomic_write
-
-RELATED_HEADING = "Related"
 
 
 @dataclass(frozen=True)

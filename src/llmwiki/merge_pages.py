@@ -21,21 +21,27 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from llmwiki import contradictions
 from llmwiki.catalog import Catalog, render_index
-from llmwiki.content import FACTS_HEADING
+from llmwiki.content import FACTS_HEADING, RELATED_HEADING
 from llmwiki.errors import MergeError, PageError
 from llmwiki.graph import WikiGraph, build_graph
 from llmwiki.identity import fact_key, normalize_key
 from llmwiki.links import relink, replace_links, rewrite_links
-from llmwiki.pages import Page, append_to_section, as_list, read, render, render_link
+from llmwiki.pages import (
+    LINK_RE,
+    Page,
+    append_to_section,
+    as_list,
+    read,
+    render,
+    render_link,
+    section_heading,
+)
 from llmwiki.vault import GENERATED_PAGES, Vault
 
 # Keys whose values merge rather than being taken from one page or the other.
 _MERGED_KEYS = ("title", "type", "aliases", "summary", "sources", "tags", "created", "updated")
-_SECTION_RE = re.compile(r"^##\s+(.*?)\s*#*\s*$")
-_CALLOUT_RE = re.compile(r"^> \[!warning\] Contradiction", re.MULTILINE)
-_LINK_RE = re.compile(r"!?\[\[([^\[\]|#\n]*)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
-RELATED_HEADING = "Related"
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ def merge_pages(vault: Vault, keep: str, other: str, today: date | None = None) 
         meta, sources_added, aliases_added = _merge_meta(kept, merged, wg, counter, day)
         # KEEP already holding all of OTHER means an earlier run of this merge was interrupted
         resumed = not (lines_moved or sources_added or aliases_added)
-        callouts = len(_CALLOUT_RE.findall(body))
+        callouts = contradictions.open_count(body)
         if callouts:
             meta["contradictions"] = callouts
         vault.write_text(kept.path, render(meta, body))
@@ -150,9 +156,9 @@ def _split(body: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
     lead: list[str] = []
     sections: list[tuple[str, list[str]]] = []
     for line in body.split("\n"):
-        match = _SECTION_RE.match(line)
-        if match:
-            sections.append((match.group(1), []))
+        heading = section_heading(line)
+        if heading is not None:
+            sections.append((heading, []))
         elif sections:
             sections[-1][1].append(line)
         else:
@@ -173,7 +179,7 @@ def _trim(lines: list[str]) -> list[str]:
 
 def _shown(line: str) -> str:
     """A line as a reader sees it: each link as the text it shows."""
-    return _LINK_RE.sub(lambda m: (m.group(3) or m.group(1)).strip(), line).strip()
+    return LINK_RE.sub(lambda m: (m.group(3) or m.group(1)).strip(), line).strip()
 
 
 def _key(line: str, heading: str = "") -> str:
@@ -229,9 +235,8 @@ def _keys(text: str) -> set[str]:
     keys: set[str] = set()
     heading = ""
     for line in text.split("\n"):
-        match = _SECTION_RE.match(line)
-        if match:
-            heading = match.group(1)
+        if (found := section_heading(line)) is not None:
+            heading = found
         elif line.strip():
             keys.add(_key(line, heading))
     return keys
@@ -241,11 +246,10 @@ def _without_self_links(body: str, stem: str) -> str:
     """The body without Related entries that now point at the page itself."""
     out, heading = [], ""
     for line in body.split("\n"):
-        match = _SECTION_RE.match(line)
-        if match:
-            heading = match.group(1)
+        if (found := section_heading(line)) is not None:
+            heading = found
         elif heading.casefold() == RELATED_HEADING.casefold():
-            links = [m.group(1).strip() for m in _LINK_RE.finditer(line)]
+            links = [m.group(1).strip() for m in LINK_RE.finditer(line)]
             if links and all(link == stem for link in links):
                 continue
         out.append(line)

@@ -254,6 +254,13 @@ def render(meta: Mapping[str, Any], body: str) -> str:
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
+def section_heading(line: str) -> str | None:
+    """The name of the `## section` that `line` starts, or None: the one reading of a section
+    heading that section_span, merge and every other reader of sections share."""
+    match = _HEADING_RE.match(line)
+    return match.group(2) if match and len(match.group(1)) == 2 else None
+
+
 def section_span(body: str, heading: str) -> tuple[int, int] | None:
     """Line range [start, end) of the `## heading` section's content (after its heading line)."""
     lines = body.split("\n")
