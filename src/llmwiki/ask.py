@@ -40,7 +40,7 @@ from llmwiki.engines.answerer import (
 )
 from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
 from llmwiki.errors import EngineError, PageError, UsageError
-from llmwiki.identity import normalize_key
+from llmwiki.identity import fold_name, normalize_key
 from llmwiki.pages import (
     LINK_RE,
     Page,
@@ -280,8 +280,8 @@ class _Links:
         if self._folded is None:
             self._folded = {}
             for stem in sorted(self._stems | self._generated):
-                self._folded.setdefault(stem.casefold(), stem)
-        return self._folded.get(target.casefold()) or self._names.get(normalize_key(target))
+                self._folded.setdefault(fold_name(stem), stem)
+        return self._folded.get(fold_name(target)) or self._names.get(normalize_key(target))
 
     def fix(self, text: str) -> str:
         return LINK_RE.sub(self._fix_one, text)
