@@ -15,6 +15,7 @@ from conftest import CORPUS, NO_LLM, SAMPLES, TODAY, drop, run
 
 from llmwiki.cli import cli
 from llmwiki.engines.extractive.engine import ExtractiveEngine
+from llmwiki.lint import lint
 from llmwiki.manifest import Manifest
 from llmwiki.obsidian import GENERATED, SETTINGS, apply_settings
 from llmwiki.pages import obsidian_tag, parse, read, render
@@ -143,6 +144,51 @@ def test_source_pages_keep_title_alias_tags_and_archive(vault: Vault) -> None:
     assert plain.meta["tags"] == ["source", "jekyll", "posts"]
     assert odd.meta["archive"] == "raw/q.md" and "file" not in odd.meta
     assert "\ncreated: 2026-01-15\n" in odd.path.read_text(encoding="utf-8")
+
+
+def test_a_source_page_links_a_copy_of_its_original(vault: Vault) -> None:
+    drop(vault, "clip.md", "---\ntitle: A Clip\n---\n\nPriya Raman wrote about retrieval.\n")
+    drop(vault, "notes.txt", "Notes\n\nTomas Berg ran the Lighthouse suite.\n")
+    run(vault, ExtractiveEngine())
+    copies = {}
+    for page in map(read, (vault.wiki / "sources").glob("*.md")):
+        target = str(page.meta["original"])
+        assert target.startswith("[[assets/originals/") and target.endswith("]]"), target
+        copy = vault.wiki / target[2:-2]
+        # the bytes of the archive, under the source page's name
+        assert copy.read_bytes() == (vault.root / str(page.meta["archive"])).read_bytes()
+        assert copy.stem == page.stem
+        copies[page.meta["archive"]] = copy
+    # a markdown original is not a second note: Obsidian hands `.markdown` to the system's app
+    assert copies["raw/clip.md"].name == "A Clip.markdown"
+    assert copies["raw/notes.txt"].name == "Notes.txt"
+    assert not [p for p in (vault.wiki / "assets").rglob("*.md")]
+    assert lint(vault).errors == ()
+    # without its copy, the link is broken, and lint says so; raw/ still holds the original
+    copies["raw/clip.md"].unlink()
+    assert [f.code for f in lint(vault).errors] == ["broken-link"]
+    assert (vault.raw / "clip.md").is_file()
+    assert lint(vault, fix=True).errors == ()
+    assert copies["raw/clip.md"].read_bytes() == (vault.raw / "clip.md").read_bytes()
+
+
+def test_lint_fix_links_originals_of_pages_written_before_copies(vault: Vault) -> None:
+    drop(vault, "clip.md", "---\ntitle: A Clip\n---\n\nPriya Raman wrote about retrieval.\n")
+    run(vault, ExtractiveEngine())
+    path = vault.wiki / "sources" / "A Clip.md"
+    page = read(path)
+    (vault.wiki / page.meta["original"][2:-2]).unlink()
+    old = {k: v for k, v in page.meta.items() if k != "original"}
+    path.write_text(render(old, page.body + "\n\nMy own note."), encoding="utf-8")
+    assert lint(vault).errors == ()  # an old page is not wrong, only without the link
+    fixed = lint(vault, fix=True).fixed
+    assert [f.page for f in fixed] == ["sources/A Clip.md"]
+    again = read(path)
+    assert again.meta == page.meta and again.body == page.body + "\n\nMy own note."
+    assert (vault.wiki / "assets/originals/A Clip.markdown").read_bytes() == (
+        vault.raw / "clip.md"
+    ).read_bytes()
+    assert lint(vault, fix=True).fixed == ()
 
 
 def test_the_manifest_rebuilds_from_old_pages_with_file(vault: Vault) -> None:

@@ -28,7 +28,7 @@ from llmwiki.vault import Vault
 
 EXPORT_FORMATS = (".graphml", ".json", ".gexf")
 
-_ATTACHMENT_RE = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+_ATTACHMENT_RE = re.compile(r"\.[A-Za-z0-9]{1,8}$")  # up to ".markdown"
 
 
 # --- the graph ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from llmwiki import contradictions, history, inbox, overview_rewrite, render
+from llmwiki import contradictions, history, inbox, originals, overview_rewrite, render
 from llmwiki.catalog import Catalog, entry_for, render_index
 from llmwiki.config import Config
 from llmwiki.content import RELATED_HEADING, Grounder, Linker, clean
@@ -334,6 +334,7 @@ class _Run:
             writes.append((self.vault.wiki / plan.rel, meta, body))
         raw_path = inbox.raw_path(self.vault, path, doc.sha256)
         raw_rel = raw_path.relative_to(self.vault.root).as_posix()
+        original = originals.place(self.vault, source_stem, raw_path, doc.sha256)
         source_meta = render.source_meta(
             doc,
             title=title,
@@ -341,6 +342,7 @@ class _Run:
             summary=extraction.summary,
             today=today,
             archive=raw_rel,
+            original=originals.link(self.vault, original),
             engine=self.engine.name,
             tokens=usage.total_tokens,
         )
@@ -359,13 +361,14 @@ class _Run:
         # an archive copy already there means an earlier run got this far and may have logged
         resumed = raw_path.exists()
         # the paths this source writes or removes: its commit holds these and nothing else
-        touched = [raw_path, *(t for t, _, _ in writes), path]
+        touched = [raw_path, original, *(t for t, _, _ in writes), path]
         touched += [self.vault.wiki / n for n in ("index.md", "log.md", "contradictions.md")]
         not_committed = self._save_edits(touched, title) if not resumed else ""
         if not resumed:
             # the bytes that were read, not whatever the name points at now
             data = source_bytes(path, doc.sha256, self._readable_areas(path))
             atomic_write(raw_path, data)
+        originals.write(original, raw_path)
         for target, meta, _ in writes:
             self.catalog.put(entry_for(target, self.vault.wiki, meta))
         *entity_writes, (source_path, _, _) = writes

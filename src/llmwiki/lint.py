@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from llmwiki import originals
 from llmwiki.catalog import Catalog, render_index
 from llmwiki.duplicates import duplicates
 from llmwiki.errors import PageError
@@ -80,7 +81,9 @@ def lint(vault: Vault, fix: bool = False) -> LintReport:
     if not fix:
         return check(vault, build_graph(vault, terms=True))
     with vault.lock():
-        fixed = _fix_pages(vault, build_graph(vault))
+        wg = build_graph(vault)
+        fixed = [Fix(rel, what) for rel, what in originals.restore(vault, wg.scan.pages)]
+        fixed += _fix_pages(vault, build_graph(vault) if fixed else wg)
         wg = build_graph(vault, terms=True)
         index = render_index(wg.catalog())
         if (wg.pages or (vault.wiki / "index.md").exists()) and vault.write_text(
@@ -162,7 +165,15 @@ def _broken_links(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
     for link in wg.broken:
         rel = wg.pages[link.page].rel
         entry = catalog.lookup(link.target)
-        if entry is not None and entry.stem in wg.pages:
+        if link.target.startswith(f"{originals.FOLDER}/"):
+            yield Finding(
+                "error",
+                "broken-link",
+                rel,
+                f"[[{link.target}]], the copy of this source's original, is gone: run "
+                "`wiki lint --fix` to copy it again from raw/",
+            )
+        elif entry is not None and entry.stem in wg.pages:
             target = link_target(entry.stem)
             yield Finding(
                 "error",

@@ -52,6 +52,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
             "aliases": "aliases",
             "tags": "tags",
             "archive": "text",
+            "original": "text",  # a link: Obsidian opens a link held in a text property
             "overview": "text",
         }
     },

@@ -127,11 +127,13 @@ def source_meta(
     summary: str,
     today: str,
     archive: str,
+    original: str,
     engine: str,
     tokens: int,
 ) -> dict[str, object]:
     """A source page's frontmatter: `stem` is its file name, `archive` the path of the raw/
-    copy in the vault, `tokens` what ingesting it cost."""
+    copy in the vault, `original` the link to its copy in wiki/ (see originals.py),
+    `tokens` what ingesting it cost."""
     # the real title stays findable in Obsidian's link picker when the file name differs
     aliases = [title] if stem != title else []
     doc_tags = [t for t in doc.meta.get("tags", "").split("\n") if t and t.casefold() != "source"]
@@ -147,6 +149,7 @@ def source_meta(
         **{k: doc.meta[k] for k in ("url", "author", "published", "site") if doc.meta.get(k)},
         # not `file`: Dataview reserves it for its implicit fields
         "archive": archive,
+        "original": original,
         "sha256": doc.sha256,
         "engine": engine,
         "tokens": tokens,
