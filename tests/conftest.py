@@ -23,6 +23,7 @@ from llmwiki.engines import (
 )
 from llmwiki.identity import normalize_key
 from llmwiki.ingest import IngestReport, Options, ingest
+from llmwiki.pages import parse_links
 from llmwiki.vault import Vault, init_vault
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,6 +101,16 @@ def wiki_files(vault: Vault) -> dict[str, bytes]:
         for p in sorted(vault.wiki.rglob("*"))
         if p.is_file()
     }
+
+
+def assert_links_resolve(vault: Vault) -> None:
+    """Every link in wiki/ names a page by its file name, or a file (an original's copy, an
+    image) by its path from wiki/, as Obsidian finds them."""
+    stems = {p.stem for p in vault.wiki.rglob("*.md")}
+    for page in vault.wiki.rglob("*.md"):
+        for link in parse_links(page.read_text(encoding="utf-8")):
+            found = link.target in stems or (vault.wiki / link.target).is_file()
+            assert found, f"{page.name} links to missing [[{link.target}]]"
 
 
 class KeywordEngine:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES, git
+from conftest import SAMPLES, assert_links_resolve, git
 from fake_openai import FakeOpenAI
 
 from llmwiki.catalog import Catalog
@@ -24,7 +24,7 @@ from llmwiki.content import FACTS_HEADING
 from llmwiki.errors import ContradictionError
 from llmwiki.identity import fact_key
 from llmwiki.manifest import Manifest
-from llmwiki.pages import parse_links, read, section_lines
+from llmwiki.pages import read, section_lines
 from llmwiki.vault import Vault, init_vault
 
 KILLS = 24
@@ -72,10 +72,7 @@ def check_complete(vault: Vault) -> None:
     log = (vault.wiki / "log.md").read_text(encoding="utf-8")
     for source in sources:
         assert log.count(f"- source: [[{source.stem}]]\n") == 1, source.stem
-    stems = {p.stem for p in vault.wiki.rglob("*.md")}
-    for path in vault.wiki.rglob("*.md"):
-        for link in parse_links(path.read_text(encoding="utf-8")):
-            assert link.target in stems, (path.name, link.target)
+    assert_links_resolve(vault)
     assert not list(vault.root.rglob(".tmp-*.part"))
 
 

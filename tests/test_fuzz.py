@@ -186,6 +186,12 @@ def check_vault(root: Path) -> None:
     paths = {
         unicodedata.normalize("NFC", p.relative_to(wiki).as_posix()[:-3]).casefold() for p in pages
     }
+    # other files, such as the copies of the originals, are linked by their path
+    paths |= {
+        unicodedata.normalize("NFC", p.relative_to(wiki).as_posix()).casefold()
+        for p in wiki.rglob("*")
+        if p.is_file() and p.suffix != ".md" and ".obsidian" not in p.parts
+    }
     for page in pages:
         text = page.read_text(encoding="utf-8")
         post = frontmatter.loads(text)  # an independent parse of what we wrote

@@ -13,6 +13,7 @@ from conftest import (
     SAMPLE_ENTITIES,
     SAMPLES,
     KeywordEngine,
+    assert_links_resolve,
     drop,
     run,
     wiki_files,
@@ -22,7 +23,7 @@ from llmwiki.catalog import Catalog
 from llmwiki.engines import Extraction, SourceDoc
 from llmwiki.errors import EngineError
 from llmwiki.manifest import Manifest
-from llmwiki.pages import parse_links, read, replace_section, section_lines
+from llmwiki.pages import read, replace_section, section_lines
 from llmwiki.status import vault_status
 from llmwiki.vault import Vault
 
@@ -37,17 +38,6 @@ def engine() -> KeywordEngine:
 def fill_inbox(vault: Vault) -> None:
     for sample in SAMPLES:
         shutil.copy(sample, vault.inbox / sample.name)
-
-
-def all_stems(vault: Vault) -> set[str]:
-    return {p.stem for p in vault.wiki.rglob("*.md")}
-
-
-def assert_links_resolve(vault: Vault) -> None:
-    stems = all_stems(vault)
-    for page in vault.wiki.rglob("*.md"):
-        for link in parse_links(page.read_text(encoding="utf-8")):
-            assert link.target in stems, f"{page.name} links to missing [[{link.target}]]"
 
 
 def test_samples_become_a_linked_wiki(vault: Vault) -> None:

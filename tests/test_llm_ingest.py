@@ -7,14 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES, drop, run, wiki_files
+from conftest import SAMPLES, assert_links_resolve, drop, run, wiki_files
 from fake_openai import FakeOpenAI, FakeReply, call_kind, default_responder, source_text
 
 from llmwiki.catalog import Catalog
 from llmwiki.config import Config
 from llmwiki.engines import SourceDoc
 from llmwiki.engines.llm.engine import LLMEngine
-from llmwiki.pages import parse_links
 from llmwiki.prompts import Prompts
 from llmwiki.vault import Vault, init_vault
 
@@ -32,10 +31,7 @@ def fill(vault: Vault, files: list[Path]) -> None:
 
 
 def assert_healthy(vault: Vault) -> None:
-    stems = {p.stem for p in vault.wiki.rglob("*.md")}
-    for page in vault.wiki.rglob("*.md"):
-        for link in parse_links(page.read_text(encoding="utf-8")):
-            assert link.target in stems, f"{page.name} links to missing [[{link.target}]]"
+    assert_links_resolve(vault)
     index = (vault.wiki / "index.md").read_text(encoding="utf-8")
     for entry in Catalog.scan(vault.wiki):
         assert index.count(f"[[{entry.stem}]]") + index.count(f"[[{entry.stem}|") == 1
