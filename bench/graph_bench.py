@@ -23,7 +23,8 @@ from typing import TypeVar
 
 import yaml
 
-from llmwiki.catalog import Catalog, entry_for, render_index
+from llmwiki import index_pages
+from llmwiki.catalog import Catalog, entry_for
 from llmwiki.graph import build_graph, stats
 from llmwiki.lint import lint
 from llmwiki.vault import Vault, init_vault
@@ -105,7 +106,7 @@ def generate(vault: Vault, n_pages: int, seed: int = 7) -> list[Path]:
         path.write_text(_render(meta, body), encoding="utf-8")
         catalog.put(entry_for(path, vault.wiki, meta))
         paths.append(path)
-    (vault.wiki / "index.md").write_text(render_index(catalog), encoding="utf-8")
+    index_pages.write(vault, catalog)
     return paths
 
 

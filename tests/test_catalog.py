@@ -1,7 +1,8 @@
 import json
 from pathlib import Path
 
-from llmwiki.catalog import Catalog, Entry, render_index
+from llmwiki.catalog import Catalog, Entry
+from llmwiki.index_pages import render as render_index
 from llmwiki.pages import render
 
 
@@ -74,7 +75,7 @@ def test_a_cache_row_from_older_name_rules_is_read_again(tmp_path: Path) -> None
 
 def test_index_lists_every_page_once_grouped() -> None:
     cat = Catalog([entry("B", "concept"), entry("A", "person"), entry("S", "source")])
-    text = render_index(cat)
+    text = render_index(cat)["index.md"]
     assert text.index("## Sources") < text.index("## People") < text.index("## Concepts")
     assert all(text.count(f"[[{t}]]") == 1 for t in "ABS")
 

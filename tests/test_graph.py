@@ -14,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import SAMPLE_ENTITIES, SAMPLES, KeywordEngine, run
 
-from llmwiki.catalog import Catalog, render_index
+from llmwiki.catalog import Catalog
 from llmwiki.cli import cli
 from llmwiki.graph import build_graph, export, neighbours, related, stats
+from llmwiki.index_pages import render as render_index
 from llmwiki.links import relink, rewrite_links
 from llmwiki.pages import parse, parse_links, read, render, section_lines
 from llmwiki.vault import Vault

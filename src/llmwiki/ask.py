@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from llmwiki.catalog import Catalog, entry_for, render_index
+from llmwiki.catalog import Catalog, entry_for
 from llmwiki.engines import Engine, Usage
 from llmwiki.engines.answerer import (
     BULLET_RE,
@@ -41,6 +41,7 @@ from llmwiki.engines.answerer import (
 from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
 from llmwiki.errors import EngineError, PageError, UsageError
 from llmwiki.identity import fold_name, normalize_key
+from llmwiki.index_pages import write as write_index
 from llmwiki.pages import (
     LINK_RE,
     Page,
@@ -419,7 +420,7 @@ def _save(
         body += "\n\n## Notes\n" + "\n".join(notes)
     vault.write_text(path, render(meta, body))
     catalog.put(entry_for(path, vault.wiki, meta))
-    vault.write_text(vault.wiki / "index.md", render_index(catalog))
+    write_index(vault, catalog)
     _log(vault, day, question, stem, sources)
     return path, ""
 

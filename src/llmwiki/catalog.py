@@ -3,7 +3,7 @@
 It answers the questions ingest asks about the wiki without sending the wiki anywhere: which
 page is this name (exact title or alias), which pages might it be (a bounded candidate list),
 which existing titles does this source mention, and which file name is free. It also renders
-`index.md`, which is code-generated from frontmatter and never written by an engine.
+the rows of `index.md` (index_pages.py writes it), which is code-generated from frontmatter.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from llmwiki.pages import (
     safe_name,
 )
 from llmwiki.scan import WikiFiles, walk
-from llmwiki.vault import GENERATED_PAGES, Vault, atomic_write
+from llmwiki.vault import GENERATED_PAGES, INDEX_PARTS, Vault, atomic_write
 
 MAX_NAME_WORDS = 6  # longest page name, in words, that mentioned_in recognises in a text
 RELATED_LIMIT = 8  # pages a page's `## Related` lists
@@ -43,6 +43,7 @@ CACHE_FIELDS = 10  # Entry's fields; a cache row of another length is from an ol
 # rules would leave a page unfound by a name it now answers to, so it is read again
 TERMS_VERSION = 2
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
+
 TYPE_ORDER = ("source", "person", "concept", "answer")
 TYPE_HEADINGS = {
     "source": "Sources",
@@ -50,6 +51,11 @@ TYPE_HEADINGS = {
     "concept": "Concepts",
     "answer": "Answers",
 }
+# the names of the index parts (index_pages.py), folded: "index - concepts - sp"
+_PART_NAME = re.compile(
+    re.escape(fold_name(INDEX_PARTS.split("/")[1]))
+    + f"(?:{'|'.join([*TYPE_HEADINGS.values(), 'Other']).casefold()}) - [\\w-]{{1,6}}"
+)
 
 
 @dataclass(frozen=True)
@@ -322,7 +328,8 @@ class Catalog:
 
         def free(name: str) -> bool:
             key = fold_name(name)
-            return key not in self._taken and key not in taken and key not in RESERVED_STEMS
+            reserved = key in RESERVED_STEMS or _PART_NAME.fullmatch(key) is not None
+            return key not in self._taken and key not in taken and not reserved
 
         base = safe_name(title)
         if free(base):
@@ -376,18 +383,3 @@ def _row(entry: Entry) -> tuple[str, str, str]:
     summary = inert_text(" ".join(entry.summary.split()))
     link = f"- {render_link(entry.stem, entry.title)}"
     return (entry.title.casefold(), entry.stem, f"{link} — {summary}" if summary else link)
-
-
-def render_index(catalog: Catalog) -> str:
-    """index.md: one line per page, grouped by type, sorted by title."""
-    lines = [
-        "# Index",
-        "",
-        "Generated from the pages' frontmatter on every change; edits here are overwritten.",
-    ]
-    for kind in (*TYPE_ORDER, "other"):
-        rows = catalog.index_rows(kind)
-        if rows:
-            lines += ["", f"## {TYPE_HEADINGS.get(kind, 'Other')} ({len(rows)})", ""]
-            lines.extend(row[2] for row in rows)
-    return "\n".join(lines) + "\n"

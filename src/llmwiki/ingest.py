@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from llmwiki import contradictions, history, inbox, originals, overview_rewrite, render
-from llmwiki.catalog import Catalog, entry_for, render_index
+from llmwiki import contradictions, history, inbox, index_pages, originals, overview_rewrite, render
+from llmwiki.catalog import Catalog, entry_for
 from llmwiki.config import Config
 from llmwiki.content import RELATED_HEADING, Grounder, Linker, clean
 from llmwiki.engines import Engine, Extraction, OverviewWriter, SourceDoc, Usage
@@ -363,6 +363,7 @@ class _Run:
         # the paths this source writes or removes: its commit holds these and nothing else
         touched = [raw_path, original, *(t for t, _, _ in writes), path]
         touched += [self.vault.wiki / n for n in ("index.md", "log.md", "contradictions.md")]
+        touched.append(self.vault.wiki / index_pages.PARTS_DIR)  # the parts of a large index
         not_committed = self._save_edits(touched, title) if not resumed else ""
         if not resumed:
             # the bytes that were read, not whatever the name points at now
@@ -391,7 +392,7 @@ class _Run:
                 meta, body, _ = render.refresh_overview(meta, body, self.catalog, target.stem)
             self.catalog.put(entry_for(target, self.vault.wiki, meta, body))
             self.vault.write_text(target, render_page(meta, body))
-        self.vault.write_text(self.vault.wiki / "index.md", render_index(self.catalog))
+        index_pages.write(self.vault, self.catalog)
         if contradiction_ids:
             contradictions.write_register(self.vault, self.catalog)
         self._log(today, title, source_stem, created, updated, resumed, warnings)

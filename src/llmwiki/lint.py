@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from llmwiki import originals
-from llmwiki.catalog import Catalog, render_index
+from llmwiki import index_pages, originals
+from llmwiki.catalog import Catalog
 from llmwiki.duplicates import duplicates
 from llmwiki.errors import PageError
 from llmwiki.graph import WikiGraph, build_graph, orphans
@@ -85,11 +85,10 @@ def lint(vault: Vault, fix: bool = False) -> LintReport:
         fixed = [Fix(rel, what) for rel, what in originals.restore(vault, wg.scan.pages)]
         fixed += _fix_pages(vault, build_graph(vault) if fixed else wg)
         wg = build_graph(vault, terms=True)
-        index = render_index(wg.catalog())
-        if (wg.pages or (vault.wiki / "index.md").exists()) and vault.write_text(
-            vault.wiki / "index.md", index
-        ):
-            fixed.append(Fix("index.md", "regenerated from the pages' frontmatter"))
+        if wg.pages or (vault.wiki / "index.md").exists():
+            for path in index_pages.write(vault, wg.catalog()):
+                what = "regenerated from the pages' frontmatter" if path.exists() else "removed"
+                fixed.append(Fix(path.relative_to(vault.wiki).as_posix(), what))
     return replace(check(vault, wg), fixed=tuple(fixed))
 
 
@@ -220,25 +219,19 @@ def _without_sources(wg: WikiGraph) -> Iterator[Finding]:
 
 
 def _index(vault: Vault, catalog: Catalog, has_pages: bool) -> Iterator[Finding]:
-    path = vault.wiki / "index.md"
-    try:
-        current = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if has_pages:
-            yield Finding(
-                "warning", "stale-index", "index.md", "index.md is missing: run `wiki lint --fix`"
-            )
+    if not has_pages and not (vault.wiki / "index.md").exists():
         return
-    except UnicodeDecodeError:
-        current = ""
-    if current != render_index(catalog):
-        yield Finding(
-            "warning",
-            "stale-index",
-            "index.md",
-            "index.md does not match the pages (edited by hand, or a page changed since): "
-            "run `wiki lint --fix` to regenerate it",
-        )
+    for rel, why in index_pages.stale(vault, catalog):
+        if why == "missing":
+            message = f"{rel} is missing: run `wiki lint --fix`"
+        elif why == "left over":
+            message = f"{rel} is left from an earlier index: `wiki lint --fix` removes it"
+        else:
+            message = (
+                f"{rel} does not match the pages (edited by hand, or a page changed since): "
+                "run `wiki lint --fix` to regenerate it"
+            )
+        yield Finding("warning", "stale-index", rel, message)
 
 
 def _contradictions(wg: WikiGraph) -> Iterator[Finding]:

@@ -21,8 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from llmwiki import contradictions
-from llmwiki.catalog import Catalog, render_index
+from llmwiki import contradictions, index_pages
+from llmwiki.catalog import Catalog
 from llmwiki.content import FACTS_HEADING, RELATED_HEADING
 from llmwiki.errors import MergeError, PageError
 from llmwiki.graph import WikiGraph, build_graph
@@ -101,7 +101,7 @@ def merge_pages(vault: Vault, keep: str, other: str, today: date | None = None) 
                 vault.write_text(path, new_text)
                 relinked.append(path.relative_to(vault.wiki).as_posix())
         after = Catalog(e for e in build_graph(vault).catalog() if e.stem != other_stem)
-        vault.write_text(vault.wiki / "index.md", render_index(after))
+        index_pages.write(vault, after)
         _log(vault, day, merged.title, kept, merged, resumed)
         merged.path.unlink()
     return MergeReport(

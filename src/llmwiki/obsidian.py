@@ -37,7 +37,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "attachmentFolderPath": ATTACHMENTS,
     },
     "graph.json": {
-        "search": "-path:/^(" + "|".join(n.removesuffix(".md") for n in GENERATED) + r")\.md$/",
+        "search": "-path:/^("
+        + "|".join(n.removesuffix(".md") for n in GENERATED)
+        + r")\.md$/"
+        + r" -path:/^index\/Index - /",  # the parts of a large index (index_pages.py)
         "colorGroups": [
             {"query": f"path:{folder}/", "color": {"a": 1, "rgb": rgb}}
             for folder, rgb in _COLOURS.items()

@@ -3,8 +3,9 @@
 The catalog, the link graph and the search index each keep derived state about the pages and
 refresh it by comparing each file's mtime and size with what they recorded. They must agree on
 what a page is, so the rule lives here alone: a `.md` file outside dot-folders that is not one
-of the generated root pages (index.md, log.md, contradictions.md). Each takes a `WikiFiles`
-(and walks only when given none), so a command that needs several of them walks once.
+of the generated root pages (index.md, log.md, contradictions.md) nor a part of a large index
+(`index/Index - ...`). Each takes a `WikiFiles` (and walks only when given none), so a command
+that needs several of them walks once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmwiki.vault import GENERATED_PAGES
+from llmwiki.vault import GENERATED_PAGES, INDEX_PARTS
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def walk(wiki_dir: Path) -> WikiFiles:
                     others.append(name)
                     continue
                 rel = prefix + name
-                if rel in GENERATED_PAGES:
+                if rel in GENERATED_PAGES or rel.startswith(INDEX_PARTS):
                     continue
                 stat = entry.stat()
             except OSError:  # removed while we walked, or a link to nothing

@@ -26,6 +26,8 @@ from llmwiki.errors import LockedError, VaultError, WriteError
 CONFIG_FILE = "wiki.toml"
 PAGE_FOLDERS = {"person": "people", "concept": "concepts", "source": "sources", "answer": "answers"}
 GENERATED_PAGES = ("index.md", "log.md", "contradictions.md")
+# the parts of a large index (index_pages.py): generated too, never pages
+INDEX_PARTS = "index/Index - "
 LOG_HEADER = "# Log\n\nWhat the wiki did, newest last. Append-only.\n"
 TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".part"  # atomic_write's temp files: hidden, never a page
 # Windows refuses to replace a file another program (Obsidian, a sync client, a virus scanner)
