@@ -76,3 +76,16 @@ def test_a_torn_last_line_is_no_damage(built: Vault, caplog: pytest.LogCaptureFi
     path.write_bytes(path.read_bytes() + b'{"sha256": "ab", "tit')
     manifest = Manifest.load(built)
     assert len(manifest.sources) == 3 and not manifest.rebuilt and "damaged" not in caplog.text
+
+
+def test_status_keeps_a_manifest_it_had_to_rebuild(built: Vault) -> None:
+    manifest = built.state / "manifest.jsonl"
+    recorded = Manifest.load(built).sources
+    manifest.unlink()
+    assert invoke(built, "status")[0] == 0
+    # saved once, from the source pages, so the next command does not read them all again
+    assert manifest.is_file() and set(Manifest.load(built).sources) == set(recorded)
+    manifest.unlink()
+    with built.lock():  # an ingest under way: its manifest must not be replaced
+        assert invoke(built, "status")[0] == 0
+    assert not manifest.exists()

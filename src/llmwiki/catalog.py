@@ -29,8 +29,9 @@ from llmwiki.pages import (
     read,
     render_link,
     safe_name,
+    section_lines,
 )
-from llmwiki.scan import WikiFiles, walk
+from llmwiki.scan import WikiFiles, gc_paused, walk
 from llmwiki.vault import GENERATED_PAGES, INDEX_PARTS, Vault, atomic_write
 
 MAX_NAME_WORDS = 6  # longest page name, in words, that mentioned_in recognises in a text
@@ -38,10 +39,11 @@ RELATED_LIMIT = 8  # pages a page's `## Related` lists
 _TEXT_WORD = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE = re.compile(r"['’]s$")
 CACHE_FILE = "catalog.json"
-CACHE_FIELDS = 10  # Entry's fields; a cache row of another length is from an older version
+CACHE_FIELDS = 11  # Entry's fields; a cache row of another length is from an older version
 # the rules of _index_terms (llmwiki.identity's words and initials): a row cached under other
 # rules would leave a page unfound by a name it now answers to, so it is read again
-TERMS_VERSION = 2
+TERMS_VERSION = 3
+NOT_APPLIED_HEADING = "Not applied"  # on a source page: locked pages it had facts for
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
 
 TYPE_ORDER = ("source", "person", "concept", "answer")
@@ -70,6 +72,8 @@ class Entry:
     contradictions: int | None = None  # open ones; None when the page never had any
     sources: tuple[str, ...] = ()  # file names of the source pages its frontmatter cites
     overview_edited: bool = False  # a person rewrote the engine's overview (`wiki status`)
+    # a source page's "Not applied" section: the locked pages it had facts for (`wiki status`)
+    not_applied: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -98,11 +102,18 @@ def _index_terms(entry: Entry) -> tuple[list[str], list[str]]:
 class Catalog:
     def __init__(self, entries: Iterable[Entry] = ()) -> None:
         self._entries: dict[str, Entry] = {}
+        # The name indexes are built on first use, from each entry's terms: a command that
+        # only lists pages (`wiki status`) never pays for them.
+        self._terms: dict[str, tuple[list[str], list[str]]] = {}  # stem -> _index_terms
+        self._indexed = False
         self._keys: dict[str, list[str]] = {}  # normalized title/alias/stem -> stems
         self._tokens: dict[str, list[str]] = {}  # each word of a name -> stems
         self._taken: set[str] = set()  # folded stems (see fold_name), for free_stem
-        # index.md's rows by type, kept sorted so rendering after one change is a join
-        self._rows: dict[str, list[tuple[str, str, str]]] = {}
+        # index.md's rows by type, sorted once when first asked for (a sort of 100,000 rows
+        # costs less than inserting them one by one) and then kept sorted, so rendering
+        # after one change is a join; a row's line is cached with the entry
+        self._rows: dict[str, list[tuple[str, str, str]]] | None = None
+        self._lines: dict[str, str] = {}  # stem -> its line in the index, when known
         self._cited_by: dict[str, list[str]] = {}  # source page -> pages citing it
         self.unreadable: dict[str, str] = {}  # folded stem -> path of a page that won't parse
         for entry in entries:
@@ -128,6 +139,13 @@ class Catalog:
         parsed again, so a scan of a large wiki costs a stat per page. `files`: the walk of
         wiki/ to use, else a new one.
         """
+        with gc_paused():
+            return cls._scan(wiki_dir, cache, save_cache, files)
+
+    @classmethod
+    def _scan(
+        cls, wiki_dir: Path, cache: Path | None, save_cache: bool, files: WikiFiles | None
+    ) -> Catalog:
         known = _load_cache(cache)
         seen: dict[str, list[Any]] = {}
         catalog = cls()
@@ -140,12 +158,23 @@ class Catalog:
                 and hit[0] == mtime_ns
                 and hit[1] == size
                 and len(hit[2]) == CACHE_FIELDS
-                and hit[5:] == [TERMS_VERSION]
+                and hit[5:6] == [TERMS_VERSION]
+                and len(hit) == 7
             ):
-                fields, keys, words = hit[2], hit[3], hit[4]
-                stem, rel_, title, kind, aliases, summary, date, contradictions, cited, edited = (
-                    fields
-                )
+                fields, keys, words, line = hit[2], hit[3], hit[4], hit[6]
+                (
+                    stem,
+                    rel_,
+                    title,
+                    kind,
+                    aliases,
+                    summary,
+                    date,
+                    contradictions,
+                    cited,
+                    edited,
+                    not_applied,
+                ) = fields
                 entry = Entry(
                     stem,
                     rel_,
@@ -157,19 +186,23 @@ class Catalog:
                     contradictions,
                     tuple(cited),
                     bool(edited),
+                    tuple(not_applied),
                 )
-            else:
-                path = wiki_dir / rel
-                try:
-                    page = read(path)
-                except (PageError, UnicodeDecodeError):
-                    # not in the catalog (lint reports it), but its name stays taken: a new
-                    # page of that name would make its links ambiguous
-                    catalog.unreadable[fold_name(path.stem)] = rel
-                    catalog._taken.add(fold_name(path.stem))
-                    continue
-                entry = entry_for(path, wiki_dir, page.meta, page.body)
-                keys, words = _index_terms(entry)
+                catalog._lines[stem] = line
+                catalog.put(entry, (keys, words))
+                seen[rel] = hit  # the same row: comparing it with `known` costs nothing
+                continue
+            path = wiki_dir / rel
+            try:
+                page = read(path)
+            except (PageError, UnicodeDecodeError):
+                # not in the catalog (lint reports it), but its name stays taken: a new
+                # page of that name would make its links ambiguous
+                catalog.unreadable[fold_name(path.stem)] = rel
+                continue
+            entry = entry_for(path, wiki_dir, page.meta, page.body)
+            keys, words = _index_terms(entry)
+            line = catalog._line(entry)
             catalog.put(entry, (keys, words))
             fields = [
                 entry.stem,
@@ -182,8 +215,9 @@ class Catalog:
                 entry.contradictions,
                 list(entry.sources),
                 entry.overview_edited,
+                list(entry.not_applied),
             ]
-            seen[rel] = [mtime_ns, size, fields, keys, words, TERMS_VERSION]
+            seen[rel] = [mtime_ns, size, fields, keys, words, TERMS_VERSION, line]
         if cache is not None and save_cache and seen != known:
             cache.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(cache, json.dumps(seen, ensure_ascii=False).encode("utf-8"))
@@ -204,6 +238,7 @@ class Catalog:
         entry = self._entries.get(stem)
         if entry is None:
             return []
+        self._names()
         total = len(self._cited_by) + 1
         shared: dict[str, float] = {}
         own = entry.sources or ((stem,) if entry.type == "source" else ())
@@ -225,7 +260,23 @@ class Catalog:
         return [self._entries[s] for _, _, s in ranked[:limit]]
 
     def index_rows(self, kind: str) -> list[tuple[str, str, str]]:
+        if self._rows is None:
+            self._rows = {}
+            for entry in self._entries.values():
+                self._rows.setdefault(_group(entry), []).append(self._row(entry))
+            for rows in self._rows.values():
+                rows.sort()
         return self._rows.get(kind, [])
+
+    def _line(self, entry: Entry) -> str:
+        line = self._lines.get(entry.stem)
+        if line is None:
+            line = self._lines[entry.stem] = _line(entry)
+        return line
+
+    def _row(self, entry: Entry) -> tuple[str, str, str]:
+        """A page's sort key and line in index.md."""
+        return (entry.title.casefold(), entry.stem, self._line(entry))
 
     def get(self, stem: str) -> Entry | None:
         return self._entries.get(stem)
@@ -235,23 +286,41 @@ class Catalog:
         old = self._entries.pop(entry.stem, None)
         if old is not None:
             self._unindex(old)
+            if old != entry:
+                self._lines.pop(entry.stem, None)
         self._entries[entry.stem] = entry
+        self._terms[entry.stem] = terms = terms or _index_terms(entry)
+        if self._rows is not None:
+            bisect.insort(self._rows.setdefault(_group(entry), []), self._row(entry))
+        if self._indexed:
+            self._index(entry, terms)
+
+    def _index(self, entry: Entry, terms: tuple[list[str], list[str]]) -> None:
         self._taken.add(fold_name(entry.stem))
-        bisect.insort(self._rows.setdefault(_group(entry), []), _row(entry))
         for source in entry.sources:
             self._cited_by.setdefault(source, []).append(entry.stem)
-        keys, words = terms or _index_terms(entry)
+        keys, words = terms
         for key in keys:
             self._keys.setdefault(key, []).append(entry.stem)
         for word in words:
             self._tokens.setdefault(word, []).append(entry.stem)
 
+    def _names(self) -> None:
+        """Build the name indexes, once."""
+        if not self._indexed:
+            self._indexed = True
+            for stem, entry in self._entries.items():
+                self._index(entry, self._terms[stem])
+
     def _unindex(self, entry: Entry) -> None:
+        if self._rows is not None:
+            rows = self._rows[_group(entry)]
+            del rows[bisect.bisect_left(rows, self._row(entry))]
+        if not self._indexed:
+            return
         for source in entry.sources:
             self._cited_by[source].remove(entry.stem)
-        rows = self._rows[_group(entry)]
-        del rows[bisect.bisect_left(rows, _row(entry))]
-        keys, words = _index_terms(entry)
+        keys, words = self._terms[entry.stem]
         for index, terms in ((self._keys, keys), (self._tokens, words)):
             for term in terms:
                 stems = index.get(term, [])
@@ -264,6 +333,7 @@ class Catalog:
         A name shared by several pages (two people with the alias "Dean") is ambiguous: None.
         A title or file-name match wins over an alias match.
         """
+        self._names()
         key = normalize_key(name)
         stems = self._keys.get(key, [])
         if not stems:
@@ -281,6 +351,7 @@ class Catalog:
         singular ("LLMs"), are scored, so the cost does not grow with the wiki. Two full
         personal names with different first names never match (see llmwiki.identity).
         """
+        self._names()
         key = normalize_key(name)
         plural = {key + "s", key[:-1]} if key.endswith("s") else {key + "s"}
         pool: set[str] = set()
@@ -304,6 +375,7 @@ class Catalog:
         """Titles of pages whose title or an alias occurs in `text`, at most `limit`, most
         often mentioned first. Runs of up to MAX_NAME_WORDS words of the text are looked up
         as names, so the work grows with the text, not with the wiki."""
+        self._names()
         keys = [normalize_key(_POSSESSIVE.sub("", w)) for w in _TEXT_WORD.findall(text)]
         counts: dict[str, int] = {}
         for i in range(len(keys)):
@@ -326,10 +398,13 @@ class Catalog:
         pages a source is about to create.
         """
 
+        self._names()
+
         def free(name: str) -> bool:
             key = fold_name(name)
             reserved = key in RESERVED_STEMS or _PART_NAME.fullmatch(key) is not None
-            return key not in self._taken and key not in taken and not reserved
+            used = key in self._taken or key in self.unreadable
+            return not used and key not in taken and not reserved
 
         base = safe_name(title)
         if free(base):
@@ -362,6 +437,11 @@ def entry_for(path: Path, wiki_dir: Path, meta: dict[str, object], body: str = "
         and kind in ("person", "concept")
         and not meta.get("locked")
         and edited_by_hand(meta, body),
+        not_applied=tuple(
+            link.target
+            for line in (section_lines(body, NOT_APPLIED_HEADING) if kind == "source" else ())
+            for link in parse_links(line)
+        ),
     )
 
 
@@ -378,8 +458,8 @@ def _group(entry: Entry) -> str:
     return entry.type if entry.type in TYPE_ORDER else "other"
 
 
-def _row(entry: Entry) -> tuple[str, str, str]:
-    """A page's sort key and line in index.md."""
+def _line(entry: Entry) -> str:
+    """A page's line in index.md."""
     summary = inert_text(" ".join(entry.summary.split()))
     link = f"- {render_link(entry.stem, entry.title)}"
-    return (entry.title.casefold(), entry.stem, f"{link} — {summary}" if summary else link)
+    return f"{link} — {summary}" if summary else link

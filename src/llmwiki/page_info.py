@@ -23,7 +23,7 @@ from llmwiki.errors import PageError
 from llmwiki.identity import fold_name, normalize_key
 from llmwiki.links import CODE_RE, link_targets
 from llmwiki.pages import LINK_RE, parse, unlink
-from llmwiki.scan import WikiFiles, walk
+from llmwiki.scan import WikiFiles, gc_paused, walk
 from llmwiki.vault import Vault, atomic_write
 
 CACHE_NAME = "graph.json"
@@ -253,6 +253,11 @@ def scan_pages(vault: Vault, terms: bool = False, files: WikiFiles | None = None
     With `terms`, each page also carries the names it mentions without a link (lint needs
     them, the graph does not, so only lint pays for them, once per content).
     """
+    with gc_paused():
+        return _scan_pages(vault, terms, files)
+
+
+def _scan_pages(vault: Vault, terms: bool, files: WikiFiles | None) -> Scan:
     cache_path = vault.state / CACHE_NAME
     cached = _load_cache(cache_path)
     found = files if files is not None else walk(vault.wiki)

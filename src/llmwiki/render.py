@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from llmwiki import contradictions, overview
-from llmwiki.catalog import Catalog
+from llmwiki.catalog import NOT_APPLIED_HEADING, Catalog
 from llmwiki.content import (
     FACTS_HEADING,
     Grounder,
@@ -39,7 +39,6 @@ _QUOTED = re.compile(r'^"(.*)"$')
 _COMPILED = re.compile(
     r" (?:Mentioned in \d+ sources?\b|Most often cited with |\d+ contradictions? (?:is|are) open)"
 )
-NOT_APPLIED_HEADING = "Not applied"  # on a source page: locked pages it had facts for
 
 
 def entity_page(

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmwiki.catalog import TYPE_HEADINGS, Catalog
-from llmwiki.errors import PageError
+from llmwiki.errors import LockedError, WriteError
 from llmwiki.manifest import Manifest
-from llmwiki.pages import parse_links, read, section_lines
 from llmwiki.readers import READERS
-from llmwiki.render import NOT_APPLIED_HEADING
 from llmwiki.vault import Vault, is_ignored_name
 
 
@@ -38,14 +36,8 @@ def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
             edited.append(entry.stem)
         heading = TYPE_HEADINGS.get(entry.type, "other").lower()
         counts[heading] = counts.get(heading, 0) + 1
-        if entry.type == "source":
-            try:
-                body = read(vault.wiki / entry.rel).body
-            except (PageError, OSError, UnicodeDecodeError):
-                continue
-            for line in section_lines(body, NOT_APPLIED_HEADING):
-                for link in parse_links(line):
-                    not_applied.setdefault(link.target, []).append(entry.stem)
+        for target in entry.not_applied:  # read with the page, kept in the catalog's cache
+            not_applied.setdefault(target, []).append(entry.stem)
     failed: tuple[str, ...] = ()
     if vault.failed.is_dir():
         failed = tuple(
@@ -83,3 +75,15 @@ def ignored_files(vault: Vault) -> tuple[str, ...]:
             and p.is_file()
         )
     )
+
+
+def save_rebuilt(vault: Vault, manifest: Manifest) -> None:
+    """Keep a manifest that had to be rebuilt from the source pages, so the next command
+    does not read them all again. Only while no other wiki process holds the vault: an
+    ingest under way appends to the manifest, and a whole new one must not replace it."""
+    try:
+        with vault.lock():
+            if not manifest.path.exists():
+                manifest.save()
+    except (LockedError, WriteError, OSError):
+        pass  # derived state: the next command rebuilds it again

@@ -32,11 +32,14 @@ def init(path: str) -> None:
 def status(state: State) -> None:
     """What the vault holds: pages by type, sources, pending and failed files, engine."""
     from llmwiki.manifest import Manifest
-    from llmwiki.status import vault_status
+    from llmwiki.status import save_rebuilt, vault_status
 
     vault = state.vault()
     config = state.config(vault)
-    report = vault_status(vault, Manifest.load(vault))
+    manifest = Manifest.load(vault)
+    if manifest.rebuilt:
+        save_rebuilt(vault, manifest)
+    report = vault_status(vault, manifest)
     engine = f"llm ({config.model or 'no model set'})" if config.uses_llm else "extractive"
     click.echo(f"Vault: {vault.root}")
     click.echo(f"Engine: {engine}")
