@@ -27,6 +27,7 @@ from llmwiki import index_pages
 from llmwiki.catalog import Catalog, entry_for
 from llmwiki.graph import build_graph, stats
 from llmwiki.lint import lint
+from llmwiki.overview import fingerprint
 from llmwiki.vault import Vault, init_vault
 
 T = TypeVar("T")
@@ -101,7 +102,10 @@ def generate(vault: Vault, n_pages: int, seed: int = 7) -> list[Path]:
             "created": "2026-01-15",
             "updated": "2026-01-15",
         }
-        body = f"**{title}** is a {kind} of the synthetic wiki.\n\n## Facts\n\n" + "\n".join(facts)
+        lead = f"**{title}** is a {kind} of the synthetic wiki."
+        if kind != "source":  # the engine's own overview, not one edited by hand
+            meta["overview"] = fingerprint(lead)
+        body = f"{lead}\n\n## Facts\n\n" + "\n".join(facts)
         path = vault.wiki / folder / f"{title}.md"
         path.write_text(_render(meta, body), encoding="utf-8")
         catalog.put(entry_for(path, vault.wiki, meta))
