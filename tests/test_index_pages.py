@@ -78,6 +78,15 @@ def test_one_new_page_rewrites_only_its_part_and_index_md(vault: Vault) -> None:
     changed = [p.relative_to(vault.wiki).as_posix() for p in index_pages.write(vault, catalog)]
     assert len(changed) == 2 and changed[0] == "index.md", changed
     assert title in (vault.wiki / changed[1]).read_text(encoding="utf-8")
+    # within one run (one IndexFiles), as an ingest of many sources writes it
+    files = index_pages.IndexFiles(vault)
+    assert files.write(catalog) == []
+    for n in range(30):  # enough "Omega" lines to split that part by one more letter
+        more = f"Omega stream {n}"
+        catalog.put(Entry(more, f"concepts/{more}.md", more, "concept"))
+        files.write(catalog)
+    assert files.render(catalog) == index_pages.render(catalog)
+    assert index_pages.stale(vault, catalog) == []  # every file as a fresh render gives it
 
 
 def test_parts_are_not_pages_and_lint_keeps_them_in_step(

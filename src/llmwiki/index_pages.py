@@ -12,6 +12,7 @@ the parts no longer needed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,32 +29,90 @@ _HEADER = "Generated from the pages' frontmatter on every change; edits here are
 Row = tuple[str, str, str]  # (sort key, file name, line), as Catalog.index_rows gives them
 
 
+class IndexFiles:
+    """Renders and writes the index files for one run of a command, remembering what it
+    rendered and wrote: after a change to one page, only the rows of its type and initial
+    letter are rendered again and only the files whose text changed are written, so the
+    cost per source stays small however large the wiki is."""
+
+    def __init__(self, vault: Vault | None) -> None:
+        self.vault = vault  # None: render only
+        # (type, initial letter) -> (its rows, its parts as (letters, line count, text))
+        self._groups: dict[tuple[str, str], tuple[list[Row], list[tuple[str, int, str]]]] = {}
+        self._written: dict[str, str] = {}  # path under wiki/ -> the text known to be there
+
+    def render(self, catalog: Catalog) -> dict[str, str]:
+        """Every generated index file: its path under wiki/ -> its text; index.md first."""
+        lines = ["# Index", "", _HEADER]
+        parts: dict[str, str] = {}
+        for kind in (*TYPE_ORDER, "other"):
+            rows = catalog.index_rows(kind)
+            if not rows:
+                continue
+            heading = TYPE_HEADINGS.get(kind, "Other")
+            lines += ["", f"## {heading} ({len(rows)})", ""]
+            if len(rows) <= MAX_INLINE:
+                lines.extend(row[2] for row in rows)
+                continue
+            by_initial: dict[str, list[Row]] = {}
+            for row in rows:  # rows keep their order inside a group
+                by_initial.setdefault(_letters(row[0], 1), []).append(row)
+            for initial in sorted(by_initial):
+                for letters, count, text in self._parts(kind, heading, by_initial[initial]):
+                    name = f"{PART_PREFIX}{heading} - {letters}"
+                    lines.append(f"- [[{PARTS_DIR}/{name}|{letters}]] ({count})")
+                    parts[f"{PARTS_DIR}/{name}.md"] = text
+        return {INDEX: "\n".join(lines) + "\n", **parts}
+
+    def _parts(self, kind: str, heading: str, group: list[Row]) -> list[tuple[str, int, str]]:
+        key = (kind, _letters(group[0][0], 1))
+        known = self._groups.get(key)
+        # unchanged rows are the very same tuples, so this comparison is cheap
+        if known is not None and known[0] == group:
+            return known[1]
+        parts = []
+        for letters, rows in _split(group, 1):
+            body = [f"# {heading}: {letters}", "", _HEADER, "", *(row[2] for row in rows)]
+            parts.append((letters, len(rows), "\n".join(body) + "\n"))
+        self._groups[key] = (group, parts)
+        return parts
+
+    def write(self, catalog: Catalog) -> list[Path]:
+        """Write the index files whose text changed and remove parts no longer generated;
+        the paths written or removed."""
+        vault = self.vault
+        if vault is None:
+            raise ValueError("an IndexFiles made without a vault only renders")
+        wanted = self.render(catalog)
+        changed: list[Path] = []
+        for rel, text in wanted.items():
+            if self._written.get(rel) != text and vault.write_text(vault.wiki / rel, text):
+                changed.append(vault.wiki / rel)
+        gone = [rel for rel in self._written if rel not in wanted]
+        if not self._written:  # the first write of this run: look at what is on disk
+            gone = [f"{PARTS_DIR}/{p.name}" for p in existing_parts(vault)]
+        for rel in gone:
+            if rel not in wanted:
+                (vault.wiki / rel).unlink(missing_ok=True)
+                changed.append(vault.wiki / rel)
+        self._written = wanted
+        return changed
+
+
 def render(catalog: Catalog) -> dict[str, str]:
     """Every generated index file: its path under wiki/ -> its text; index.md first."""
-    lines = ["# Index", "", _HEADER]
-    parts: dict[str, str] = {}
-    for kind in (*TYPE_ORDER, "other"):
-        rows = catalog.index_rows(kind)
-        if not rows:
-            continue
-        heading = TYPE_HEADINGS.get(kind, "Other")
-        lines += ["", f"## {heading} ({len(rows)})", ""]
-        if len(rows) <= MAX_INLINE:
-            lines.extend(row[2] for row in rows)
-            continue
-        for letters, group in _split(rows, 1):
-            name = f"{PART_PREFIX}{heading} - {letters}"
-            lines.append(f"- [[{PARTS_DIR}/{name}|{letters}]] ({len(group)})")
-            title = f"# {heading}: {letters}"
-            body = [title, "", _HEADER, "", *(row[2] for row in group)]
-            parts[f"{PARTS_DIR}/{name}.md"] = "\n".join(body) + "\n"
-    return {INDEX: "\n".join(lines) + "\n", **parts}
+    return IndexFiles(None).render(catalog)
+
+
+_NOT_SHOWN = re.compile(r"[\W_]")  # what a part's name shows as "-"
 
 
 def _letters(key: str, n: int) -> str:
     """The first `n` characters of a title's sort key, as a part's name shows them."""
-    shown = "".join(c if c.isalnum() else "-" for c in key[:n]) or "-"
-    return shown[:1].upper() + shown[1:]
+    head = key[:n]
+    if not head.isalnum():
+        head = _NOT_SHOWN.sub("-", head) or "-"
+    return head[:1].upper() + head[1:]
 
 
 def _split(rows: list[Row], n: int) -> Iterator[tuple[str, list[Row]]]:
@@ -71,17 +130,8 @@ def _split(rows: list[Row], n: int) -> Iterator[tuple[str, list[Row]]]:
 
 
 def write(vault: Vault, catalog: Catalog) -> list[Path]:
-    """Write the index files whose text changed and remove parts no longer generated; the
-    paths written or removed."""
-    wanted = render(catalog)
-    changed = [
-        vault.wiki / rel for rel, text in wanted.items() if vault.write_text(vault.wiki / rel, text)
-    ]
-    for path in existing_parts(vault):
-        if f"{PARTS_DIR}/{path.name}" not in wanted:
-            path.unlink(missing_ok=True)
-            changed.append(path)
-    return changed
+    """Write the index files whose text changed and remove parts no longer generated."""
+    return IndexFiles(vault).write(catalog)
 
 
 def existing_parts(vault: Vault) -> list[Path]:

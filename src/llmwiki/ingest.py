@@ -180,6 +180,7 @@ class _Run:
     manifest: Manifest
     catalog: Catalog
     ahead: _Ahead | None = None
+    index: index_pages.IndexFiles | None = None  # what this run rendered of the index
 
     # --- one source ---------------------------------------------------------------------
 
@@ -362,13 +363,12 @@ class _Run:
         resumed = raw_path.exists()
         # the paths this source writes or removes: its commit holds these and nothing else
         touched = [raw_path, original, *(t for t, _, _ in writes), path]
-        touched += [self.vault.wiki / n for n in ("index.md", "log.md", "contradictions.md")]
-        touched.append(self.vault.wiki / index_pages.PARTS_DIR)  # the parts of a large index
+        # (index/: the parts of a large index)
+        generated = ("index.md", index_pages.PARTS_DIR, "log.md", "contradictions.md")
+        touched += [self.vault.wiki / n for n in generated]
         not_committed = self._save_edits(touched, title) if not resumed else ""
-        if not resumed:
-            # the bytes that were read, not whatever the name points at now
-            data = source_bytes(path, doc.sha256, self._readable_areas(path))
-            atomic_write(raw_path, data)
+        if not resumed:  # the bytes that were read, not whatever the name points at now
+            atomic_write(raw_path, source_bytes(path, doc.sha256, self._readable_areas(path)))
         originals.write(original, raw_path)
         for target, meta, _ in writes:
             self.catalog.put(entry_for(target, self.vault.wiki, meta))
@@ -392,7 +392,8 @@ class _Run:
                 meta, body, _ = render.refresh_overview(meta, body, self.catalog, target.stem)
             self.catalog.put(entry_for(target, self.vault.wiki, meta, body))
             self.vault.write_text(target, render_page(meta, body))
-        index_pages.write(self.vault, self.catalog)
+        self.index = self.index or index_pages.IndexFiles(self.vault)
+        self.index.write(self.catalog)
         if contradiction_ids:
             contradictions.write_register(self.vault, self.catalog)
         self._log(today, title, source_stem, created, updated, resumed, warnings)
