@@ -104,7 +104,8 @@ class Catalog:
         self._entries: dict[str, Entry] = {}
         # The name indexes are built on first use, from each entry's terms: a command that
         # only lists pages (`wiki status`) never pays for them.
-        self._terms: dict[str, tuple[list[str], list[str]]] = {}  # stem -> _index_terms
+        # stem -> its _index_terms, when known (else worked out when the indexes are built)
+        self._terms: dict[str, tuple[list[str], list[str]] | None] = {}
         self._indexed = False
         self._keys: dict[str, list[str]] = {}  # normalized title/alias/stem -> stems
         self._tokens: dict[str, list[str]] = {}  # each word of a name -> stems
@@ -289,17 +290,23 @@ class Catalog:
             if old != entry:
                 self._lines.pop(entry.stem, None)
         self._entries[entry.stem] = entry
-        self._terms[entry.stem] = terms = terms or _index_terms(entry)
+        self._terms[entry.stem] = terms
         if self._rows is not None:
             bisect.insort(self._rows.setdefault(_group(entry), []), self._row(entry))
         if self._indexed:
             self._index(entry, terms)
 
-    def _index(self, entry: Entry, terms: tuple[list[str], list[str]]) -> None:
+    def _terms_of(self, entry: Entry) -> tuple[list[str], list[str]]:
+        terms = self._terms.get(entry.stem)
+        if terms is None:
+            terms = self._terms[entry.stem] = _index_terms(entry)
+        return terms
+
+    def _index(self, entry: Entry, terms: tuple[list[str], list[str]] | None) -> None:
         self._taken.add(fold_name(entry.stem))
         for source in entry.sources:
             self._cited_by.setdefault(source, []).append(entry.stem)
-        keys, words = terms
+        keys, words = terms or self._terms_of(entry)
         for key in keys:
             self._keys.setdefault(key, []).append(entry.stem)
         for word in words:
@@ -320,7 +327,7 @@ class Catalog:
             return
         for source in entry.sources:
             self._cited_by[source].remove(entry.stem)
-        keys, words = self._terms[entry.stem]
+        keys, words = self._terms_of(entry)
         for index, terms in ((self._keys, keys), (self._tokens, words)):
             for term in terms:
                 stems = index.get(term, [])

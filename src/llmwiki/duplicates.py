@@ -26,6 +26,7 @@ from llmwiki.identity import (
     first_name_variant,
     initials,
     is_acronym,
+    may_be_near,
     name_parts,
     near,
     normalize_key,
@@ -147,24 +148,30 @@ def _spelling_pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
     word, or the first or last four letters of their keys (a plural, a typo)."""
     names: list[tuple[str, Entry]] = []
     blocks: dict[str, list[int]] = defaultdict(list)
+    in_blocks: list[set[str]] = []  # each name's blocks
     for entry in pages.values():
         for text in dict.fromkeys((entry.title, *entry.aliases)):
             key = normalize_key(text)
             if len(key) < MIN_NEAR_KEY:
                 continue
             names.append((text, entry))
-            for block in {*(f"w:{w}" for w in words(text)), f"p:{key[:4]}", f"s:{key[-4:]}"}:
+            mine = {*(f"w:{w}" for w in words(text)), f"p:{key[:4]}", f"s:{key[-4:]}"}
+            in_blocks.append(mine)
+            for block in mine:
                 blocks[block].append(len(names) - 1)
     pairs: set[tuple[str, str]] = set()
-    compared: set[tuple[int, int]] = set()
-    for members in blocks.values():
+    for block, members in blocks.items():
         if len(members) > MAX_BLOCK:
             continue
         for i, j in combinations(members, 2):
             (text_a, a), (text_b, b) = names[i], names[j]
-            if a.stem == b.stem or a.type != b.type or (i, j) in compared:
+            if a.stem == b.stem or a.type != b.type or not may_be_near(text_a, text_b):
                 continue
-            compared.add((i, j))
+            # a pair that shares several blocks is compared in the first of them only
+            # (a set of the pairs compared grew past a gigabyte at 100,000 pages)
+            shared = in_blocks[i] & in_blocks[j]
+            if len(shared) > 1 and min(s for s in shared if len(blocks[s]) <= MAX_BLOCK) != block:
+                continue
             if not _two_people(a, b) and near(text_a, text_b, person=a.type == "person"):
                 pairs.add((min(a.stem, b.stem), max(a.stem, b.stem)))
     return pairs
