@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/graph_bench.py
 	$(BIN)/python bench/extractive_throughput.py
 	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/scale_bench.py
 	$(BIN)/python bench/ask_eval.py
 
 # Score the embedded engine against the corpus gold (#13): newsletters, blogs/, annotated til/.

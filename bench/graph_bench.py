@@ -55,10 +55,24 @@ robotics"""
 FIRST, LAST, ADJ, NOUN, AREA = (w.split() for w in (_FIRST, _LAST, _ADJ, _NOUN, _AREA))
 
 
+_SYLLABLES = "ka lo mi ra ve ne do su ta ri en or al is um ba ce fi go hu jo ku ly mo na pe"
+_SYLLABLES += " qu sa ti vo wa xe yo ze dra ste pli kro"
+
+
+def _word(rng: random.Random) -> str:
+    syllables = _SYLLABLES.split()
+    return "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))).capitalize()
+
+
 def _pick(rng: random.Random, pool: list[str], n: int, kind: str) -> list[str]:
+    """`n` names from `pool`, and past it made-up ones ("Kalomi Vedra"): varied names, as a
+    real wiki has, not one template with a number."""
     if n <= len(pool):
         return rng.sample(pool, n)
-    return pool + [f"{kind} {i:06d}" for i in range(n - len(pool))]
+    made: set[str] = set(pool)
+    while len(made) < n:
+        made.add(f"{_word(rng)} {_word(rng)}" if kind == "Person" else f"{_word(rng)}")
+    return pool + sorted(made - set(pool))
 
 
 def names(

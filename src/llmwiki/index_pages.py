@@ -23,7 +23,9 @@ INDEX = "index.md"
 PARTS_DIR, PART_PREFIX = INDEX_PARTS.split("/")  # no page takes such a name (Catalog.free_stem)
 MAX_INLINE = 500  # lines of one type that index.md holds itself
 MAX_PART = 1000  # lines in one part: at most about 0.4 MB (a summary is cut at 240 characters)
-_MAX_LETTERS = 6  # past this, lines sharing their first letters stay in one part
+# past this many letters, lines sharing them all stay in one part (titles alike to the 40th
+# character, by the thousand: not a wiki anyone keeps)
+_MAX_LETTERS = 40
 _HEADER = "Generated from the pages' frontmatter on every change; edits here are overwritten."
 
 Row = tuple[str, str, str]  # (sort key, file name, line), as Catalog.index_rows gives them
