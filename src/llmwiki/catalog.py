@@ -45,7 +45,6 @@ CACHE_FIELDS = 11  # Entry's fields; a cache row of another length is from an ol
 TERMS_VERSION = 3
 NOT_APPLIED_HEADING = "Not applied"  # on a source page: locked pages it had facts for
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
-
 TYPE_ORDER = ("source", "person", "concept", "answer")
 TYPE_HEADINGS = {
     "source": "Sources",
@@ -56,7 +55,7 @@ TYPE_HEADINGS = {
 # the names of the index parts (index_pages.py), folded: "index - concepts - sp"
 _PART_NAME = re.compile(
     re.escape(fold_name(INDEX_PARTS.split("/")[1]))
-    + f"(?:{'|'.join([*TYPE_HEADINGS.values(), 'Other']).casefold()}) - [\\w-]{{1,6}}"
+    + f"(?:{'|'.join([*TYPE_HEADINGS.values(), 'Other']).casefold()}) - [\\w-]{{1,40}}"
 )
 
 
