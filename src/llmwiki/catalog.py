@@ -311,6 +311,13 @@ class Catalog:
         for word in words:
             self._tokens.setdefault(word, []).append(entry.stem)
 
+    def with_indexes(self) -> Catalog:
+        """This catalog with its name indexes and index rows built now: for a command that
+        will use them, so the cost falls before its first source rather than inside it."""
+        self._names()
+        self.index_rows("source")
+        return self
+
     def _names(self) -> None:
         """Build the name indexes, once."""
         if not self._indexed:

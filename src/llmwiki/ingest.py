@@ -139,9 +139,10 @@ def _run(
     manifest = Manifest.load(vault)
     if manifest.rebuilt and not options.dry_run:
         manifest.save()  # appends below must extend the rebuilt records, not replace them
-    run = _Run(
-        vault, engine, options, manifest, Catalog.load(vault, save_cache=not options.dry_run)
-    )
+    catalog = Catalog.load(vault, save_cache=not options.dry_run)
+    run = _Run(vault, engine, options, manifest, catalog, index_pages.IndexFiles(vault))
+    if paths and not options.dry_run:  # once per run, not in the first source's time
+        run.index.render(catalog.with_indexes())  # (written with the first source's pages)
     results = []
     # With jobs > 1 the next source is extracted while this one's pages are merged; one
     # worker is enough, since extraction parallelises its own chunks.
@@ -179,8 +180,8 @@ class _Run:
     options: Options
     manifest: Manifest
     catalog: Catalog
+    index: index_pages.IndexFiles  # what this run rendered of the index
     ahead: _Ahead | None = None
-    index: index_pages.IndexFiles | None = None  # what this run rendered of the index
 
     # --- one source ---------------------------------------------------------------------
 
@@ -392,7 +393,6 @@ class _Run:
                 meta, body, _ = render.refresh_overview(meta, body, self.catalog, target.stem)
             self.catalog.put(entry_for(target, self.vault.wiki, meta, body))
             self.vault.write_text(target, render_page(meta, body))
-        self.index = self.index or index_pages.IndexFiles(self.vault)
         self.index.write(self.catalog)
         if contradiction_ids:
             contradictions.write_register(self.vault, self.catalog)
