@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import CORPUS, NO_LLM, SAMPLES, TODAY, drop, run
 
+from llmwiki import index_pages
 from llmwiki.cli import cli
 from llmwiki.engines.extractive.engine import ExtractiveEngine
 from llmwiki.lint import lint
@@ -231,8 +232,10 @@ def _check_with_obsidiantools(wiki: Path, empty: set[str]) -> int:
     types = SETTINGS["types.json"]["types"]
     seen: dict[str, set[str]] = {}
     for note in parsed.md_file_index:
-        if note in (n.removesuffix(".md") for n in GENERATED):
-            continue
+        if note in (n.removesuffix(".md") for n in GENERATED) or note.startswith(
+            index_pages.PART_PREFIX
+        ):
+            continue  # generated, like index.md: no properties
         meta = parsed.get_front_matter(note)
         for key, value in meta.items():
             seen.setdefault(key, set()).add(type(value).__name__)
@@ -274,6 +277,15 @@ def test_obsidiantools_reads_the_sample_wiki(tmp_path: Path) -> None:
     otools = pytest.importorskip("obsidiantools.api")
     embeds = otools.Vault(vault.wiki).connect().embedded_files_index
     assert embeds["Lighthouse Charts"] == ["assets/lighthouse-chart.png"]
+
+
+def test_obsidiantools_reads_a_wiki_whose_index_is_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_pages, "MAX_INLINE", 2)  # as a wiki of thousands of pages
+    vault, empty = _build(tmp_path, SAMPLES)
+    assert index_pages.existing_parts(vault)
+    assert _check_with_obsidiantools(vault.wiki, empty) > len(SAMPLES)
 
 
 def test_obsidiantools_reads_the_corpus_wiki(tmp_path: Path, corpus: list[Path]) -> None:

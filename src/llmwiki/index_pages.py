@@ -62,7 +62,8 @@ class IndexFiles:
             for initial in sorted(by_initial):
                 for letters, count, text in self._parts(kind, heading, by_initial[initial]):
                     name = f"{PART_PREFIX}{heading} - {letters}"
-                    lines.append(f"- [[{PARTS_DIR}/{name}|{letters}]] ({count})")
+                    # by name, as Obsidian's "shortest" links are: no page takes a part's name
+                    lines.append(f"- [[{name}|{letters}]] ({count})")
                     parts[f"{PARTS_DIR}/{name}.md"] = text
         return {INDEX: "\n".join(lines) + "\n", **parts}
 
