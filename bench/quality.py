@@ -291,7 +291,8 @@ def contradictions(wiki: Path) -> list[str]:
 
 def index_filler(wiki: Path) -> list[str]:
     found = []
-    for path in sorted(wiki.glob("index*.md")):
+    # index.md, and the parts of a large index (wiki/index/)
+    for path in sorted([*wiki.glob("index*.md"), *wiki.glob("index/*.md")]):
         found.extend(
             line for line in path.read_text(encoding="utf-8").splitlines() if _FILLER.search(line)
         )
