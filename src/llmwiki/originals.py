@@ -64,7 +64,12 @@ def restore(vault: Vault, pages: Iterable[PageInfo]) -> list[tuple[str, str]]:
         if not raw_path.is_relative_to(raw_root) or not raw_path.is_file():
             continue
         linked = info.meta.get("original")
-        if isinstance(linked, str) and linked.startswith(f"[[{FOLDER}/") and "|" not in linked:
+        if (
+            isinstance(linked, str)
+            and linked.startswith(f"[[{FOLDER}/")
+            and linked.endswith("]]")
+            and "|" not in linked
+        ):
             target = vault.wiki / linked[2:-2]
             if not target.is_file() and target.parent == vault.wiki / FOLDER:
                 write(target, raw_path)
