@@ -173,14 +173,21 @@ def test_a_rewrite_that_fails_its_repair_too_keeps_the_old_overview(vault: Vault
     assert "- warning: overview of Lena Okafor not rewritten" in log
 
 
+def edit_overview_by_hand(vault: Vault, fake: FakeOpenAI) -> str:
+    """Ingest one note about Lena Okafor, then replace her page's overview as a person would;
+    the new overview."""
+    drop(vault, "1.md", "# Note 1\n\nLena Okafor wrote report number 1.\n")
+    assert run(vault, engine(fake)).ok
+    path = vault.wiki / PAGE
+    mine = "Lena is my colleague; she likes tea."
+    path.write_text(path.read_text(encoding="utf-8").replace(overview_of(vault), mine))
+    return mine
+
+
 def test_a_hand_edited_overview_survives_later_ingests_without_a_call(vault: Vault) -> None:
+    path = vault.wiki / PAGE
     with FakeOpenAI() as fake:
-        drop(vault, "1.md", "# Note 1\n\nLena Okafor wrote report number 1.\n")
-        assert run(vault, engine(fake)).ok
-        path = vault.wiki / PAGE
-        text = path.read_text(encoding="utf-8")
-        mine = "Lena is my colleague; she likes tea."
-        path.write_text(text.replace(overview_of(vault), mine), encoding="utf-8")
+        mine = edit_overview_by_hand(vault, fake)
         calls = overview_calls(fake)
         for n in (2, 3, 4):
             drop(vault, f"{n}.md", f"# Note {n}\n\nLena Okafor wrote report number {n}.\n")
@@ -218,12 +225,9 @@ def test_a_figure_that_changed_appears_as_of_the_later_date(vault: Vault) -> Non
 
 
 def test_refresh_with_the_llm_rewrites_a_hand_edited_overview_checked(vault: Vault) -> None:
+    path = vault.wiki / PAGE
     with FakeOpenAI() as fake:
-        drop(vault, "1.md", "# Note 1\n\nLena Okafor wrote report number 1.\n")
-        assert run(vault, engine(fake)).ok
-        path = vault.wiki / PAGE
-        mine = "Lena is my colleague; she likes tea."
-        path.write_text(path.read_text(encoding="utf-8").replace(overview_of(vault), mine))
+        mine = edit_overview_by_hand(vault, fake)
         calls = overview_calls(fake)
         report = refresh(vault, "Lena Okafor", date(2026, 2, 1), engine(fake))
         assert overview_calls(fake) == calls + 1
