@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 
 _FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
 _DROP_BLOCKS = re.compile(
@@ -34,6 +35,7 @@ _ANY_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
 _IMAGE_EMBED = re.compile(r"!\[([^\]]*)\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
 _WIKI_IMAGE = re.compile(r"!\[\[[^\]]*\]\]")
 _LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\((?:[^()\s]|\([^()]*\))*(?:\s+\"[^\"]*\")?\)")
+_LINK_TARGET = re.compile(r"(?<!!)\[([^\]\n]+)\]\(\s*<?([^()\s>]+)")
 _REF_LINK = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
 _REF_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+.*$")
 _FOOTNOTE_MARK = re.compile(r"\[\^[^\]\s]+\](?!:)")
@@ -58,6 +60,12 @@ def normalize_markdown(text: str) -> str:
     return _tidy("".join(out))
 
 
+def link_targets(text: str) -> tuple[tuple[str, str], ...]:
+    """The (text, target) of each markdown link of `text`, in order: normalize_markdown
+    keeps only the text."""
+    return tuple((m.group(1), m.group(2)) for m in _LINK_TARGET.finditer(text))
+
+
 def prose_only(text: str) -> str:
     """`text` without code: fenced blocks become blank lines (so line structure and section
     boundaries stay), inline code becomes its name when it is one word-like name, else a
@@ -69,6 +77,40 @@ def prose_only(text: str) -> str:
         else:
             out.append(_CODE_SPAN.sub(_code_span, chunk))
     return "".join(out)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_COMMAND = re.compile(
+    r"\b(?:import|from|install|add)\s+([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)"
+    r"|^\s*(?:[$%>!]\s*)?(?:sudo\s+)?([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)(?=\s|$)",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Code:
+    """What a document's code says about its words."""
+
+    commands: frozenset[str] = frozenset()  # programs and packages it runs or loads
+    identifiers: frozenset[str] = frozenset()  # every word in it
+
+
+NO_CODE = Code()
+
+
+def read_code(text: str) -> Code:
+    """The code of `text` (blocks and inline spans). A command is the first word of a line
+    ("pytest -k", "$ gdb -p 1") or the word after import or install: a tool's name shows up
+    there, where a word of the language seldom does."""
+    code = [chunk for is_code, chunk in _split_fences(text) if is_code]
+    code.extend(m.group(2) for m in _CODE_SPAN.finditer(text))
+    commands: set[str] = set()
+    identifiers: set[str] = set()
+    for chunk in code:
+        for match in _COMMAND.finditer(chunk):
+            commands.add(match.group(1) or match.group(2))
+        identifiers.update(_IDENTIFIER.findall(chunk))
+    return Code(frozenset(commands), frozenset(identifiers))
 
 
 def _code_span(match: re.Match[str]) -> str:

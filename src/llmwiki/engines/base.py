@@ -50,6 +50,9 @@ class SourceDoc:
     title: str
     meta: Mapping[str, str] = field(default_factory=dict)  # url, author, published, ...
     path: Path | None = None
+    # each link's (text, target) from before links became their text: "[s3-ocr](…/s3-ocr)"
+    # tells the extractive engine that "s3-ocr" names a project
+    links: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

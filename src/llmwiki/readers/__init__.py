@@ -18,7 +18,7 @@ from pathlib import Path
 
 from llmwiki.engines.base import SourceDoc
 from llmwiki.errors import SourceError
-from llmwiki.normalize import choose_title, normalize_markdown
+from llmwiki.normalize import choose_title, link_targets, normalize_markdown
 from llmwiki.readers.common import (
     Parsed,
     decode_text,
@@ -98,7 +98,9 @@ def read_source(path: Path, max_bytes: int | None = None, within: Sequence[Path]
         )
     data = _read_bytes(target, no_link=bool(within))
     text, title, meta = reader(path, data)
+    links: tuple[tuple[str, str], ...] = ()
     if path.suffix.lower() in (".md", ".markdown"):
+        links = link_targets(text)
         text = normalize_markdown(text)  # both engines read the same clean text (#13)
     title = choose_title(title, text, path.stem)
     if not text.strip():
@@ -110,6 +112,7 @@ def read_source(path: Path, max_bytes: int | None = None, within: Sequence[Path]
         title=(title or path.stem).strip(),
         meta=meta,
         path=path,
+        links=links,
     )
 
 

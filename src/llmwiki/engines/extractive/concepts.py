@@ -19,6 +19,7 @@ from llmwiki.engines.extractive.lexicon import (
     GENERIC_PHRASE_WORDS,
     STOPWORDS,
 )
+from llmwiki.engines.extractive.salient import find_salient
 from llmwiki.engines.extractive.spelling import (
     ACRONYM,
     CAMEL,
@@ -35,6 +36,7 @@ from llmwiki.engines.extractive.spelling import (
 )
 from llmwiki.engines.extractive.text import HEADING, PROSE, TITLE, Document, Sentence, Token
 from llmwiki.identity import CONNECTORS, acronym_keys, concept_key, initials
+from llmwiki.normalize import NO_CODE, Code
 
 MAX_CONCEPTS = 20
 MAX_PHRASES = 5
@@ -77,13 +79,13 @@ class _Tally:
 
 
 class _Scanner:
-    def __init__(self, doc: Document, person_words: frozenset[str]) -> None:
+    def __init__(self, doc: Document, person_words: frozenset[str], linked: frozenset[str]) -> None:
         self.doc = doc
         self.person_words = person_words
         self.tallies: dict[str, _Tally] = {}
         self.phrases: dict[tuple[str, ...], _Tally] = {}
         self.definitions: dict[str, str] = {}  # acronym -> expansion
-        self.url_words = url_words(doc.urls)
+        self.url_words = url_words(doc.urls) | linked
         self.lowercase: frozenset[str] = frozenset()  # words the text writes in lower case
         # capitalised words seen only where capitals are the rule (a sentence's first word)
         self.initial_caps: dict[str, list[int]] = {}
@@ -234,8 +236,16 @@ def _expansion(before: str, acronym: str) -> str:
     return ""
 
 
-def find_concepts(doc: Document, person_words: frozenset[str]) -> list[Concept]:
-    scanner = _Scanner(doc, person_words)
+def find_concepts(
+    doc: Document,
+    person_words: frozenset[str],
+    code: Code = NO_CODE,
+    linked: frozenset[str] = frozenset(),
+) -> list[Concept]:
+    """The document's concepts, in order of appearance. `code` (`normalize.read_code`) and
+    `linked`, the names its links point to (`spelling.link_names`), tell a tool's name from a
+    word of the language and from an identifier."""
+    scanner = _Scanner(doc, person_words, linked)
     scanner.scan()
     concepts: dict[str, Concept] = {}
     acronyms = {k: t for k, t in scanner.tallies.items() if t.kind == "acronym"}
@@ -272,6 +282,13 @@ def find_concepts(doc: Document, person_words: frozenset[str]) -> list[Concept]:
 
     _add_phrases(scanner, concepts, acronyms)
     _add_announced(doc, concepts, person_words)
+    for salient in find_salient(doc, person_words, code, linked):
+        key = concept_key(salient.name)
+        if key in concepts:
+            concepts[key].bonus += salient.bonus
+        else:
+            concept = Concept(salient.name, [], salient.count, salient.position, salient.bonus)
+            concepts[key] = concept
     for word, opens in scanner.initial_caps.items():
         # "Quillbeam is …" twice and "Quillbeam release" as the title: a name, though it
         # only ever opens a sentence
@@ -406,8 +423,8 @@ def _drop_parts(concepts: dict[str, Concept]) -> None:
     """A word seen only as part of a longer concept ("Pareto" in "Pareto frontier") is that
     concept, not one of its own."""
     for key, concept in list(concepts.items()):
-        if " " in concept.name or concept.aliases:
-            continue
+        if " " in concept.name or concept.aliases or concept.bonus:
+            continue  # a name defined, a heading's subject or in the title stands alone
         for other in concepts.values():
             words = [concept_key(w) for w in other.name.split()]
             if other is not concept and key in words and other.count >= concept.count:

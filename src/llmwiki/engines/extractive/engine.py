@@ -38,9 +38,10 @@ from llmwiki.engines.extractive.lexicon import (
 )
 from llmwiki.engines.extractive.names import Person, find_people, person_sentences
 from llmwiki.engines.extractive.numbers import Measure, disagree, measures, same_quantity
+from llmwiki.engines.extractive.spelling import link_names
 from llmwiki.engines.extractive.text import BULLET, HEADING, PROSE, Document, Sentence, parse
 from llmwiki.identity import DEFINING, fact_key, is_acronym, normalize_key, same_entity
-from llmwiki.normalize import prose_only
+from llmwiki.normalize import prose_only, read_code
 from llmwiki.pages import unlink
 
 MAX_CLAIMS = 8
@@ -69,11 +70,13 @@ class ExtractiveEngine:
         parsed = parse(text)
         pool = _FactPool(parsed)
         people = find_people(parsed)
-        person_words = frozenset(w for p in people for w in (p.first, p.last))
+        person_words = frozenset(w for p in people for w in f"{p.first} {p.last}".split())
         mentions: list[tuple[int, Mention]] = []
         for person in people:
             mentions.append(_person_mention(parsed, pool, person))
-        for concept in find_concepts(parsed, person_words):
+        for concept in find_concepts(
+            parsed, person_words, read_code(doc.text), link_names(doc.links)
+        ):
             mentions.append(_concept_mention(parsed, pool, concept))
         mentions = _apply_known_titles(parsed, pool, mentions, known_titles)
         mentions = [(i, _qualified(text, m)) for i, m in mentions]

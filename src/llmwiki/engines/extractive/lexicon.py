@@ -276,6 +276,9 @@ COMMON_WORDS = STOPWORDS | _words(
     """
 )
 
+# Whole fields, which every document of the field names, even in its title.
+FIELDS = _words("ai ml llm rl nlp")
+
 # Words and acronyms too generic to deserve a page on their own.
 GENERIC_CONCEPTS = _words(
     """

@@ -208,6 +208,7 @@ def find_people(doc: Document) -> list[Person]:
         if score >= _MIN_SCORE and (evidence.first, evidence.last) not in products:
             accepted.append(evidence)
     _listed_with(doc, found, in_prose, accepted)
+    accepted.extend(_surnames_alone(doc, accepted, lower))
     accepted.sort(key=lambda e: e.position)
     people: list[Person] = []
     for evidence in accepted:
@@ -215,7 +216,7 @@ def find_people(doc: Document) -> list[Person]:
         same_first = [e for e in accepted if e.first == evidence.first]
         people.append(
             Person(
-                name=f"{evidence.first} {evidence.last}",
+                name=f"{evidence.first} {evidence.last}".strip(),
                 first=evidence.first,
                 last=evidence.last,
                 surname_alias=len(same_last) == 1,
@@ -223,6 +224,55 @@ def find_people(doc: Document) -> list[Person]:
             )
         )
     return people
+
+
+_PARTICLES = frozenset({"De", "Van", "Von", "Le", "La", "Da", "Di", "Du", "Del", "Der", "Den"})
+_PRONOUNS = frozenset({"he", "his", "him", "she", "her", "hers"})
+
+
+def _surnames_alone(
+    doc: Document, accepted: Sequence[_Evidence], lower: frozenset[str]
+) -> list[_Evidence]:
+    """People the text names by surname only, where the text shows they are people: a
+    citation ("Sutskever et al.", "De Cao et al.") or a name that does and owns things and is
+    then "he" or "she" ("Obama has his foot on the scale"). Capitals alone are never enough."""
+    named = {w for e in accepted for w in (e.first, e.last)}
+    found: dict[str, _Evidence] = {}
+    referred: dict[str, int] = {}  # sentences where a pronoun follows the bare name
+    opens: dict[str, int] = {}  # sentences the bare name opens
+    within: dict[str, int] = {}  # the bare name inside a sentence
+    for sentence in doc.sentences:
+        if sentence.boilerplate or _SAMPLE.match(sentence.text):
+            continue
+        tokens = sentence.tokens
+        for i, token in enumerate(tokens):
+            word = token.text
+            if not name_shaped(word) or word in named or word.lower() in lower:
+                continue
+            following = [t.text for t in tokens[i + 1 : i + 3]]
+            if following == ["et", "al"] and tokens[i + 1].joined:
+                if i > 0 and tokens[i - 1].text in _PARTICLES and token.joined:
+                    word = f"{tokens[i - 1].text} {word}"
+                if word not in found:
+                    found[word] = _Evidence("", word, _MIN_SCORE, 1, sentence.index)
+            elif token.initial:
+                opens[word] = opens.get(word, 0) + 1
+            elif not _vocabulary(word):
+                within[word] = within.get(word, 0) + 1
+                rest = {t.text.lower() for t in tokens[i + 1 :]}
+                if rest & _PRONOUNS and not (i + 1 < len(tokens) and tokens[i + 1].initial):
+                    referred[word] = referred.get(word, 0) + 1
+    # a story's character opens sentence after sentence ("Merus sank into his chair"), and
+    # where one is a character, the others referred to as he or she are characters too
+    if any(opens.get(word, 0) * 2 > within[word] for word in referred):
+        return list(found.values())
+    alone = _bare_names(doc)
+    for word, count in referred.items():
+        # twice referred to as he or she, and once doing or owning something ("Obama's foot")
+        if count >= 2 and alone.get(word) == 2 and word not in found:
+            position = next(s.index for s in doc.sentences if word in s.scan)
+            found[word] = _Evidence("", word, _MIN_SCORE, count, position)
+    return list(found.values())
 
 
 _LIST_GAP = re.compile(r"\s*(?:,|,?\s+and|&)\s*")

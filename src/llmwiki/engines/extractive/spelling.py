@@ -138,6 +138,19 @@ def url_words(urls: tuple[str, ...]) -> frozenset[str]:
     return frozenset(words)
 
 
+def link_names(links: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """The texts of links that name their target, such as "[dclient](…/simonw/dclient)": the
+    name of a project or a page, in lower case. A word of a link's path alone ("…/commit/…",
+    "…/events") is mostly vocabulary."""
+    names: set[str] = set()
+    for text, target in links:
+        name = text.strip().strip("`").lower()
+        path = re.sub(r"^\w+://[^/]*", "", target).lower()
+        if name and name in re.split(r"[/#?=&]+", path):
+            names.add(name)
+    return frozenset(names)
+
+
 DETERMINERS = frozenset(
     {"the", "a", "an", "this", "that", "these", "those", "your", "my", "our", "their", "its",
      "his", "her", "some", "any", "each", "every", "another", "no"}

@@ -1,0 +1,253 @@
+"""Names that need no repetition to count: a run of capitalised words in the middle of a
+sentence ("hosted on GitHub Pages", "posted to Hacker News", "the Web Application
+Firewall"), a name spelled like a product (DeepMind, TikTok, Node.js), and the names in the
+document's own title ("Using boto3 from the command line", "Escaping SQL for curl").
+
+Repetition is the evidence `concepts` asks of everything else. A short note names its subject
+once or twice, so there the evidence is how the writer spells the name or where they put it:
+nobody capitalises "Hacker News" mid-sentence, or writes a word in a title, by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from llmwiki.engines.extractive.lexicon import (
+    COMMON_WORDS,
+    FIELDS,
+    FIRST_NAMES,
+    GENERIC_PHRASE_WORDS,
+    STOPWORDS,
+)
+from llmwiki.engines.extractive.spelling import (
+    ACRONYM,
+    CAMEL,
+    common_use,
+    hyphenated_name,
+    singular,
+)
+from llmwiki.engines.extractive.text import PROSE, TITLE, Document, Sentence, Token
+from llmwiki.identity import concept_key
+from llmwiki.normalize import Code
+
+TITLE_BONUS = 2  # a name in the title is what the document is about
+MAX_NAME_WORDS = 4  # a longer run of capitals mid-sentence is the title of a work
+_PRODUCT = re.compile(r"[A-Z][a-z]*[A-Z][A-Za-z]*|[A-Z][a-z]+\.js")  # DeepMind, NeXT, Node.js
+_LOWER_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+@dataclass
+class Salient:
+    name: str
+    count: int  # mentions outside the title
+    position: int  # first sentence
+    bonus: int  # what the spelling or the place says: more for the title
+
+
+def _capitalised(token: Token) -> bool:
+    word = token.text
+    return (
+        word[:1].isupper()
+        and len(word) > 1
+        and word.lower() not in STOPWORDS
+        and not any(c.isdigit() for c in word)
+    )
+
+
+def _headline(sentence: Sentence) -> bool:
+    """Mostly capitalised words: a title quoted or linked in a list ("Easily Fooled")."""
+    capitals = sum(1 for t in sentence.tokens if t.text[:1].isupper())
+    return capitals * 2 > len(sentence.tokens)
+
+
+def _capital_runs(sentence: Sentence, person_words: frozenset[str]) -> list[list[Token]]:
+    """Runs of two to four capitalised words inside a running sentence."""
+    tokens = sentence.tokens
+    found: list[list[Token]] = []
+    run: list[Token] = []
+
+    def close() -> None:
+        if not 2 <= len(run) <= MAX_NAME_WORDS or any(t.possessive for t in run):
+            return  # a possessive belongs to a person's or a work's name: "Tunney's"
+        first = run[0].text
+        if run[0].initial and not CAMEL.search(first):
+            return  # capitalised by position: "Cloud Run" opening a sentence says nothing
+        if first.lower() in FIRST_NAMES or any(t.text in person_words for t in run):
+            return  # a person, which `names` weighs
+        if _bridged(tokens, tokens.index(run[0]), tokens.index(run[-1])):
+            return
+        if all(t.text.lower() in GENERIC_PHRASE_WORDS or ACRONYM.fullmatch(t.text) for t in run):
+            return  # "AI Agents", "API Keys"
+        found.append(list(run))
+
+    for token in tokens:
+        if _capitalised(token):
+            if run and token.joined and not run[-1].possessive:
+                run.append(token)
+                continue
+            close()
+            run = [token]
+        else:
+            close()
+            run = []
+    close()
+    return found
+
+
+_BRIDGES = frozenset({"a", "an", "the", "of", "on", "in", "to", "for", "with", "is", "are", "at"})
+
+
+def _bridged(tokens: tuple[Token, ...], first: int, last: int) -> bool:
+    """The run is a piece of a title in Title Case, which small words join to more capitals:
+    "Running Docker on an M1 Mac", "Neural Networks are Easily Fooled"."""
+    for step, end in ((-1, first), (1, last)):
+        i = end + step
+        while 0 <= i < len(tokens) and tokens[i].text.lower() in _BRIDGES:
+            i += step
+        if i != end + step and 0 <= i < len(tokens) and tokens[i].text[:1].isupper():
+            return True
+    return False
+
+
+def _alone(doc: Document) -> frozenset[str]:
+    """Capitalised words the text also uses on their own, not beside another capitalised
+    word: "Django" and "SQL" both alone make "Django SQL" two names side by side."""
+    found: set[str] = set()
+    for sentence in doc.sentences:
+        if sentence.kind != PROSE:
+            continue  # a heading capitalises every word
+        tokens = sentence.tokens
+        for i, token in enumerate(tokens):
+            before = i > 0 and token.joined and tokens[i - 1].text[:1].isupper()
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            after = nxt is not None and nxt.joined and nxt.text[:1].isupper()
+            if token.text[:1].isupper() and not (token.initial or before or after):
+                found.add(token.text)
+    return frozenset(found)
+
+
+def find_salient(
+    doc: Document, person_words: frozenset[str], code: Code, linked: frozenset[str]
+) -> list[Salient]:
+    """Names evident from their spelling or from the title, with how often the text uses
+    them; `concepts` decides which become pages. A lower-case word of the title counts only
+    when the text writes it as code, or its code runs it (`code.commands`)."""
+    found: dict[str, Salient] = {}
+
+    def add(name: str, sentence: Sentence, count: int = 1, bonus: int = 1) -> None:
+        key = concept_key(name)
+        seen = found.get(key)
+        if seen is None:
+            found[key] = Salient(name, count, sentence.index, bonus)
+        else:
+            seen.count += count
+            seen.bonus = max(seen.bonus, bonus)
+
+    title = next((s for s in doc.sentences if s.kind == TITLE), None)
+    alone = _alone(doc)
+    pairs: set[str] = set()  # runs whose every word the text also uses alone
+    for sentence in doc.sentences:
+        if sentence.boilerplate or sentence.kind != PROSE or _headline(sentence):
+            continue
+        for run in _capital_runs(sentence, person_words):
+            name = sentence.scan[run[0].start : run[-1].end]
+            add(name, sentence)
+            if all(t.text in alone for t in run):
+                pairs.add(concept_key(name))
+        for i, token in enumerate(sentence.tokens):
+            word = token.text
+            if hyphenated_name(word) and (word in linked or word in code.commands):
+                add(word, sentence)  # a package the text links or installs: s3-credentials
+            if not _PRODUCT.fullmatch(word) or ACRONYM.fullmatch(word) or word in person_words:
+                continue
+            # a class or a field of a program ("TypeError", "PassengerId") is code
+            if word not in code.identifiers and not _in_backticks(sentence, i):
+                add(word, sentence)
+    if title is not None:
+        for word in _title_words(title):
+            uses = [(s, i) for s in doc.sentences if s is not title for i in _uses(s, word)]
+            if any(common_use(s.tokens, i) for s, i in uses):
+                continue  # "the bucket", "a commit": vocabulary, never a tool's name
+            # the code runs it, or the text uses it as a name: "SQL", `dclient`
+            named = len(uses) >= 2 and (word.isupper() or any(_in_backticks(*u) for u in uses))
+            if word in code.commands or named:
+                add(word, title, len(uses), TITLE_BONUS)
+        for form, count in _title_phrases(title, doc, person_words):
+            add(form, title, count, TITLE_BONUS)
+    # once "Django SQL" and elsewhere "Django" and "SQL": two names side by side
+    return [s for key, s in found.items() if key not in pairs or s.count > 1]
+
+
+def _title_phrases(
+    title: Sentence, doc: Document, person_words: frozenset[str]
+) -> list[tuple[str, int]]:
+    """Phrases of the title that the text uses too, in any case ("Wildcard DNS and SSL on
+    Fly", then "configure wildcard DNS"), as the text writes them, with their count: what the
+    document is about. A phrase inside a longer one found is part of it."""
+    words = [t for t in title.tokens if not any(c.isdigit() for c in t.text)]
+    found: list[tuple[str, int]] = []
+    taken: set[int] = set()  # title words inside a phrase found
+    for n in (3, 2):
+        for start in range(len(words) - n + 1):
+            gram = words[start : start + n]
+            low = [t.text.lower() for t in gram]
+            if set(range(start, start + n)) <= taken or not all(t.joined for t in gram[1:]):
+                continue
+            if any(w in STOPWORDS for w in low) or low[0].endswith(("ing", "ed")):
+                continue  # "tacos with eggs", "running OCR": a clause, not a name
+            if all(w in COMMON_WORDS or w in GENERIC_PHRASE_WORDS for w in low):
+                continue
+            if any(t.text in person_words for t in gram):
+                continue
+            forms = _said(doc, title, [singular(w) for w in low])
+            # once is enough where the text writes a piece as a name ("wildcard DNS")
+            if len(forms) >= 2 or any(ACRONYM.fullmatch(w) for f in forms for w in f.split()):
+                found.append((max(set(forms), key=forms.count), len(forms)))
+                taken.update(range(start, start + n))
+    return found
+
+
+def _said(doc: Document, title: Sentence, key: list[str]) -> list[str]:
+    """Each place the text outside the title writes the words `key` (singular, lower case)."""
+    forms: list[str] = []
+    n = len(key)
+    for sentence in doc.sentences:
+        if sentence is title or sentence.boilerplate:
+            continue
+        tokens = sentence.tokens
+        for i in range(len(tokens) - n + 1):
+            gram = tokens[i : i + n]
+            if [singular(t.text) for t in gram] == key and all(t.joined for t in gram[1:]):
+                forms.append(sentence.scan[gram[0].start : gram[-1].end])
+    return forms
+
+
+def _title_words(title: Sentence) -> list[str]:
+    """Names in the title that repetition alone would not make a page: lower-case names that
+    are not vocabulary (boto3, nullglob, pytest), and an everyday acronym (SQL, CSS) that a
+    note is about."""
+    words: list[str] = []
+    for token in title.tokens:
+        word = token.text
+        if ACRONYM.fullmatch(word):
+            # "SQL", "CSS", but not a field ("AI") or a class of things ("LLMs", "GPUs")
+            if len(word) > 2 and not word.endswith("s") and word.lower() not in FIELDS:
+                words.append(word)
+            continue
+        if not _LOWER_NAME.fullmatch(word) or len(word) < 3:
+            continue
+        parts = word.split("-")
+        if all(p in COMMON_WORDS or p in STOPWORDS for p in parts):
+            continue
+        words.append(word)
+    return words
+
+
+def _in_backticks(sentence: Sentence, i: int) -> bool:
+    token, scan = sentence.tokens[i], sentence.scan
+    return scan[token.start - 1 : token.start] == "`" == scan[token.end : token.end + 1]
+
+
+def _uses(sentence: Sentence, word: str) -> list[int]:
+    return [i for i, t in enumerate(sentence.tokens) if t.text == word]

@@ -1,0 +1,152 @@
+"""Names a short text gives once: surnames cited or referred back to, capitalised names in
+mid-sentence, product spellings, the tools a title names. Sample texts are written for
+these tests; none comes from the corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmwiki.engines import SourceDoc
+from llmwiki.engines.extractive.engine import ExtractiveEngine
+from llmwiki.engines.extractive.spelling import link_names
+from llmwiki.normalize import link_targets, read_code
+from llmwiki.readers import read_source
+
+ENGINE = ExtractiveEngine()
+
+
+def extract(text: str) -> tuple[set[str], set[str]]:
+    doc = SourceDoc(name="note.md", text=text, sha256="0" * 64, title=text.splitlines()[0])
+    found = ENGINE.extract(doc, [])
+    people = {m.name for m in found.mentions if m.kind == "person"}
+    concepts = {m.name for m in found.mentions if m.kind == "concept"}
+    return people, concepts
+
+
+def test_a_surname_cited_with_et_al_is_a_person() -> None:
+    people, concepts = extract(
+        "Notes on attention\n\n"
+        "The first attention model came from Vandermolen et al. in a short paper. "
+        "A later variant by De Kesteren et al. scored every position.\n"
+    )
+    assert {"Vandermolen", "De Kesteren"} <= people
+    assert not {"Vandermolen", "De Kesteren"} & concepts
+
+
+def test_a_bare_name_referred_to_as_he_or_she_is_a_person_but_not_in_a_story() -> None:
+    essay = (
+        "Why pictures are hard\n\n"
+        "You recognise Pellworth from the few pixels of his face. "
+        "The photo shows that Pellworth has his foot on the scale. "
+        "Nobody in the room noticed Pellworth's foot.\n"
+    )
+    people, _ = extract(essay)
+    assert "Pellworth" in people
+    story = (
+        "A short story\n\n"
+        "Ardith sank into her chair. Ardith opened the console. "
+        "The console greeted Ardith with her schedule, and Ardith's day began. "
+        "Ardith read it twice. Later Brannoc waved at her, and Brannoc's badge blinked.\n"
+        "Ardith smiled. Then Brannoc left with his coffee, and Brannoc closed his door.\n"
+    )
+    people, _ = extract(story)
+    assert not {"Ardith", "Brannoc"} & people  # characters of a story are not people
+
+
+def test_names_written_once_are_concepts_from_their_spelling() -> None:
+    _, concepts = extract(
+        "Hosting a static site\n\n"
+        "I posted the first version to Lantern Forum and got useful replies. "
+        "The files are served from Quarry Pages at no cost. "
+        "Analytics come from a tiny script called PixelMint that I wrote in an evening.\n"
+    )
+    assert {"Lantern Forum", "Quarry Pages", "PixelMint"} <= concepts
+
+
+def test_titles_of_works_classes_and_people_are_not_names_written_once() -> None:
+    _, concepts = extract(
+        "Reading list\n\n"
+        "See Small Nets are Easily Broken for the details of the attack. "
+        "The loader raises `ParseFailure` when a row has a `RowId` of zero.\n"
+        "Thanks to Marguerite Oyelaran for her notes.\n\n"
+        "```python\n"
+        "raise ParseFailure(RowId)\n"
+        "```\n"
+    )
+    assert not {"Easily Broken", "Small Nets", "ParseFailure", "RowId"} & concepts
+    assert "Marguerite Oyelaran" not in concepts
+
+
+def test_a_tool_the_title_names_and_the_code_runs_is_a_concept() -> None:
+    _, concepts = extract(
+        "Using quillsync from the command line\n\n"
+        "I wanted to copy a folder with quillsync without the desktop app. "
+        "The trick is that quillsync reads its settings from the environment.\n\n"
+        "```bash\n"
+        "quillsync --dry-run ~/notes remote:notes\n"
+        "```\n"
+    )
+    assert "quillsync" in concepts
+
+
+def test_a_word_of_the_title_that_no_code_runs_is_no_concept() -> None:
+    _, concepts = extract(
+        "Breakfast with avocado sauce\n\n"
+        "Blend one avocado with lime and salt. "
+        "The sauce keeps for a day, and avocado browns after that. "
+        "Spread avocado sauce on warm tortillas.\n"
+    )
+    assert "avocado" not in {c.lower() for c in concepts}
+
+
+def test_an_everyday_acronym_a_note_is_about_is_a_concept_but_not_a_field() -> None:
+    _, concepts = extract(
+        "Escaping SQL in shell scripts\n\n"
+        "Quoting SQL for the command line is fiddly. "
+        "Every SQL string needs its single quotes doubled before it goes into the URL.\n"
+    )
+    assert "SQL" in concepts
+    _, concepts = extract(
+        "What LLMs changed this year in AI\n\n"
+        "Most AI labs shipped two models. LLMs now write most boilerplate. "
+        "AI spending doubled, and LLMs got cheaper to serve.\n"
+    )
+    assert not {"AI", "LLMs", "LLM"} & concepts
+
+
+def test_read_code_finds_commands_packages_and_identifiers() -> None:
+    code = read_code(
+        "Run `nullglob` first.\n\n"
+        "```\n"
+        "$ gdb -p 1234\n"
+        "sudo quillsync --all\n"
+        "python -c 'import boto3'\n"
+        "pip install sqlite-utils\n"
+        "```\n"
+    )
+    assert {"nullglob", "gdb", "quillsync", "python", "boto3", "sqlite-utils"} <= code.commands
+    assert "p" not in code.commands  # a flag is no command
+    assert {"gdb", "boto3", "quillsync"} <= code.identifiers
+
+
+def test_a_link_that_names_its_target_names_a_project(tmp_path: Path) -> None:
+    links = link_targets(
+        "Built with [quill-export](https://github.com/someone/quill-export) and "
+        "[the docs](https://example.com/docs/commit/events), see ![a chart](chart.png)."
+    )
+    assert links == (
+        ("quill-export", "https://github.com/someone/quill-export"),
+        ("the docs", "https://example.com/docs/commit/events"),
+    )
+    # the words of a path are not names; a link's text that is its target's name is
+    assert link_names(links) == {"quill-export"}
+    note = tmp_path / "release.md"
+    note.write_text(
+        "# Release notes\n\nThis release moves the exporter into "
+        "[quill-export](https://github.com/someone/quill-export), which has its own tests.\n",
+        encoding="utf-8",
+    )
+    doc = read_source(note)
+    assert "](" not in doc.text and doc.links == links[:1]
+    found = ENGINE.extract(doc, [])
+    assert "quill-export" in {m.name for m in found.mentions if m.kind == "concept"}
