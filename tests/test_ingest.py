@@ -202,6 +202,21 @@ def test_same_title_from_two_sources_gets_two_pages(vault: Vault) -> None:
     assert_links_resolve(vault)
 
 
+def test_a_note_named_after_its_subject_gives_the_subject_a_page(vault: Vault) -> None:
+    drop(vault, "a.md", "# Lighthouse\n\nTomas Berg built Lighthouse.\n")
+    drop(vault, "b.md", "# Notes On Why Lighthouse Grew So Fast\n\nLighthouse grew.\n")
+    names = {"Lighthouse": "concept", "Notes On Why Lighthouse Grew So Fast": "concept"}
+    run(vault, KeywordEngine({**ENTITIES, **names}))
+    concepts = sorted(p.stem for p in (vault.wiki / "concepts").glob("*.md"))
+    # a short title names the note's subject, which gets its page beside the source page;
+    # a headline is only the source page's own name
+    assert "Lighthouse (concept)" in concepts
+    assert not [c for c in concepts if c.startswith("Notes On")]
+    page = read(vault.wiki / "concepts" / "Lighthouse (concept).md")
+    assert page.meta["title"] == "Lighthouse" and len(page.meta["sources"]) == 2
+    assert_links_resolve(vault)
+
+
 def test_files_outside_the_inbox_are_copied_not_moved(vault: Vault, tmp_path: Path) -> None:
     outside = tmp_path / "mine.md"
     outside.write_text("# Mine\n\nTomas Berg built Lighthouse.\n")

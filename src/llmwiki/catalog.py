@@ -340,8 +340,9 @@ class Catalog:
                 if entry.stem in stems:
                     stems.remove(entry.stem)
 
-    def lookup(self, name: str) -> Entry | None:
-        """The page whose title, file name or alias is `name` (case and punctuation ignored).
+    def lookup(self, name: str, types: Collection[str] = ()) -> Entry | None:
+        """The page whose title, file name or alias is `name` (case and punctuation ignored),
+        among the pages of `types` when given.
 
         A name shared by several pages (two people with the alias "Dean") is ambiguous: None.
         A title or file-name match wins over an alias match.
@@ -349,6 +350,8 @@ class Catalog:
         self._names()
         key = normalize_key(name)
         stems = self._keys.get(key, [])
+        if types:
+            stems = [s for s in stems if self._entries[s].type in types]
         if not stems:
             return None
         by_title = [

@@ -61,10 +61,16 @@ def edited_by_hand(meta: dict[str, object], body: str) -> bool:
     return not _legacy_lead(overview, str(meta.get("summary") or ""))
 
 
+def is_placeholder(lead: str) -> bool:
+    """The lead a page gets when its source said nothing of what its subject is: "**X** is a
+    concept mentioned in [[Source]]." """
+    return _TEMPLATE.match(lead.strip()) is not None
+
+
 def _legacy_lead(overview: str, summary: str) -> bool:
     """The lead the engine wrote before overviews: the summary (linked), or the template."""
     text = overview.strip()
-    if not text or _TEMPLATE.match(text):
+    if not text or is_placeholder(text):
         return True
     return _plain(text) == _plain(summary)
 

@@ -221,7 +221,11 @@ def compile_overview(meta: dict[str, object], body: str, catalog: Catalog, stem:
     overview_text, rest = overview.split(body)
     title = str(meta.get("title") or stem)
     names = [title, stem, *as_list(meta.get("aliases"))]
-    lead = defining_fact(names, facts_of(rest)) or _first_paragraph(overview_text)
+    first = _first_paragraph(overview_text)
+    if overview.is_placeholder(first) and meta.get("summary"):
+        # the first source said nothing of what it is; a later one did, in the summary
+        first = inert_line(str(meta["summary"]))
+    lead = defining_fact(names, facts_of(rest)) or first
     if not lead:
         kind = str(meta.get("type") or "concept")
         lead = f"**{title}** is a {kind if kind == 'person' else 'concept'}."

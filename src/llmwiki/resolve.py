@@ -26,6 +26,8 @@ from llmwiki.pages import read as read_page
 MAX_CANDIDATES_CONFIRMED = 3  # candidates an engine is asked about per mention
 MAX_NAME = 150
 
+ENTITY_TYPES = ("person", "concept")  # the pages a mention can be
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -76,11 +78,14 @@ class Resolver:
         """Map each mention to an existing page, a page planned earlier in this source, or a
         new page. Plans come in mention order, so the output is deterministic. The source
         page's file name `source_stem` is spoken for: no new page may take it."""
-        source_key = normalize_key(source_title)
+        # a headline ("Attention Is All You Need") is the source page's own name; a short
+        # title ("Deno KV", "Whisky sour") names the entity the note is about, which gets
+        # its own page, as it would from any other source that mentions it
+        headline = normalize_key(source_title) if len(source_title.split()) > 4 else ""
         mentions = []
         for mention in extraction.mentions:
             name = clean(mention.name)[:MAX_NAME]
-            if normalize_key(name) in ("", source_key):
+            if normalize_key(name) in ("", headline):
                 continue
             aliases = [
                 a for a in (clean(a)[:MAX_NAME] for a in mention.aliases) if normalize_key(a)
@@ -133,12 +138,11 @@ class Resolver:
         names = (name, *aliases)
         for candidate in names:
             for catalog in catalogs:
-                entry = catalog.lookup(candidate)
-                if (
-                    entry is not None
-                    and entry.type not in ("source", "answer")
-                    and same_entity(kind, names, entry.type, entry.names) is not None
-                ):
+                # a source page named like the entity ("Deno KV", a note about it) is not it
+                entry = catalog.lookup(candidate, ENTITY_TYPES)
+                if entry is None:
+                    continue
+                if same_entity(kind, names, entry.type, entry.names) is not None:
                     return entry
         return None
 

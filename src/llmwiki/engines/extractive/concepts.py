@@ -28,6 +28,7 @@ from llmwiki.engines.extractive.spelling import (
     coined_form,
     common_use,
     hyphenated_name,
+    in_backticks,
     is_phrase_word,
     is_proper,
     name_like,
@@ -100,6 +101,7 @@ class _Scanner:
 
     def scan(self) -> None:
         lower_counts: dict[str, int] = {}
+        written_lower: set[str] = set()
         for sentence in self.doc.sentences:
             if sentence.boilerplate:
                 continue
@@ -128,6 +130,8 @@ class _Scanner:
                     used.add(i)
                 elif token.text.islower():
                     lower_counts[token.text] = lower_counts.get(token.text, 0) + 1
+                    if not in_backticks(sentence, token):  # `docker` is a command's spelling
+                        written_lower.add(token.text)
                     if common_use(tokens, i):
                         self.common_nouns.add(token.text)
                 elif is_proper(token) and token.text.lower() not in FIRST_NAMES:
@@ -141,7 +145,7 @@ class _Scanner:
                     if sentence.kind in (HEADING, TITLE):
                         self.headed.add(token.text)
             self._phrases(sentence, used)
-        self.lowercase = frozenset(lower_counts)
+        self.lowercase = frozenset(written_lower)
         for word, count in lower_counts.items():
             if count >= 2 and (self._lower_coined(word) or hyphenated_name(word)):
                 tally = self.tally(concept_key(word), "coined")

@@ -283,8 +283,8 @@ FIELDS = _words("ai ml llm rl nlp")
 GENERIC_CONCEPTS = _words(
     """
     ai ml llm llms rl nlp gpu gpus cpu cpus api apis ui ux url urls pr prs dm irl tl dr tldr
-    faq ceo cto phd usa us uk eu ok am pm it hr pdf html css js os id io sdk cli saas json
-    http https sql tech data model models agent agents system systems tool tools code paper
+    faq ceo cto phd usa us uk eu ok am pm it hr pdf js os id io sdk cli saas
+    http https tech data model models agent agents system systems tool tools code paper
     papers video videos task tasks training learning research reasoning context attention
     building performance resources resource article articles news update week lab labs
     """

@@ -25,6 +25,8 @@ from llmwiki.engines.extractive.spelling import (
     CAMEL,
     common_use,
     hyphenated_name,
+    in_backticks,
+    name_like,
     singular,
 )
 from llmwiki.engines.extractive.text import PROSE, TITLE, Document, Sentence, Token
@@ -110,6 +112,38 @@ def _bridged(tokens: tuple[Token, ...], first: int, last: int) -> bool:
     return False
 
 
+def _lone_capitals(sentence: Sentence) -> set[int]:
+    """Capitalised words inside the sentence with no capitalised word beside them."""
+    tokens = sentence.tokens
+    found: set[int] = set()
+    for i, token in enumerate(tokens):
+        before = i > 0 and token.joined and tokens[i - 1].text[:1].isupper()
+        after = i + 1 < len(tokens) and tokens[i + 1].joined and tokens[i + 1].text[:1].isupper()
+        if token.text[:1].isupper() and not (token.initial or before or after):
+            found.add(i)
+    return found
+
+
+_UI_VERBS = frozenset({"click", "clicked", "clicking", "press", "hit", "tap", "select", "choose"})
+_UI_NOUNS = frozenset({"button", "tab", "menu", "option", "link", "field", "dialog", "screen"})
+
+
+def _lone_name(sentence: Sentence, i: int) -> bool:
+    """A capitalised word alone in a sentence that is a name, not a plural ("Rules"), a
+    nationality ("Peruvian"), a word opening a quotation ("Okay, ...") or a button ("click
+    Save", "the Continue button")."""
+    tokens, word = sentence.tokens, sentence.tokens[i].text
+    if not name_like(word) or (
+        word.endswith(("s", "ian", "ese", "ish")) and not word.endswith("ss")
+    ):
+        return False
+    if sentence.scan[tokens[i].start - 1 : tokens[i].start] in "\"“‘'(":
+        return False
+    before = tokens[i - 1].text.lower() if i > 0 else ""
+    after = tokens[i + 1].text.lower() if i + 1 < len(tokens) else ""
+    return before not in _UI_VERBS and after not in _UI_NOUNS
+
+
 def _alone(doc: Document) -> frozenset[str]:
     """Capitalised words the text also uses on their own, not beside another capitalised
     word: "Django" and "SQL" both alone make "Django SQL" two names side by side."""
@@ -146,6 +180,7 @@ def find_salient(
 
     title = next((s for s in doc.sentences if s.kind == TITLE), None)
     alone = _alone(doc)
+    lower = {t.text for s in doc.sentences for t in s.tokens if t.text.islower()}
     pairs: set[str] = set()  # runs whose every word the text also uses alone
     for sentence in doc.sentences:
         if sentence.boilerplate or sentence.kind != PROSE or _headline(sentence):
@@ -155,23 +190,29 @@ def find_salient(
             add(name, sentence)
             if all(t.text in alone for t in run):
                 pairs.add(concept_key(name))
+        single = _lone_capitals(sentence)
         for i, token in enumerate(sentence.tokens):
             word = token.text
             if hyphenated_name(word) and (word in linked or word in code.commands):
                 add(word, sentence)  # a package the text links or installs: s3-credentials
-            if not _PRODUCT.fullmatch(word) or ACRONYM.fullmatch(word) or word in person_words:
-                continue
-            # a class or a field of a program ("TypeError", "PassengerId") is code
-            if word not in code.identifiers and not _in_backticks(sentence, i):
+            if word in person_words or word in code.identifiers or in_backticks(sentence, token):
+                continue  # a class or a field of a program ("TypeError", "PassengerId") is code
+            if _PRODUCT.fullmatch(word) and not ACRONYM.fullmatch(word):
                 add(word, sentence)
+            elif i in single and _lone_name(sentence, i) and word.lower() not in lower:
+                add(word, sentence)  # "deployed to Heroku": capitalised only as a name is
     if title is not None:
         for word in _title_words(title):
             uses = [(s, i) for s in doc.sentences if s is not title for i in _uses(s, word)]
             if any(common_use(s.tokens, i) for s, i in uses):
                 continue  # "the bucket", "a commit": vocabulary, never a tool's name
-            # the code runs it, or the text uses it as a name: "SQL", `dclient`
-            named = len(uses) >= 2 and (word.isupper() or any(_in_backticks(*u) for u in uses))
-            if word in code.commands or named:
+            # the code runs it, or the text writes it as a name: "SQL", `dclient`, "Electron"
+            named = (len(uses) >= 2 and word.isupper()) or any(
+                in_backticks(s, s.tokens[i])
+                or (s.tokens[i].text[:1].isupper() and not s.tokens[i].initial)
+                for s, i in uses
+            )
+            if word.lower() in code.commands or named:
                 add(word, title, len(uses), TITLE_BONUS)
         for form, count in _title_phrases(title, doc, person_words):
             add(form, title, count, TITLE_BONUS)
@@ -225,8 +266,8 @@ def _said(doc: Document, title: Sentence, key: list[str]) -> list[str]:
 
 def _title_words(title: Sentence) -> list[str]:
     """Names in the title that repetition alone would not make a page: lower-case names that
-    are not vocabulary (boto3, nullglob, pytest), and an everyday acronym (SQL, CSS) that a
-    note is about."""
+    are not vocabulary (boto3, nullglob, pytest), a capitalised one the code runs (Docker),
+    and an everyday acronym (SQL, CSS) that a note is about."""
     words: list[str] = []
     for token in title.tokens:
         word = token.text
@@ -235,6 +276,9 @@ def _title_words(title: Sentence) -> list[str]:
             if len(word) > 2 and not word.endswith("s") and word.lower() not in FIELDS:
                 words.append(word)
             continue
+        if name_like(word) and word.lower() not in COMMON_WORDS:
+            words.append(word)  # "Docker" in the title, `docker ps` in the code
+            continue
         if not _LOWER_NAME.fullmatch(word) or len(word) < 3:
             continue
         parts = word.split("-")
@@ -242,11 +286,6 @@ def _title_words(title: Sentence) -> list[str]:
             continue
         words.append(word)
     return words
-
-
-def _in_backticks(sentence: Sentence, i: int) -> bool:
-    token, scan = sentence.tokens[i], sentence.scan
-    return scan[token.start - 1 : token.start] == "`" == scan[token.end : token.end + 1]
 
 
 def _uses(sentence: Sentence, word: str) -> list[int]:

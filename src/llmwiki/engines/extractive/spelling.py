@@ -114,16 +114,24 @@ def hyphenated_name(word: str) -> bool:
     return not all(p in COMMON_WORDS for p in parts)
 
 
+def in_backticks(sentence: Sentence, token: Token) -> bool:
+    """The writer wrote `token` as code."""
+    scan = sentence.scan
+    return scan[token.start - 1 : token.start] == "`" == scan[token.end : token.end + 1]
+
+
 def code_name(sentence: Sentence, token: Token) -> bool:
     """A tool written as code in a sentence ("install `sqlite-utils`"): a hyphenated or
     dotted name in backticks that is not vocabulary. Commands and flags are not names."""
-    scan = sentence.scan
     word = token.text
     if sentence.kind in (HEADING, TITLE) or not ("-" in word or "." in word):
         return False
-    quoted = scan[token.start - 1 : token.start] == "`" and scan[token.end : token.end + 1] == "`"
     parts = re.split(r"[-.]", word.lower())
-    return quoted and not all(p in COMMON_WORDS for p in parts) and len(word) > 3
+    return (
+        in_backticks(sentence, token)
+        and not all(p in COMMON_WORDS for p in parts)
+        and len(word) > 3
+    )
 
 
 def url_words(urls: tuple[str, ...]) -> frozenset[str]:
