@@ -150,3 +150,38 @@ def test_a_link_that_names_its_target_names_a_project(tmp_path: Path) -> None:
     assert "](" not in doc.text and doc.links == links[:1]
     found = ENGINE.extract(doc, [])
     assert "quill-export" in {m.name for m in found.mentions if m.kind == "concept"}
+
+
+def test_a_heading_that_names_a_term_the_text_uses_is_a_concept() -> None:
+    _, concepts = extract(
+        "Training, gently\n\n"
+        "We start from random weights and take small steps.\n\n"
+        "### The Step Budget\n\n"
+        "The step budget caps how far one update moves. "
+        "A larger step budget trains faster, and a smaller step budget is safer.\n\n"
+        "### Next Steps\n\n"
+        "Try it yourself. The next steps are up to you.\n"
+    )
+    assert "step budget" in {c.lower() for c in concepts}
+    assert "next steps" not in {c.lower() for c in concepts}  # said once more: no term
+
+
+def test_a_word_of_the_language_capitalised_twice_mid_sentence_is_a_name() -> None:
+    _, concepts = extract(
+        "Command line tools\n\n"
+        "I built the command line interface with Anchor, which handles the options. "
+        "The nice thing about Anchor is that the help text writes itself.\n"
+        "Open the settings, go to Security & Privacy > General, and press Allow. "
+        "Then click Continue, and click Continue again on Layer 2 and Layer 3.\n"
+    )
+    assert "Anchor" in concepts
+    assert not {"Privacy", "Continue", "Layer", "Allow"} & concepts
+
+
+def test_a_javascript_library_is_a_name_not_a_file() -> None:
+    _, concepts = extract(
+        "Debugging the console\n\n"
+        "The app runs on Node.js, so the debugger attaches to Node.js directly. "
+        "The page also loads bundle.js from the server.\n"
+    )
+    assert "Node.js" in concepts and "bundle.js" not in concepts

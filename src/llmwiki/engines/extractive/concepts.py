@@ -29,6 +29,7 @@ from llmwiki.engines.extractive.spelling import (
     common_use,
     hyphenated_name,
     in_backticks,
+    interface_label,
     is_phrase_word,
     is_proper,
     name_like,
@@ -134,7 +135,11 @@ class _Scanner:
                         written_lower.add(token.text)
                     if common_use(tokens, i):
                         self.common_nouns.add(token.text)
-                elif is_proper(token) and token.text.lower() not in FIRST_NAMES:
+                elif (
+                    is_proper(token)
+                    and token.text.lower() not in FIRST_NAMES
+                    and not interface_label(sentence, i)
+                ):
                     tally = self.tally(concept_key(token.text), "name")
                     tally.add(token.text, sentence.index)
                     if sentence.kind not in (HEADING, TITLE):

@@ -33,6 +33,7 @@ _CODE = re.compile(
     r"|x[0-9a-f]{2}"  # escaped bytes
 )
 _FILE = re.compile(r".+\.(?:png|jpe?g|gif|svg|webp|bmp|pdf|mp4|html?|php|py|js|json|ya?ml|txt)")
+_LIBRARY = re.compile(r"[A-Z][A-Za-z0-9]*\.js")  # Node.js, Three.js: a name, not a file
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+){2,}")  # part-2-intro-notes, ip-172-31-26-179
 _BROKEN = re.compile(r"[\"“”<>={}\[\]]|(?:^|\s)['‘’]|['‘’](?:\s|$)")
 _URL_PARTS = _words("http https www com org html")
@@ -46,7 +47,9 @@ def is_junk(name: str) -> bool:
     low = name.lower()
     if len(letters) <= 2 or low in _FUNCTION_WORDS or low in _UNITS:
         return True
-    if _CONTRACTION.fullmatch(name) or _CODE.fullmatch(name) or _FILE.fullmatch(low):
+    if _CONTRACTION.fullmatch(name) or _CODE.fullmatch(name):
+        return True
+    if _FILE.fullmatch(low) and not _LIBRARY.fullmatch(name):
         return True
     if _SLUG.fullmatch(name) and any(c.isdigit() for c in name):
         return True

@@ -181,8 +181,19 @@ STOPWORDS = _words(
 
 # Everyday English and tech vocabulary. A capitalised word from this list is a headline word,
 # not a name ("Pareto Frontier", "Curated Reads", "Red Hat", "Vision Transformers").
-COMMON_WORDS = STOPWORDS | _words(
+# Months and days: capitalised by rule, never a page's subject.
+CALENDAR = _words(
     """
+    january february march april june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
+    saturday sunday
+    """
+)
+
+COMMON_WORDS = (
+    STOPWORDS
+    | _words(
+        """
     ability able absolute abstract academic accept access accessible according account accuracy
     accurate achieve achieves act action active activity actual adaptive added adding address
     advance advanced advantage advice affect age agent agentic agents aggregate agile ahead aid
@@ -270,10 +281,9 @@ COMMON_WORDS = STOPWORDS | _words(
     water wave web week weekly weight weights west white whole why wide wild win window wins
     wisdom word words work workflow workflows working world write writing year young zero zone
     figure episode issue vol item lecture appendix part round version
-    january february march april june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday
-    saturday sunday
     """
+    )
+    | CALENDAR
 )
 
 # Whole fields, which every document of the field names, even in its title.

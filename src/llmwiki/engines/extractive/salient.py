@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from llmwiki.engines.extractive.lexicon import (
+    CALENDAR,
     COMMON_WORDS,
     FIELDS,
     FIRST_NAMES,
@@ -26,10 +27,11 @@ from llmwiki.engines.extractive.spelling import (
     common_use,
     hyphenated_name,
     in_backticks,
+    interface_label,
     name_like,
     singular,
 )
-from llmwiki.engines.extractive.text import PROSE, TITLE, Document, Sentence, Token
+from llmwiki.engines.extractive.text import HEADING, PROSE, TITLE, Document, Sentence, Token
 from llmwiki.identity import concept_key
 from llmwiki.normalize import Code
 
@@ -124,24 +126,26 @@ def _lone_capitals(sentence: Sentence) -> set[int]:
     return found
 
 
-_UI_VERBS = frozenset({"click", "clicked", "clicking", "press", "hit", "tap", "select", "choose"})
-_UI_NOUNS = frozenset({"button", "tab", "menu", "option", "link", "field", "dialog", "screen"})
+_EVERYDAY = re.compile(r"[A-Z][a-z]{2,}")
 
 
-def _lone_name(sentence: Sentence, i: int) -> bool:
+def _lone_name(sentence: Sentence, i: int, everyday: bool = False) -> bool:
     """A capitalised word alone in a sentence that is a name, not a plural ("Rules"), a
-    nationality ("Peruvian"), a word opening a quotation ("Okay, ...") or a button ("click
-    Save", "the Continue button")."""
+    nationality ("Peruvian"), a word opening a quotation ("Okay, ..."), a button ("click
+    Save", "the Continue button"), a menu or a numbered label. With `everyday`, a word of
+    the language capitalised ("Click", the library) counts too."""
     tokens, word = sentence.tokens, sentence.tokens[i].text
-    if not name_like(word) or (
-        word.endswith(("s", "ian", "ese", "ish")) and not word.endswith("ss")
-    ):
+    if everyday:
+        low = word.lower()
+        if not _EVERYDAY.fullmatch(word) or low in STOPWORDS | FIRST_NAMES | CALENDAR:
+            return False
+    elif not name_like(word):
+        return False
+    if word.endswith(("s", "ian", "ese", "ish")) and not word.endswith("ss"):
         return False
     if sentence.scan[tokens[i].start - 1 : tokens[i].start] in "\"“‘'(":
         return False
-    before = tokens[i - 1].text.lower() if i > 0 else ""
-    after = tokens[i + 1].text.lower() if i + 1 < len(tokens) else ""
-    return before not in _UI_VERBS and after not in _UI_NOUNS
+    return not interface_label(sentence, i)
 
 
 def _alone(doc: Document) -> frozenset[str]:
@@ -182,6 +186,7 @@ def find_salient(
     alone = _alone(doc)
     lower = {t.text for s in doc.sentences for t in s.tokens if t.text.islower()}
     pairs: set[str] = set()  # runs whose every word the text also uses alone
+    everyday: dict[str, list[Sentence]] = {}  # words of the language capitalised alone
     for sentence in doc.sentences:
         if sentence.boilerplate or sentence.kind != PROSE or _headline(sentence):
             continue
@@ -201,6 +206,8 @@ def find_salient(
                 add(word, sentence)
             elif i in single and _lone_name(sentence, i) and word.lower() not in lower:
                 add(word, sentence)  # "deployed to Heroku": capitalised only as a name is
+            elif i in single and word.lower() in COMMON_WORDS and _lone_name(sentence, i, True):
+                everyday.setdefault(word, []).append(sentence)  # "Click", the library
     if title is not None:
         for word in _title_words(title):
             uses = [(s, i) for s in doc.sentences if s is not title for i in _uses(s, word)]
@@ -216,6 +223,11 @@ def find_salient(
                 add(word, title, len(uses), TITLE_BONUS)
         for form, count in _title_phrases(title, doc, person_words):
             add(form, title, count, TITLE_BONUS)
+    for word, sentences in everyday.items():
+        if len(sentences) >= 2:  # a word of the language capitalised twice mid-sentence
+            add(word, sentences[0], len(sentences))
+    for form, count in _heading_phrases(doc, person_words):
+        add(form, doc.sentences[0], count, TITLE_BONUS)
     # once "Django SQL" and elsewhere "Django" and "SQL": two names side by side
     return [s for key, s in found.items() if key not in pairs or s.count > 1]
 
@@ -241,7 +253,7 @@ def _title_phrases(
                 continue
             if any(t.text in person_words for t in gram):
                 continue
-            forms = _said(doc, title, [singular(w) for w in low])
+            forms = _said(doc, [singular(w) for w in low])
             # once is enough where the text writes a piece as a name ("wildcard DNS")
             if len(forms) >= 2 or any(ACRONYM.fullmatch(w) for f in forms for w in f.split()):
                 found.append((max(set(forms), key=forms.count), len(forms)))
@@ -249,12 +261,36 @@ def _title_phrases(
     return found
 
 
-def _said(doc: Document, title: Sentence, key: list[str]) -> list[str]:
-    """Each place the text outside the title writes the words `key` (singular, lower case)."""
+def _heading_phrases(doc: Document, person_words: frozenset[str]) -> list[tuple[str, int]]:
+    """Headings that name a term the section goes on to use ("### The Learning Rate", then
+    "a learning rate of 0.01" and "the learning rate"), as the text writes it, with its count:
+    a concept the document teaches, though no capital marks it."""
+    found: dict[str, tuple[str, int]] = {}
+    for sentence in doc.sentences:
+        if sentence.kind != HEADING or sentence.boilerplate:
+            continue
+        words = [t.text for t in sentence.tokens]
+        if words and words[0].lower() in ("the", "a", "an"):
+            words = words[1:]
+        low = [w.lower() for w in words]
+        if not 2 <= len(words) <= 3 or any(w in STOPWORDS or not w.isalpha() for w in low):
+            continue
+        if any(w in person_words for w in words):
+            continue
+        forms = _said(doc, [singular(w) for w in low])
+        # everyday words ("learning rate", "next steps") must come back more often to be a term
+        if len(forms) >= (3 if all(w in COMMON_WORDS for w in low) else 2):
+            found.setdefault(" ".join(low), (max(set(forms), key=forms.count), len(forms)))
+    return list(found.values())
+
+
+def _said(doc: Document, key: list[str]) -> list[str]:
+    """Each place the text outside its title and headings writes the words `key` (singular,
+    lower case), as written."""
     forms: list[str] = []
     n = len(key)
     for sentence in doc.sentences:
-        if sentence is title or sentence.boilerplate:
+        if sentence.kind in (TITLE, HEADING) or sentence.boilerplate:
             continue
         tokens = sentence.tokens
         for i in range(len(tokens) - n + 1):

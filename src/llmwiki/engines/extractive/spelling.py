@@ -120,6 +120,27 @@ def in_backticks(sentence: Sentence, token: Token) -> bool:
     return scan[token.start - 1 : token.start] == "`" == scan[token.end : token.end + 1]
 
 
+_UI_VERBS = frozenset({"click", "clicked", "clicking", "press", "hit", "tap", "select", "choose"})
+_UI_NOUNS = frozenset({"button", "tab", "menu", "option", "link", "field", "dialog", "screen"})
+
+
+def interface_label(sentence: Sentence, i: int) -> bool:
+    """`sentence.tokens[i]` is a label on a screen, capitalised because the screen is: a
+    button ("click Continue", "the Save button"), a menu path ("Security & Privacy >
+    General") or a numbered part ("Layer 0")."""
+    tokens = sentence.tokens
+    around = sentence.scan[max(tokens[i].start - 3, 0) : tokens[i].end + 3]
+    before = tokens[i - 1].text.lower() if i > 0 else ""
+    after = tokens[i + 1].text.lower() if i + 1 < len(tokens) else ""
+    return (
+        ">" in around
+        or "&" in around
+        or before in _UI_VERBS
+        or after in _UI_NOUNS
+        or after[:1].isdigit()
+    )
+
+
 def code_name(sentence: Sentence, token: Token) -> bool:
     """A tool written as code in a sentence ("install `sqlite-utils`"): a hyphenated or
     dotted name in backticks that is not vocabulary. Commands and flags are not names."""
