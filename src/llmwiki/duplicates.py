@@ -5,20 +5,23 @@ extractive engine confirms that a mention is an existing page, so lint flags wha
 would have merged and nothing it keeps apart on purpose. What this module adds is which pairs
 to ask about without comparing every page with every other: pages sharing a name (or a
 concept's singular), an acronym and its expansion, a surname and a full name, and, for
-spelling, pages sharing a word or the first or last four letters of a name. The work grows
-with the size of those groups, not with the square of the wiki.
+spelling, pages whose names share a piece at about the same place and most of their letters,
+as every pair `near` accepts does. The work grows with the size of those groups, not with the
+square of the wiki.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from itertools import combinations
 
 from llmwiki.catalog import Entry
 from llmwiki.identity import (
     MIN_NEAR_KEY,
+    NEAR,
     Same,
     acronym_keys,
     concept_key,
@@ -26,7 +29,6 @@ from llmwiki.identity import (
     first_name_variant,
     initials,
     is_acronym,
-    may_be_near,
     name_parts,
     near,
     normalize_key,
@@ -34,8 +36,8 @@ from llmwiki.identity import (
     words,
 )
 
-MAX_BLOCK = 200  # a spelling block this large is a common word; its pairs are covered by others
 _KINDS = ("person", "concept")
+_Part = tuple[int, int, int]  # of the spelling index: (key length, edits, piece number)
 
 
 @dataclass(frozen=True)
@@ -144,34 +146,127 @@ def _pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
 
 
 def _spelling_pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
-    """Pairs with names spelled almost alike, compared only within blocks of names sharing a
-    word, or the first or last four letters of their keys (a plural, a typo)."""
-    names: list[tuple[str, Entry]] = []
-    blocks: dict[str, list[int]] = defaultdict(list)
-    in_blocks: list[set[str]] = []  # each name's blocks
+    """Pairs with names spelled almost alike (rule 7 of `llmwiki.identity`). A name is put
+    to `near` only with the names one of its pieces finds (`_probes`) that also have enough
+    of its letters (`_letters`): every name it may be near, and in practice few others."""
+    named: dict[str, list[tuple[str, Entry]]] = defaultdict(list)  # the names with each key
     for entry in pages.values():
-        for text in dict.fromkeys((entry.title, *entry.aliases)):
+        for text in _names(entry):  # the file name too: `same_entity` compares it
             key = normalize_key(text)
-            if len(key) < MIN_NEAR_KEY:
-                continue
-            names.append((text, entry))
-            mine = {*(f"w:{w}" for w in words(text)), f"p:{key[:4]}", f"s:{key[-4:]}"}
-            in_blocks.append(mine)
-            for block in mine:
-                blocks[block].append(len(names) - 1)
+            if len(key) >= MIN_NEAR_KEY:
+                named[key].append((text, entry))
+    keys = sorted(named, key=len)  # numbered: a list is read much faster than a dict
+    letters = _letters(keys)
+    index: dict[_Part, dict[str, list[int]]] = defaultdict(dict)  # a piece -> keys with it
     pairs: set[tuple[str, str]] = set()
-    for block, members in blocks.items():
-        if len(members) > MAX_BLOCK:
-            continue
-        for i, j in combinations(members, 2):
-            (text_a, a), (text_b, b) = names[i], names[j]
-            if a.stem == b.stem or a.type != b.type or not may_be_near(text_a, text_b):
+    for number, key in enumerate(keys):  # the shorter keys are in the index when one probes
+        mine = letters[number]
+        for common, probes in _probes(len(key)):  # the keys of one length, and their pieces
+            found: set[int] = set()
+            for part, first, last, length in probes:
+                pieces = index.get(part)
+                if pieces:
+                    for at in range(first, last + 1, 2):
+                        found.update(pieces.get(key[at : at + length], ()))
+            for other in found:
+                if (letters[other] & mine).bit_count() >= common:
+                    pairs |= _spelled_alike(named[keys[other]], named[key])
+        for part, start, length in _pieces(len(key)):
+            index[part].setdefault(key[start : start + length], []).append(number)
+    return pairs
+
+
+def _spelled_alike(
+    names_a: list[tuple[str, Entry]], names_b: list[tuple[str, Entry]]
+) -> set[tuple[str, str]]:
+    """The pairs of pages among these names that `near` calls spelled almost alike."""
+    pairs: set[tuple[str, str]] = set()
+    for text_a, a in names_a:
+        for text_b, b in names_b:
+            if a.stem == b.stem or a.type != b.type or _two_people(a, b):
                 continue
-            # a pair that shares several blocks is compared in the first of them only
-            # (a set of the pairs compared grew past a gigabyte at 100,000 pages)
-            shared = in_blocks[i] & in_blocks[j]
-            if len(shared) > 1 and min(s for s in shared if len(blocks[s]) <= MAX_BLOCK) != block:
-                continue
-            if not _two_people(a, b) and near(text_a, text_b, person=a.type == "person"):
+            if near(text_a, text_b, person=a.type == "person"):
                 pairs.add((min(a.stem, b.stem), max(a.stem, b.stem)))
     return pairs
+
+
+# Why no near pair is missed. `near` needs difflib's ratio 2M / (la + lb) of the two keys to
+# reach NEAR, and difflib's M matching letters are a common subsequence of the keys: so they
+# share at least `_common(la, lb)` letters in order, and as many counted with repeats
+# (`_letters`). Along that subsequence, the shorter key a becomes b by at most da = la - common
+# deletions and db = lb - common insertions, e = da + db edits. Cut a into e + 1 pieces
+# (never empty: e is under a quarter of la). Count the edits before each piece less its
+# number: 0 or more before the first piece, below 0 past the last, and it falls (by one) only
+# across a piece with no edit in it or right after it. So some piece j is whole with exactly
+# j edits before it, `ins` of them insertions: it is in b, moved by ins - (j - ins), where
+# ins <= db and j - ins <= da. b looks there for it (`_probes`), for every length la.
+
+
+@cache
+def _common(la: int, lb: int) -> int:
+    """The fewest letters in common, in order, of two keys difflib calls near (its ratio
+    computed as difflib computes it)."""
+    return next(m for m in range(la + lb + 1) if 2.0 * m / (la + lb) >= NEAR)
+
+
+@cache
+def _lengths(lb: int) -> tuple[int, ...]:
+    """The lengths, at most lb, of the keys a key of lb letters may be near (`may_be_near`)."""
+    return tuple(la for la in range(MIN_NEAR_KEY, lb + 1) if 2 * la >= NEAR * (la + lb))
+
+
+def _cut(la: int, edits: int) -> list[tuple[int, int]]:
+    """(start, length) of the edits + 1 pieces a key of la letters is cut into."""
+    count = edits + 1
+    short, longer = divmod(la, count)  # the last `longer` pieces are a letter longer
+    sizes = [short] * (count - longer) + [short + 1] * longer
+    return [(sum(sizes[:j]), size) for j, size in enumerate(sizes)]
+
+
+@cache
+def _pieces(la: int) -> tuple[tuple[_Part, int, int], ...]:
+    """(part, start, length) of the pieces a key of la letters is indexed by: one cut for
+    each number of edits it may be from a key as long or longer."""
+    cuts = {la + lb - 2 * _common(la, lb) for lb in range(la, 2 * la) if la in _lengths(lb)}
+    return tuple(
+        ((la, edits, j), start, length)
+        for edits in sorted(cuts)
+        for j, (start, length) in enumerate(_cut(la, edits))
+    )
+
+
+@cache
+def _probes(lb: int) -> tuple[tuple[int, tuple[tuple[_Part, int, int, int], ...]], ...]:
+    """Where a key of lb letters looks for the keys it may be near: for each of their
+    lengths, the letters they share at least (`_common`) and their pieces, as (part, first
+    offset, last offset, length); the offsets go by two."""
+    found = []
+    for la in _lengths(lb):
+        da, db = la - _common(la, lb), lb - _common(la, lb)
+        probes = []
+        for j, (start, length) in enumerate(_cut(la, da + db)):
+            # j edits before piece j, of which `ins` insertions: it moves by ins - (j - ins)
+            low, high = max(0, j - da), min(j, db)
+            if low <= high:
+                probes.append(((la, da + db, j), start + 2 * low - j, start + 2 * high - j, length))
+        found.append((_common(la, lb), tuple(probes)))
+    return tuple(found)
+
+
+def _letters(keys: Iterable[str]) -> list[int]:
+    """Each key's letters as bits, one for each letter and each time it occurs, so that
+    (x & y).bit_count() is the letters two keys share counted with repeats: at least their
+    longest common subsequence, hence at least `_common` for a near pair."""
+    runs: dict[str, list[int]] = defaultdict(lambda: [0])  # a letter's bits for n occurrences
+    size = 0
+    found: list[int] = []
+    for key in keys:
+        bits = 0
+        for letter, times in Counter(key).items():
+            run = runs[letter]
+            while len(run) <= times:
+                run.append(run[-1] | 1 << size)
+                size += 1
+            bits |= run[times]
+        found.append(bits)
+    return found
