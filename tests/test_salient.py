@@ -173,9 +173,11 @@ def test_a_word_of_the_language_capitalised_twice_mid_sentence_is_a_name() -> No
         "The nice thing about Anchor is that the help text writes itself.\n"
         "Open the settings, go to Security & Privacy > General, and press Allow. "
         "Then click Continue, and click Continue again on Layer 2 and Layer 3.\n"
+        "The form has three buttons: Cancel, Publish and Preview, and I use Publish and "
+        "Preview the most, with CSS Natalie wrote.\n"
     )
     assert "Anchor" in concepts
-    assert not {"Privacy", "Continue", "Layer", "Allow"} & concepts
+    assert not {"Privacy", "Continue", "Layer", "Allow", "Publish", "CSS Natalie"} & concepts
 
 
 def test_a_javascript_library_is_a_name_not_a_file() -> None:

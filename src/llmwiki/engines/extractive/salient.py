@@ -74,11 +74,10 @@ def _capital_runs(sentence: Sentence, person_words: frozenset[str]) -> list[list
     def close() -> None:
         if not 2 <= len(run) <= MAX_NAME_WORDS or any(t.possessive for t in run):
             return  # a possessive belongs to a person's or a work's name: "Tunney's"
-        first = run[0].text
-        if run[0].initial and not CAMEL.search(first):
+        if run[0].initial and not CAMEL.search(run[0].text):
             return  # capitalised by position: "Cloud Run" opening a sentence says nothing
-        if first.lower() in FIRST_NAMES or any(t.text in person_words for t in run):
-            return  # a person, which `names` weighs
+        if any(t.text.lower() in FIRST_NAMES or t.text in person_words for t in run):
+            return  # a person, or one beside a name ("CSS Natalie"): `names` weighs those
         if _bridged(tokens, tokens.index(run[0]), tokens.index(run[-1])):
             return
         if all(t.text.lower() in GENERIC_PHRASE_WORDS or ACRONYM.fullmatch(t.text) for t in run):

@@ -121,14 +121,17 @@ def in_backticks(sentence: Sentence, token: Token) -> bool:
 
 
 _UI_VERBS = frozenset({"click", "clicked", "clicking", "press", "hit", "tap", "select", "choose"})
+_UI_LIST = re.compile(r"\b(?:buttons?|tabs?|menus?|options|fields|labels?)\s*:", re.IGNORECASE)
 _UI_NOUNS = frozenset({"button", "tab", "menu", "option", "link", "field", "dialog", "screen"})
 
 
 def interface_label(sentence: Sentence, i: int) -> bool:
     """`sentence.tokens[i]` is a label on a screen, capitalised because the screen is: a
-    button ("click Continue", "the Save button"), a menu path ("Security & Privacy >
-    General") or a numbered part ("Layer 0")."""
+    button ("click Continue", "the Save button", "Buttons: Cancel, Deploy"), a menu path
+    ("Security & Privacy > General") or a numbered part ("Layer 0")."""
     tokens = sentence.tokens
+    if _UI_LIST.search(sentence.scan, 0, tokens[i].start):
+        return True  # "Buttons: Cancel, Save as Draft, Deploy"
     around = sentence.scan[max(tokens[i].start - 3, 0) : tokens[i].end + 3]
     before = tokens[i - 1].text.lower() if i > 0 else ""
     after = tokens[i + 1].text.lower() if i + 1 < len(tokens) else ""
