@@ -610,6 +610,19 @@ def test_a_person_in_a_long_line_that_ends_with_a_colon_is_found() -> None:
     assert "Helena Ferreira" in people
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "How does this work? Marek Olsztyn explains:",
+        "Marek Olsztyn sent a pull request with this version:",
+    ],
+)
+def test_a_short_sentence_introducing_a_quote_or_code_is_prose(line: str) -> None:
+    text = f"Shell notes\n\nQuoting is hard in bash.\n\n{line}\n\n    echo 'done'\n"
+    people = {m.name for m in ENGINE.extract(doc_of(text), []).mentions if m.kind == "person"}
+    assert "Marek Olsztyn" in people
+
+
 def test_a_tool_written_as_code_in_prose_is_a_concept() -> None:
     text = (
         "Copying Tables\n"

@@ -142,8 +142,12 @@ def _line_kind(line: str) -> str | None:
         return BULLET if symbolic else PROSE
     if end == "?":
         return HEADING if words <= 12 else PROSE
+    if end == ":" and (words >= 6 or _SENTENCE_END.search(stripped)):
+        # "Jan Doe submitted a pull request with this version:", "Why? Jan Doe explains:":
+        # a sentence that introduces a list or a quote, where a headline stops short
+        return BULLET if symbolic else PROSE
     if words <= 20:
-        return HEADING  # a long line ending in ":" is a sentence introducing a list
+        return HEADING
     return BULLET if symbolic else PROSE
 
 
