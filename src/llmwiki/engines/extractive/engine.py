@@ -382,7 +382,9 @@ def _lead_and_claims(doc: Document) -> tuple[list[Sentence], list[Sentence]]:
     # over stitch unrelated statements together
     lead = _opening(candidates)
     lead_ids = {s.index for s in lead}
-    claims = [s for s in ordered if s.index not in lead_ids][:MAX_CLAIMS]
+    # a sentence ending on a colon only introduces what follows ("... these methods:")
+    claims = [s for s in ordered if s.index not in lead_ids and not s.text.endswith(":")]
+    claims = claims[:MAX_CLAIMS]
     return sorted(lead, key=lambda s: s.index), sorted(claims, key=lambda s: s.index)
 
 
