@@ -187,3 +187,23 @@ def test_a_javascript_library_is_a_name_not_a_file() -> None:
         "The page also loads bundle.js from the server.\n"
     )
     assert "Node.js" in concepts and "bundle.js" not in concepts
+
+
+def test_a_short_title_the_text_uses_again_names_the_notes_subject() -> None:
+    _, concepts = extract(
+        "Quince fizz\n\n"
+        "This drink is best in autumn.\n\n"
+        "A quince fizz in a tall glass, with foam on top\n\n"
+        "Shake the syrup with ice and top it with soda water.\n"
+    )
+    assert "Quince fizz" in concepts
+
+
+def test_a_title_phrase_written_once_as_a_name_is_a_concept() -> None:
+    _, concepts = extract(
+        "Listing the files uploaded to Cloud Depot\n\n"
+        "Every build uploads its sources, and I wanted to see them.\n"
+        "Cloud Depot keeps them in a bucket named after the project.\n"
+    )
+    assert "Cloud Depot" in concepts
+    assert not {c for c in concepts if c.lower().startswith(("listing", "files"))}

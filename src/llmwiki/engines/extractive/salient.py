@@ -222,6 +222,9 @@ def find_salient(
                 add(word, title, len(uses), TITLE_BONUS)
         for form, count in _title_phrases(title, doc, person_words):
             add(form, title, count, TITLE_BONUS)
+        named = _title_as_name(title, doc, person_words)
+        if named is not None:
+            add(named[0], title, named[1], TITLE_BONUS)
     for word, sentences in everyday.items():
         if len(sentences) >= 2:  # a word of the language capitalised twice mid-sentence
             add(word, sentences[0], len(sentences))
@@ -253,8 +256,8 @@ def _title_phrases(
             if any(t.text in person_words for t in gram):
                 continue
             forms = _said(doc, [singular(w) for w in low])
-            # once is enough where the text writes a piece as a name ("wildcard DNS")
-            if len(forms) >= 2 or any(ACRONYM.fullmatch(w) for f in forms for w in f.split()):
+            # once is enough where the text writes it as a name ("wildcard DNS", "Cloud Build")
+            if len(forms) >= 2 or any(_capitals_inside(f) for f in forms):
                 found.append((max(set(forms), key=forms.count), len(forms)))
                 taken.update(range(start, start + n))
     return found
@@ -283,13 +286,33 @@ def _heading_phrases(doc: Document, person_words: frozenset[str]) -> list[tuple[
     return list(found.values())
 
 
-def _said(doc: Document, key: list[str]) -> list[str]:
-    """Each place the text outside its title and headings writes the words `key` (singular,
-    lower case), as written."""
+def _title_as_name(
+    title: Sentence, doc: Document, person_words: frozenset[str]
+) -> tuple[str, int] | None:
+    """A title of two or three words that the text uses again is the name of what the note
+    is about ("Pisco sour", then "a pisco sour is..."), with its count."""
+    words = [t.text for t in title.tokens]
+    low = [w.lower() for w in words]
+    if not 2 <= len(words) <= 3 or any(w in STOPWORDS or not w.isalpha() for w in low):
+        return None
+    if all(w in COMMON_WORDS for w in low) or any(w in person_words for w in words):
+        return None
+    forms = _said(doc, [singular(w) for w in low], skip=(TITLE,))  # a caption counts
+    return (title.scan[title.tokens[0].start : title.tokens[-1].end], len(forms)) if forms else None
+
+
+def _capitals_inside(form: str) -> bool:
+    """A capital past the first letter: "Cloud Build", "wildcard DNS", not "Breakfast tacos"."""
+    return any(c.isupper() for c in form[1:])
+
+
+def _said(doc: Document, key: list[str], skip: tuple[str, ...] = (TITLE, HEADING)) -> list[str]:
+    """Each place the text writes the words `key` (singular, lower case), as written, outside
+    sentences of the kinds `skip` (by default its title and headings)."""
     forms: list[str] = []
     n = len(key)
     for sentence in doc.sentences:
-        if sentence.kind in (TITLE, HEADING) or sentence.boilerplate:
+        if sentence.kind in skip or sentence.boilerplate:
             continue
         tokens = sentence.tokens
         for i in range(len(tokens) - n + 1):
