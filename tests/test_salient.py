@@ -207,3 +207,18 @@ def test_a_title_phrase_written_once_as_a_name_is_a_concept() -> None:
     )
     assert "Cloud Depot" in concepts
     assert not {c for c in concepts if c.lower().startswith(("listing", "files"))}
+
+
+def test_a_name_the_title_gives_is_kept_whatever_its_shape() -> None:
+    _, concepts = extract(
+        "Serving sitemap.xml from a worker\n\n"
+        "Crawlers ask for `sitemap.xml` first, so the worker answers it from memory. "
+        "The worker builds `sitemap.xml` from the list of pages once a day.\n"
+    )
+    assert "sitemap.xml" in concepts
+    _, concepts = extract(
+        "Notes on the crawler\n\n"
+        "Crawlers ask for `sitemap.xml` first, so the worker answers it from memory. "
+        "The worker builds `sitemap.xml` from the list of pages once a day.\n"
+    )
+    assert "sitemap.xml" not in concepts  # a file name elsewhere is no page

@@ -80,7 +80,9 @@ class ExtractiveEngine:
             mentions.append(_concept_mention(parsed, pool, concept))
         mentions = _apply_known_titles(parsed, pool, mentions, known_titles)
         mentions = [(i, _qualified(text, m)) for i, m in mentions]
-        mentions = [(i, m) for i, m in mentions if not is_junk(m.name)]
+        # a name the title gives is the subject, whatever its shape: boto3, robots.txt
+        titled = {t.lower() for t in doc.title.split()}
+        mentions = [(i, m) for i, m in mentions if not is_junk(m.name) or _titled(m, titled)]
         mentions.sort(key=lambda item: item[0])
         summary, claims = _lead_and_claims(parsed)
         excerpt = " ".join(doc.meta.get("description", "").split())
@@ -287,6 +289,11 @@ def _concept_mention(doc: Document, pool: _FactPool, concept: Concept) -> tuple[
         facts=tuple(Fact(c.text, c.text) for c in chosen),
     )
     return concept.position, mention
+
+
+def _titled(mention: Mention, title_words: set[str]) -> bool:
+    name = mention.name.lower()
+    return mention.kind == "concept" and len(name) > 2 and name in title_words
 
 
 def _apply_known_titles(
