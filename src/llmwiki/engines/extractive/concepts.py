@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from llmwiki.engines.extractive.junk import is_junk
 from llmwiki.engines.extractive.lexicon import (
     COMMON_WORDS,
     FIRST_NAMES,
@@ -315,8 +316,16 @@ def find_concepts(
     _drop_parts(concepts)
     _mark_subjects(doc, concepts)
     ranked = sorted(concepts.values(), key=lambda c: (-c.score, c.position, c.name))
-    ranked = [c for c in ranked if c.score >= 2][:MAX_CONCEPTS]
+    # junk ("MB", "NOTE", a file name) takes no place a name could have, unless the title
+    # gives it (boto3, robots.txt); the engine decides on two letters ("S3": "Amazon S3")
+    title = {t.text.lower() for s in doc.sentences if s.kind == TITLE for t in s.tokens}
+    ranked = [c for c in ranked if c.score >= 2 and not _junk(c.name, title)][:MAX_CONCEPTS]
     return sorted(ranked, key=lambda c: (c.position, c.name))
+
+
+def _junk(name: str, title: set[str]) -> bool:
+    letters = sum(c.isalnum() for c in name)
+    return letters != 2 and name.lower() not in title and is_junk(name)
 
 
 def _add_phrases(
