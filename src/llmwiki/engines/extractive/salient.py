@@ -183,7 +183,12 @@ def find_salient(
 
     title = next((s for s in doc.sentences if s.kind == TITLE), None)
     alone = _alone(doc)
-    lower = {t.text for s in doc.sentences for t in s.tokens if t.text.islower()}
+    lower = {  # words the writer writes in lower case; `markdown` in code is a spelling
+        t.text
+        for s in doc.sentences
+        for t in s.tokens
+        if t.text.islower() and not in_backticks(s, t)
+    }
     pairs: set[str] = set()  # runs whose every word the text also uses alone
     everyday: dict[str, list[Sentence]] = {}  # words of the language capitalised alone
     for sentence in doc.sentences:
