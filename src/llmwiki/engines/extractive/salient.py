@@ -182,6 +182,7 @@ def find_salient(
             seen.bonus = max(seen.bonus, bonus)
 
     title = next((s for s in doc.sentences if s.kind == TITLE), None)
+    index = _Words(doc)
     alone = _alone(doc)
     lower = {  # words the writer writes in lower case; `markdown` in code is a spelling
         t.text
@@ -225,22 +226,22 @@ def find_salient(
             )
             if word.lower() in code.commands or named:
                 add(word, title, len(uses), TITLE_BONUS)
-        for form, count in _title_phrases(title, doc, person_words):
+        for form, count in _title_phrases(title, index, person_words):
             add(form, title, count, TITLE_BONUS)
-        named = _title_as_name(title, doc, person_words)
-        if named is not None:
-            add(named[0], title, named[1], TITLE_BONUS)
+        subject = _title_as_name(title, index, person_words)
+        if subject is not None:
+            add(subject[0], title, subject[1], TITLE_BONUS)
     for word, sentences in everyday.items():
         if len(sentences) >= 2:  # a word of the language capitalised twice mid-sentence
             add(word, sentences[0], len(sentences))
-    for form, count in _heading_phrases(doc, person_words):
+    for form, count in _heading_phrases(doc, index, person_words):
         add(form, doc.sentences[0], count, TITLE_BONUS)
     # once "Django SQL" and elsewhere "Django" and "SQL": two names side by side
     return [s for key, s in found.items() if key not in pairs or s.count > 1]
 
 
 def _title_phrases(
-    title: Sentence, doc: Document, person_words: frozenset[str]
+    title: Sentence, index: _Words, person_words: frozenset[str]
 ) -> list[tuple[str, int]]:
     """Phrases of the title that the text uses too, in any case ("Wildcard DNS and SSL on
     Fly", then "configure wildcard DNS"), as the text writes them, with their count: what the
@@ -260,7 +261,7 @@ def _title_phrases(
                 continue
             if any(t.text in person_words for t in gram):
                 continue
-            forms = _said(doc, [singular(w) for w in low])
+            forms = _said(index, [singular(w) for w in low])
             # once is enough where the text writes it as a name ("wildcard DNS", "Cloud Build")
             if len(forms) >= 2 or any(_capitals_inside(f) for f in forms):
                 found.append((max(set(forms), key=forms.count), len(forms)))
@@ -268,7 +269,9 @@ def _title_phrases(
     return found
 
 
-def _heading_phrases(doc: Document, person_words: frozenset[str]) -> list[tuple[str, int]]:
+def _heading_phrases(
+    doc: Document, index: _Words, person_words: frozenset[str]
+) -> list[tuple[str, int]]:
     """Headings that name a term the section goes on to use ("### The Learning Rate", then
     "a learning rate of 0.01" and "the learning rate"), as the text writes it, with its count:
     a concept the document teaches, though no capital marks it."""
@@ -284,7 +287,7 @@ def _heading_phrases(doc: Document, person_words: frozenset[str]) -> list[tuple[
             continue
         if any(w in person_words for w in words):
             continue
-        forms = _said(doc, [singular(w) for w in low])
+        forms = _said(index, [singular(w) for w in low])
         # everyday words ("learning rate", "next steps") must come back more often to be a term
         if len(forms) >= (3 if all(w in COMMON_WORDS for w in low) else 2):
             found.setdefault(" ".join(low), (max(set(forms), key=forms.count), len(forms)))
@@ -292,7 +295,7 @@ def _heading_phrases(doc: Document, person_words: frozenset[str]) -> list[tuple[
 
 
 def _title_as_name(
-    title: Sentence, doc: Document, person_words: frozenset[str]
+    title: Sentence, index: _Words, person_words: frozenset[str]
 ) -> tuple[str, int] | None:
     """A title of two or three words that the text uses again is the name of what the note
     is about ("Pisco sour", then "a pisco sour is..."), with its count."""
@@ -302,7 +305,7 @@ def _title_as_name(
         return None
     if all(w in COMMON_WORDS for w in low) or any(w in person_words for w in words):
         return None
-    forms = _said(doc, [singular(w) for w in low], skip=(TITLE,))  # a caption counts
+    forms = _said(index, [singular(w) for w in low], skip=(TITLE,))  # a caption counts
     return (title.scan[title.tokens[0].start : title.tokens[-1].end], len(forms)) if forms else None
 
 
@@ -311,19 +314,30 @@ def _capitals_inside(form: str) -> bool:
     return any(c.isupper() for c in form[1:])
 
 
-def _said(doc: Document, key: list[str], skip: tuple[str, ...] = (TITLE, HEADING)) -> list[str]:
+class _Words:
+    """Each sentence's words in singular lower case, worked out once per document for the
+    phrase searches of `_said`."""
+
+    def __init__(self, doc: Document) -> None:
+        self.sentences = [
+            (sentence, [singular(t.text) for t in sentence.tokens])
+            for sentence in doc.sentences
+            if not sentence.boilerplate
+        ]
+
+
+def _said(index: _Words, key: list[str], skip: tuple[str, ...] = (TITLE, HEADING)) -> list[str]:
     """Each place the text writes the words `key` (singular, lower case), as written, outside
     sentences of the kinds `skip` (by default its title and headings)."""
     forms: list[str] = []
     n = len(key)
-    for sentence in doc.sentences:
-        if sentence.kind in skip or sentence.boilerplate:
+    for sentence, singulars in index.sentences:
+        if sentence.kind in skip or key[0] not in singulars:
             continue
         tokens = sentence.tokens
         for i in range(len(tokens) - n + 1):
-            gram = tokens[i : i + n]
-            if [singular(t.text) for t in gram] == key and all(t.joined for t in gram[1:]):
-                forms.append(sentence.scan[gram[0].start : gram[-1].end])
+            if singulars[i : i + n] == key and all(t.joined for t in tokens[i + 1 : i + n]):
+                forms.append(sentence.scan[tokens[i].start : tokens[i + n - 1].end])
     return forms
 
 
