@@ -222,3 +222,11 @@ def test_a_name_the_title_gives_is_kept_whatever_its_shape() -> None:
         "The worker builds `sitemap.xml` from the list of pages once a day.\n"
     )
     assert "sitemap.xml" not in concepts  # a file name elsewhere is no page
+
+
+def test_a_title_with_a_possessive_names_the_subject() -> None:
+    _, concepts = extract(
+        "Marlowe's Fizz\n\n"
+        "Everyone asks for a Marlowe's fizz at parties, and it takes two minutes.\n"
+    )
+    assert "Marlowe's Fizz" in concepts

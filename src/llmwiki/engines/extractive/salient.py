@@ -336,7 +336,9 @@ def _said(index: _Words, key: list[str], skip: tuple[str, ...] = (TITLE, HEADING
             continue
         tokens = sentence.tokens
         for i in range(len(tokens) - n + 1):
-            if singulars[i : i + n] == key and all(t.joined for t in tokens[i + 1 : i + n]):
+            # "Tommy's margarita": a possessive's "'s" joins its words like a space
+            joined = all(tokens[j].joined or tokens[j - 1].possessive for j in range(i + 1, i + n))
+            if singulars[i : i + n] == key and joined:
                 forms.append(sentence.scan[tokens[i].start : tokens[i + n - 1].end])
     return forms
 
