@@ -230,3 +230,12 @@ def test_a_title_with_a_possessive_names_the_subject() -> None:
         "Everyone asks for a Marlowe's fizz at parties, and it takes two minutes.\n"
     )
     assert "Marlowe's Fizz" in concepts
+
+
+def test_a_header_named_in_prose_is_a_concept_and_a_hyphenated_given_name_is_not() -> None:
+    _, concepts = extract(
+        "Caching pages at the edge\n\n"
+        "The worker sets a long Cache-Control header on every page. "
+        "I learned this from a talk by Mei-Lin, who runs the team.\n"
+    )
+    assert "Cache-Control" in concepts and "Mei-Lin" not in concepts

@@ -38,6 +38,7 @@ from llmwiki.normalize import Code
 TITLE_BONUS = 2  # a name in the title is what the document is about
 MAX_NAME_WORDS = 4  # a longer run of capitals mid-sentence is the title of a work
 _PRODUCT = re.compile(r"[A-Z][a-z]*[A-Z][A-Za-z]*|[A-Z][a-z]+\.js")  # DeepMind, NeXT, Node.js
+_HEADER = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)+")  # an HTTP header: Cache-Control
 _LOWER_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 
 
@@ -111,6 +112,15 @@ def _bridged(tokens: tuple[Token, ...], first: int, last: int) -> bool:
         if i != end + step and 0 <= i < len(tokens) and tokens[i].text[:1].isupper():
             return True
     return False
+
+
+def _spelled_as_product(word: str) -> bool:
+    if _PRODUCT.fullmatch(word):
+        return not ACRONYM.fullmatch(word)
+    # a header's name is made of words of the language; "Fei-Fei" is a given name
+    return bool(_HEADER.fullmatch(word)) and any(
+        part.lower() in COMMON_WORDS for part in word.split("-")
+    )
 
 
 def _lone_capitals(sentence: Sentence) -> set[int]:
@@ -207,7 +217,7 @@ def find_salient(
                 add(word, sentence)  # a package the text links or installs: s3-credentials
             if word in person_words or word in code.identifiers or in_backticks(sentence, token):
                 continue  # a class or a field of a program ("TypeError", "PassengerId") is code
-            if _PRODUCT.fullmatch(word) and not ACRONYM.fullmatch(word):
+            if _spelled_as_product(word):
                 add(word, sentence)
             elif i in single and _lone_name(sentence, i) and word.lower() not in lower:
                 add(word, sentence)  # "deployed to Heroku": capitalised only as a name is
