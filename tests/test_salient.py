@@ -239,3 +239,12 @@ def test_a_header_named_in_prose_is_a_concept_and_a_hyphenated_given_name_is_not
         "I learned this from a talk by Mei-Lin, who runs the team.\n"
     )
     assert "Cache-Control" in concepts and "Mei-Lin" not in concepts
+
+
+def test_a_name_before_a_kind_of_thing_is_a_name_too() -> None:
+    _, concepts = extract(
+        "Shipping the app\n\n"
+        "Every build runs in a Tinderbox VM that boots in a second. "
+        "To set it up, open the panel and Configure DNS for the domain.\n"
+    )
+    assert "Tinderbox" in concepts and "Configure" not in concepts

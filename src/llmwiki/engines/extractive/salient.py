@@ -114,6 +114,14 @@ def _bridged(tokens: tuple[Token, ...], first: int, last: int) -> bool:
     return False
 
 
+_KINDS = frozenset({"vm", "dns", "api", "cli", "sdk", "ui", "db", "os", "ide", "cdn"})
+
+
+def _head_name(word: str) -> bool:
+    """A name in front of a kind of thing, not a verb of a label ("Configure DNS")."""
+    return name_like(word) and not word.lower().endswith(("ate", "ize", "ise", "ify", "ure"))
+
+
 def _spelled_as_product(word: str) -> bool:
     if _PRODUCT.fullmatch(word):
         return not ACRONYM.fullmatch(word)
@@ -210,6 +218,9 @@ def find_salient(
             add(name, sentence)
             if all(t.text in alone for t in run):
                 pairs.add(concept_key(name))
+            head, last = run[0].text, run[-1].text
+            if len(run) == 2 and last.lower() in _KINDS and _head_name(head):
+                add(head, sentence)  # "a Firecracker VM": the name, and the kind of thing
         single = _lone_capitals(sentence)
         for i, token in enumerate(sentence.tokens):
             word = token.text
