@@ -8,7 +8,7 @@ from pathlib import Path
 
 from llmwiki.engines import SourceDoc
 from llmwiki.engines.extractive.engine import ExtractiveEngine
-from llmwiki.engines.extractive.spelling import link_names
+from llmwiki.engines.extractive.spelling import link_names, url_words
 from llmwiki.normalize import link_targets, read_code
 from llmwiki.readers import read_source
 
@@ -248,3 +248,11 @@ def test_a_name_before_a_kind_of_thing_is_a_name_too() -> None:
         "To set it up, open the panel and Configure DNS for the domain.\n"
     )
     assert "Tinderbox" in concepts and "Configure" not in concepts
+
+
+def test_a_slug_lends_its_first_word_as_a_name_not_its_descriptors() -> None:
+    words = url_words(
+        ("https://registry.example.org/terrain-tiles/", "https://h.co/quillbox-notes/x")
+    )
+    assert {"terrain-tiles", "quillbox"} <= words
+    assert not {"tiles", "notes"} & words

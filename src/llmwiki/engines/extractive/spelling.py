@@ -165,8 +165,9 @@ def url_words(urls: tuple[str, ...]) -> frozenset[str]:
     for url in urls:
         path = re.sub(r"[?&][^=&#/]*=", "/", re.sub(r"^\w+://", "", url))
         for part in re.split(r"[/#?=&._]+", path):
-            words.add(part.lower())
-            words.update(p.lower() for p in part.split("-"))
+            # a slug's first word may name the project ("nanochat-students"); its other
+            # words describe ("terrain-tiles", "what-is-x")
+            words.update((part.lower(), part.split("-")[0].lower()))
     return frozenset(words)
 
 
