@@ -256,3 +256,11 @@ def test_a_slug_lends_its_first_word_as_a_name_not_its_descriptors() -> None:
     )
     assert {"terrain-tiles", "quillbox"} <= words
     assert not {"tiles", "notes"} & words
+
+
+def test_a_company_written_once_mid_sentence_is_a_concept() -> None:
+    _, concepts = extract(
+        "Previewing branches\n\n"
+        "I use Claude Code on the web, Anthropic's hosted agent, to write these previews.\n"
+    )
+    assert "Anthropic" in concepts

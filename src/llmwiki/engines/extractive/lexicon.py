@@ -198,7 +198,7 @@ COMMON_WORDS = (
     accurate achieve achieves act action active activity actual adaptive added adding address
     advance advanced advantage advice affect age agent agentic agents aggregate agile ahead aid
     aim algorithm algorithmic algorithms align alignment allowed alpha alternative amazing
-    analysis analytics analyze ancient angle animal answer answers anthropic api app apple
+    analysis analytics analyze ancient angle animal answer answers api app apple
     application applications applied apply approach approaches architecture architectures area
     areas argument art article articles artificial ascent ask aspect assessment assistant
     attack attention audio author authority auto automated automatic autonomous autonomy
