@@ -264,3 +264,13 @@ def test_a_company_written_once_mid_sentence_is_a_concept() -> None:
         "I use Claude Code on the web, Anthropic's hosted agent, to write these previews.\n"
     )
     assert "Anthropic" in concepts
+
+
+def test_a_coined_name_with_a_version_is_a_concept_even_named_once() -> None:
+    _, concepts = extract(
+        "Two columns\n\n"
+        "For the header image I used PixelForge 3 with a short prompt. "
+        "Then I hit Panel 2 and Add 1.5 more margin, per the NT 10.0 notes.\n"
+    )
+    assert "PixelForge 3" in concepts
+    assert not {"Panel 2", "Add 1.5", "NT 10.0"} & concepts

@@ -275,8 +275,12 @@ def find_concepts(
                 or (named and tally.mid_caps >= 1)
                 or (tally.count >= 2 and " " in form)
             )
-        if keep:
-            concepts[key] = Concept(tally.best_form(), [], count, tally.position, 0, [], tally.kind)
+        # a coined name with a version ("DALL-E 3", "GPT-4o 2") is a product even named once
+        coined_version = tally.kind == "name" and _coined_version(tally.best_form())
+        if keep or coined_version:
+            concepts[key] = Concept(
+                tally.best_form(), [], count, tally.position, int(coined_version), [], tally.kind
+            )
 
     for acronym, expansion in scanner.definitions.items():
         key = concept_key(acronym)
@@ -321,6 +325,13 @@ def find_concepts(
     title = {t.text.lower() for s in doc.sentences if s.kind == TITLE for t in s.tokens}
     ranked = [c for c in ranked if c.score >= 2 and not _junk(c.name, title)][:MAX_CONCEPTS]
     return sorted(ranked, key=lambda c: (c.position, c.name))
+
+
+def _coined_version(name: str) -> bool:
+    head, _, version = name.rpartition(" ")
+    coined = coined_form(head) if head else None
+    # an acronym with a number is as often a code or a label ("NT 10.0", "Q 3")
+    return coined is not None and coined[1] != "acronym" and _VERSION.fullmatch(version) is not None
 
 
 def _junk(name: str, title: set[str]) -> bool:
