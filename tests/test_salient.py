@@ -274,3 +274,13 @@ def test_a_coined_name_with_a_version_is_a_concept_even_named_once() -> None:
     )
     assert "PixelForge 3" in concepts
     assert not {"Panel 2", "Add 1.5", "NT 10.0"} & concepts
+
+
+def test_a_heading_in_lower_case_does_not_make_a_name_a_word() -> None:
+    _, concepts = extract(
+        "Highlighting code\n\n"
+        "I added syntax highlighting to pages rendered with Quillmark this morning.\n\n"
+        "## loading two quillmark extensions\n\n"
+        "Both extensions register themselves when the page loads.\n"
+    )
+    assert "Quillmark" in concepts

@@ -202,9 +202,10 @@ def find_salient(
     title = next((s for s in doc.sentences if s.kind == TITLE), None)
     index = _Words(doc)
     alone = _alone(doc)
-    lower = {  # words the writer writes in lower case; `markdown` in code is a spelling
-        t.text
+    lower = {  # words the writer writes in lower case in running text; `markdown` in code
+        t.text  # is a spelling, and a heading's case is the site's style
         for s in doc.sentences
+        if s.kind != HEADING
         for t in s.tokens
         if t.text.islower() and not in_backticks(s, t)
     }
