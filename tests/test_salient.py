@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from llmwiki.engines import SourceDoc
 from llmwiki.engines.extractive.engine import ExtractiveEngine
 from llmwiki.engines.extractive.spelling import link_names, url_words
@@ -180,35 +182,6 @@ def test_a_word_of_the_language_capitalised_twice_mid_sentence_is_a_name() -> No
     assert not {"Privacy", "Continue", "Layer", "Allow", "Publish", "CSS Natalie"} & concepts
 
 
-def test_a_javascript_library_is_a_name_not_a_file() -> None:
-    _, concepts = extract(
-        "Debugging the console\n\n"
-        "The app runs on Node.js, so the debugger attaches to Node.js directly. "
-        "The page also loads bundle.js from the server.\n"
-    )
-    assert "Node.js" in concepts and "bundle.js" not in concepts
-
-
-def test_a_short_title_the_text_uses_again_names_the_notes_subject() -> None:
-    _, concepts = extract(
-        "Quince fizz\n\n"
-        "This drink is best in autumn.\n\n"
-        "A quince fizz in a tall glass, with foam on top\n\n"
-        "Shake the syrup with ice and top it with soda water.\n"
-    )
-    assert "Quince fizz" in concepts
-
-
-def test_a_title_phrase_written_once_as_a_name_is_a_concept() -> None:
-    _, concepts = extract(
-        "Listing the files uploaded to Cloud Depot\n\n"
-        "Every build uploads its sources, and I wanted to see them.\n"
-        "Cloud Depot keeps them in a bucket named after the project.\n"
-    )
-    assert "Cloud Depot" in concepts
-    assert not {c for c in concepts if c.lower().startswith(("listing", "files"))}
-
-
 def test_a_name_the_title_gives_is_kept_whatever_its_shape() -> None:
     _, concepts = extract(
         "Serving sitemap.xml from a worker\n\n"
@@ -224,32 +197,6 @@ def test_a_name_the_title_gives_is_kept_whatever_its_shape() -> None:
     assert "sitemap.xml" not in concepts  # a file name elsewhere is no page
 
 
-def test_a_title_with_a_possessive_names_the_subject() -> None:
-    _, concepts = extract(
-        "Marlowe's Fizz\n\n"
-        "Everyone asks for a Marlowe's fizz at parties, and it takes two minutes.\n"
-    )
-    assert "Marlowe's Fizz" in concepts
-
-
-def test_a_header_named_in_prose_is_a_concept_and_a_hyphenated_given_name_is_not() -> None:
-    _, concepts = extract(
-        "Caching pages at the edge\n\n"
-        "The worker sets a long Cache-Control header on every page. "
-        "I learned this from a talk by Mei-Lin, who runs the team.\n"
-    )
-    assert "Cache-Control" in concepts and "Mei-Lin" not in concepts
-
-
-def test_a_name_before_a_kind_of_thing_is_a_name_too() -> None:
-    _, concepts = extract(
-        "Shipping the app\n\n"
-        "Every build runs in a Tinderbox VM that boots in a second. "
-        "To set it up, open the panel and Configure DNS for the domain.\n"
-    )
-    assert "Tinderbox" in concepts and "Configure" not in concepts
-
-
 def test_a_slug_lends_its_first_word_as_a_name_not_its_descriptors() -> None:
     words = url_words(
         ("https://registry.example.org/terrain-tiles/", "https://h.co/quillbox-notes/x")
@@ -258,29 +205,82 @@ def test_a_slug_lends_its_first_word_as_a_name_not_its_descriptors() -> None:
     assert not {"tiles", "notes"} & words
 
 
-def test_a_company_written_once_mid_sentence_is_a_concept() -> None:
-    _, concepts = extract(
+# (what the case shows, text, names that must be concepts, names that must not)
+ONCE = [
+    (
+        "a JavaScript library is a name, not a file",
+        "Debugging the console\n\nThe app runs on Node.js, so the debugger attaches to "
+        "Node.js directly. The page also loads bundle.js from the server.\n",
+        {"Node.js"},
+        {"bundle.js"},
+    ),
+    (
+        "a short title the text uses again names the note's subject",
+        "Quince fizz\n\nThis drink is best in autumn.\n\n"
+        "A quince fizz in a tall glass, with foam on top\n\n"
+        "Shake the syrup with ice and top it with soda water.\n",
+        {"Quince fizz"},
+        set(),
+    ),
+    (
+        "a title phrase written once as a name",
+        "Listing the files uploaded to Cloud Depot\n\n"
+        "Every build uploads its sources, and I wanted to see them.\n"
+        "Cloud Depot keeps them in a bucket named after the project.\n",
+        {"Cloud Depot"},
+        {"Listing the files", "Files uploaded"},
+    ),
+    (
+        "a title with a possessive",
+        "Marlowe's Fizz\n\n"
+        "Everyone asks for a Marlowe's fizz at parties, and it takes two minutes.\n",
+        {"Marlowe's Fizz"},
+        set(),
+    ),
+    (
+        "an HTTP header, not a hyphenated given name",
+        "Caching pages at the edge\n\nThe worker sets a long Cache-Control header on every "
+        "page. I learned this from a talk by Mei-Lin, who runs the team.\n",
+        {"Cache-Control"},
+        {"Mei-Lin"},
+    ),
+    (
+        "a name before a kind of thing, not a label's verb",
+        "Shipping the app\n\nEvery build runs in a Tinderbox VM that boots in a second. "
+        "To set it up, open the panel and Configure DNS for the domain.\n",
+        {"Tinderbox"},
+        {"Configure"},
+    ),
+    (
+        "a company written once mid-sentence",
         "Previewing branches\n\n"
-        "I use Claude Code on the web, Anthropic's hosted agent, to write these previews.\n"
-    )
-    assert "Anthropic" in concepts
-
-
-def test_a_coined_name_with_a_version_is_a_concept_even_named_once() -> None:
-    _, concepts = extract(
-        "Two columns\n\n"
-        "For the header image I used PixelForge 3 with a short prompt. "
-        "Then I hit Panel 2 and Add 1.5 more margin, per the NT 10.0 notes.\n"
-    )
-    assert "PixelForge 3" in concepts
-    assert not {"Panel 2", "Add 1.5", "NT 10.0"} & concepts
-
-
-def test_a_heading_in_lower_case_does_not_make_a_name_a_word() -> None:
-    _, concepts = extract(
+        "I use Claude Code on the web, Anthropic's hosted agent, to write these previews.\n",
+        {"Anthropic"},
+        set(),
+    ),
+    (
+        "a coined name with a version, not a word or an acronym with a number",
+        "Two columns\n\nFor the header image I used PixelForge 3 with a short prompt. "
+        "Then I hit Panel 2 and Add 1.5 more margin, per the NT 10.0 notes.\n",
+        {"PixelForge 3"},
+        {"Panel 2", "Add 1.5", "NT 10.0"},
+    ),
+    (
+        "a lower-case heading does not make a name a word",
         "Highlighting code\n\n"
         "I added syntax highlighting to pages rendered with Quillmark this morning.\n\n"
         "## loading two quillmark extensions\n\n"
-        "Both extensions register themselves when the page loads.\n"
-    )
-    assert "Quillmark" in concepts
+        "Both extensions register themselves when the page loads.\n",
+        {"Quillmark"},
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted", "unwanted"), [case[1:] for case in ONCE], ids=[case[0] for case in ONCE]
+)
+def test_names_a_short_text_gives_once(text: str, wanted: set[str], unwanted: set[str]) -> None:
+    _, concepts = extract(text)
+    assert wanted <= concepts, wanted - concepts
+    assert not unwanted & concepts
