@@ -35,6 +35,15 @@ def test_a_surname_cited_with_et_al_is_a_person() -> None:
     assert not {"Vandermolen", "De Kesteren"} & concepts
 
 
+def test_a_name_written_with_accents_is_one_word_and_a_person() -> None:
+    people, concepts = extract(
+        "Chat demo\n\n"
+        "Today a demo by Ondřej Žára showed up on the front page, and Žára explained it.\n"
+    )
+    assert "Ondřej Žára" in people
+    assert not {c for c in concepts if "Ond" in c or "ra" == c}
+
+
 def test_a_bare_name_referred_to_as_he_or_she_is_a_person_but_not_in_a_story() -> None:
     essay = (
         "Why pictures are hard\n\n"

@@ -27,7 +27,7 @@ from llmwiki.engines.extractive.lexicon import (
 )
 from llmwiki.engines.extractive.text import HEADING, TITLE, Document, Sentence, Token
 
-_NAME_PART = re.compile(r"[A-Z][a-z]+|(?:Mc|Mac|Le|La|De|Di|Da|Du|Van|Von|O['’])[A-Z][a-z]+")
+_NAME_PREFIX = re.compile(r"(?:Mc|Mac|Le|La|De|Di|Da|Du|Van|Von|O['’])(?=[^\W\d_])")
 _INITIALS = re.compile(r"[A-Z]{2}")
 _ADVERBS = frozenset({"just", "also", "finally", "then", "now", "recently", "famously", "once"})
 _LINKS = frozenset({"of", "from", "at"})
@@ -60,7 +60,17 @@ class Person:
 @functools.lru_cache(maxsize=8192)
 def name_shaped(word: str) -> bool:
     """Shaped like a personal name: Karpathy, LeCun, O'Brien, Jean-Luc."""
-    return all(_NAME_PART.fullmatch(part) for part in word.split("-"))
+    return all(_name_part(part) for part in word.split("-"))
+
+
+def _name_part(part: str) -> bool:
+    """Capitalised letters of any script: Karpathy, Žára, György; LeCun, O'Brien."""
+    prefix = _NAME_PREFIX.match(part)
+    return _capitalised(part) or (prefix is not None and _capitalised(part[prefix.end() :]))
+
+
+def _capitalised(word: str) -> bool:
+    return len(word) > 1 and word.isalpha() and word[0].isupper() and word[1:].islower()
 
 
 def _vocabulary(word: str) -> bool:

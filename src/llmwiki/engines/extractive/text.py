@@ -18,8 +18,9 @@ URL_RE = re.compile(
     r"(?:https?://|www\.)\S+"
     r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|ai|dev|co|html|edu|gov|app)\b(?:/\S*)?"
 )
-# A word: letters/digits with inner dots, hyphens, underscores or apostrophes (GPT-5.2, don't).
-WORD_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9+]|[.\-_'’](?=[A-Za-z0-9]))*")
+# A word: letters (of any script: Ondřej, Žára) and digits, with inner dots, hyphens,
+# underscores or apostrophes (GPT-5.2, don't) and pluses (C++).
+WORD_RE = re.compile(r"[^\W_](?:[^\W_]|\+|[.\-_'’](?=[^\W_]))*")
 _BULLET_CHARS = "•·-*–—▪►▸✓✔"
 _LABEL_RE = re.compile(r"^[^\w\"“'‘(\[]*(?:\d+\.\s+)?(?:[A-Z][\w&/ ]{0,24}:\s+)?")
 _NUMBERED_RE = re.compile(r"^\d{1,2}[.)]\s+")
