@@ -1,11 +1,17 @@
-"""Names that need no repetition to count: a run of capitalised words in the middle of a
-sentence ("hosted on GitHub Pages", "posted to Hacker News", "the Web Application
-Firewall"), a name spelled like a product (DeepMind, TikTok, Node.js), and the names in the
-document's own title ("Using boto3 from the command line", "Escaping SQL for curl").
+"""Names that need no repetition to count, found from how the writer spells them or where
+they put them:
+- in a running sentence: a run of capitalised words ("hosted on GitHub Pages", "the Web
+  Application Firewall"), a product's spelling (DeepMind, Node.js, Cache-Control), a lone
+  capitalised word that is not vocabulary ("deployed to Heroku"), a word of the language
+  capitalised twice ("Click", the library), a package the text links or installs;
+- in the title: a tool the code runs (pytest, boto3), an everyday acronym a note is about
+  (SQL), a phrase the text uses again ("wildcard DNS"), or the whole of a short title (Pisco
+  sour);
+- in a heading: a term the section goes on to use ("The Learning Rate").
 
 Repetition is the evidence `concepts` asks of everything else. A short note names its subject
-once or twice, so there the evidence is how the writer spells the name or where they put it:
-nobody capitalises "Hacker News" mid-sentence, or writes a word in a title, by accident.
+once or twice, so there the evidence is the spelling or the place: nobody capitalises "Hacker
+News" mid-sentence, or writes a word in a title, by accident.
 """
 
 from __future__ import annotations
@@ -168,39 +174,59 @@ def _lone_name(sentence: Sentence, i: int, everyday: bool = False) -> bool:
 def _alone(doc: Document) -> frozenset[str]:
     """Capitalised words the text also uses on their own, not beside another capitalised
     word: "Django" and "SQL" both alone make "Django SQL" two names side by side."""
-    found: set[str] = set()
-    for sentence in doc.sentences:
-        if sentence.kind != PROSE:
-            continue  # a heading capitalises every word
-        tokens = sentence.tokens
-        for i, token in enumerate(tokens):
-            before = i > 0 and token.joined and tokens[i - 1].text[:1].isupper()
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-            after = nxt is not None and nxt.joined and nxt.text[:1].isupper()
-            if token.text[:1].isupper() and not (token.initial or before or after):
-                found.add(token.text)
-    return frozenset(found)
+    return frozenset(
+        sentence.tokens[i].text
+        for sentence in doc.sentences
+        if sentence.kind == PROSE  # a heading capitalises every word
+        for i in _lone_capitals(sentence)
+    )
+
+
+class _Found:
+    """The names found so far, by key, with their counts and bonuses."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, Salient] = {}
+        self.pairs: set[str] = set()  # runs whose every word the text also uses alone
+
+    def add(self, name: str, sentence: Sentence, count: int = 1, bonus: int = 1) -> None:
+        key = concept_key(name)
+        seen = self.names.get(key)
+        if seen is None:
+            self.names[key] = Salient(name, count, sentence.index, bonus)
+        else:
+            seen.count += count
+            seen.bonus = max(seen.bonus, bonus)
+
+    def result(self) -> list[Salient]:
+        # once "Django SQL" and elsewhere "Django" and "SQL": two names side by side
+        return [s for key, s in self.names.items() if key not in self.pairs or s.count > 1]
 
 
 def find_salient(
     doc: Document, person_words: frozenset[str], code: Code, linked: frozenset[str]
 ) -> list[Salient]:
-    """Names evident from their spelling or from the title, with how often the text uses
-    them; `concepts` decides which become pages. A lower-case word of the title counts only
-    when the text writes it as code, or its code runs it (`code.commands`)."""
-    found: dict[str, Salient] = {}
-
-    def add(name: str, sentence: Sentence, count: int = 1, bonus: int = 1) -> None:
-        key = concept_key(name)
-        seen = found.get(key)
-        if seen is None:
-            found[key] = Salient(name, count, sentence.index, bonus)
-        else:
-            seen.count += count
-            seen.bonus = max(seen.bonus, bonus)
-
-    title = next((s for s in doc.sentences if s.kind == TITLE), None)
+    """Names evident from their spelling or from their place, with how often the text uses
+    them; `concepts` decides which become pages. `code` and `linked` (the names the links
+    point to) tell a tool's name from a word of the language and from an identifier."""
+    found = _Found()
     index = _Words(doc)
+    _in_sentences(doc, person_words, code, linked, found)
+    title = next((s for s in doc.sentences if s.kind == TITLE), None)
+    if title is not None:
+        _in_title(doc, title, index, person_words, code, found)
+    for form, count in _heading_phrases(doc, index, person_words):
+        found.add(form, doc.sentences[0], count, TITLE_BONUS)
+    return found.result()
+
+
+def _in_sentences(
+    doc: Document,
+    person_words: frozenset[str],
+    code: Code,
+    linked: frozenset[str],
+    found: _Found,
+) -> None:
     alone = _alone(doc)
     lower = {  # words the writer writes in lower case in running text; `markdown` in code
         t.text  # is a spelling, and a heading's case is the site's style
@@ -209,57 +235,61 @@ def find_salient(
         for t in s.tokens
         if t.text.islower() and not in_backticks(s, t)
     }
-    pairs: set[str] = set()  # runs whose every word the text also uses alone
     everyday: dict[str, list[Sentence]] = {}  # words of the language capitalised alone
     for sentence in doc.sentences:
         if sentence.boilerplate or sentence.kind != PROSE or _headline(sentence):
             continue
         for run in _capital_runs(sentence, person_words):
             name = sentence.scan[run[0].start : run[-1].end]
-            add(name, sentence)
+            found.add(name, sentence)
             if all(t.text in alone for t in run):
-                pairs.add(concept_key(name))
+                found.pairs.add(concept_key(name))
             head, last = run[0].text, run[-1].text
             if len(run) == 2 and last.lower() in _KINDS and _head_name(head):
-                add(head, sentence)  # "a Firecracker VM": the name, and the kind of thing
+                found.add(head, sentence)  # "a Firecracker VM": the name, and the kind
         single = _lone_capitals(sentence)
         for i, token in enumerate(sentence.tokens):
             word = token.text
             if hyphenated_name(word) and (word in linked or word in code.commands):
-                add(word, sentence)  # a package the text links or installs: s3-credentials
+                found.add(word, sentence)  # a package the text links or installs
             if word in person_words or word in code.identifiers or in_backticks(sentence, token):
                 continue  # a class or a field of a program ("TypeError", "PassengerId") is code
             if _spelled_as_product(word):
-                add(word, sentence)
+                found.add(word, sentence)
             elif i in single and _lone_name(sentence, i) and word.lower() not in lower:
-                add(word, sentence)  # "deployed to Heroku": capitalised only as a name is
+                found.add(word, sentence)  # "deployed to Heroku": capitalised only as a name
             elif i in single and word.lower() in COMMON_WORDS and _lone_name(sentence, i, True):
                 everyday.setdefault(word, []).append(sentence)  # "Click", the library
-    if title is not None:
-        for word in _title_words(title):
-            uses = [(s, i) for s in doc.sentences if s is not title for i in _uses(s, word)]
-            if any(common_use(s.tokens, i) for s, i in uses):
-                continue  # "the bucket", "a commit": vocabulary, never a tool's name
-            # the code runs it, or the text writes it as a name: "SQL", `dclient`, "Electron"
-            named = (len(uses) >= 2 and word.isupper()) or any(
-                in_backticks(s, s.tokens[i])
-                or (s.tokens[i].text[:1].isupper() and not s.tokens[i].initial)
-                for s, i in uses
-            )
-            if word.lower() in code.commands or named:
-                add(word, title, len(uses), TITLE_BONUS)
-        for form, count in _title_phrases(title, index, person_words):
-            add(form, title, count, TITLE_BONUS)
-        subject = _title_as_name(title, index, person_words)
-        if subject is not None:
-            add(subject[0], title, subject[1], TITLE_BONUS)
     for word, sentences in everyday.items():
         if len(sentences) >= 2:  # a word of the language capitalised twice mid-sentence
-            add(word, sentences[0], len(sentences))
-    for form, count in _heading_phrases(doc, index, person_words):
-        add(form, doc.sentences[0], count, TITLE_BONUS)
-    # once "Django SQL" and elsewhere "Django" and "SQL": two names side by side
-    return [s for key, s in found.items() if key not in pairs or s.count > 1]
+            found.add(word, sentences[0], len(sentences))
+
+
+def _in_title(
+    doc: Document,
+    title: Sentence,
+    index: _Words,
+    person_words: frozenset[str],
+    code: Code,
+    found: _Found,
+) -> None:
+    for word in _title_words(title):
+        uses = [(s, i) for s in doc.sentences if s is not title for i in _uses(s, word)]
+        if any(common_use(s.tokens, i) for s, i in uses):
+            continue  # "the bucket", "a commit": vocabulary, never a tool's name
+        # the code runs it, or the text writes it as a name: "SQL", `dclient`, "Electron"
+        named = (len(uses) >= 2 and word.isupper()) or any(
+            in_backticks(s, s.tokens[i])
+            or (s.tokens[i].text[:1].isupper() and not s.tokens[i].initial)
+            for s, i in uses
+        )
+        if word.lower() in code.commands or named:
+            found.add(word, title, len(uses), TITLE_BONUS)
+    for form, count in _title_phrases(title, index, person_words):
+        found.add(form, title, count, TITLE_BONUS)
+    subject = _title_as_name(title, index, person_words)
+    if subject is not None:
+        found.add(subject[0], title, subject[1], TITLE_BONUS)
 
 
 def _title_phrases(
