@@ -179,8 +179,6 @@ STOPWORDS = _words(
     """
 )
 
-# Everyday English and tech vocabulary. A capitalised word from this list is a headline word,
-# not a name ("Pareto Frontier", "Curated Reads", "Red Hat", "Vision Transformers").
 # Months and days: capitalised by rule, never a page's subject.
 CALENDAR = _words(
     """
@@ -190,6 +188,8 @@ CALENDAR = _words(
     """
 )
 
+# Everyday English and tech vocabulary. A capitalised word from this list is a headline word,
+# not a name ("Pareto Frontier", "Curated Reads", "Red Hat", "Vision Transformers").
 COMMON_WORDS = (
     STOPWORDS
     | _words(
