@@ -293,3 +293,10 @@ def test_names_a_short_text_gives_once(text: str, wanted: set[str], unwanted: se
     _, concepts = extract(text)
     assert wanted <= concepts, wanted - concepts
     assert not unwanted & concepts
+
+
+def test_a_version_of_a_page_the_wiki_has_is_that_page() -> None:
+    text = "Release notes\n\nPriya Raman spoke about PixelForge 3 at the meetup.\n"
+    doc = SourceDoc(name="n.md", text=text, sha256="0" * 64, title="Release notes")
+    names = {m.name for m in ENGINE.extract(doc, ["PixelForge"]).mentions}
+    assert "PixelForge 3" not in names and "PixelForge" in names

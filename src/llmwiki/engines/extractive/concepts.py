@@ -38,7 +38,7 @@ from llmwiki.engines.extractive.spelling import (
     url_words,
 )
 from llmwiki.engines.extractive.text import HEADING, PROSE, TITLE, Document, Sentence, Token
-from llmwiki.identity import CONNECTORS, acronym_keys, concept_key, initials
+from llmwiki.identity import CONNECTORS, acronym_keys, concept_key, initials, normalize_key
 from llmwiki.normalize import NO_CODE, Code
 
 MAX_CONCEPTS = 20
@@ -251,10 +251,12 @@ def find_concepts(
     person_words: frozenset[str],
     code: Code = NO_CODE,
     linked: frozenset[str] = frozenset(),
+    known: frozenset[str] = frozenset(),
 ) -> list[Concept]:
     """The document's concepts, in order of appearance. `code` (`normalize.read_code`) and
     `linked`, the names its links point to (`spelling.link_names`), tell a tool's name from a
-    word of the language and from an identifier."""
+    word of the language and from an identifier; `known` holds the wiki's page names (as
+    `identity.normalize_key` writes them)."""
     scanner = _Scanner(doc, person_words, linked)
     scanner.scan()
     concepts: dict[str, Concept] = {}
@@ -275,8 +277,9 @@ def find_concepts(
                 or (named and tally.mid_caps >= 1)
                 or (tally.count >= 2 and " " in form)
             )
-        # a coined name with a version ("DALL-E 3", "GPT-4o 2") is a product even named once
-        coined_version = tally.kind == "name" and _coined_version(tally.best_form())
+        # a coined name with a version ("DALL-E 3", "GPT-4o 2") is a product even named once,
+        # unless the wiki has a page for the name without it ("KV-Lite 2" is KV-Lite's)
+        coined_version = tally.kind == "name" and _coined_version(tally.best_form(), known)
         if keep or coined_version:
             concepts[key] = Concept(
                 tally.best_form(), [], count, tally.position, int(coined_version), [], tally.kind
@@ -327,11 +330,12 @@ def find_concepts(
     return sorted(ranked, key=lambda c: (c.position, c.name))
 
 
-def _coined_version(name: str) -> bool:
+def _coined_version(name: str, known: frozenset[str]) -> bool:
     head, _, version = name.rpartition(" ")
     coined = coined_form(head) if head else None
-    # an acronym with a number is as often a code or a label ("NT 10.0", "Q 3")
-    return coined is not None and coined[1] != "acronym" and _VERSION.fullmatch(version) is not None
+    if coined is None or coined[1] == "acronym" or normalize_key(head) in known:
+        return False  # an acronym with a number is as often a code or a label ("NT 10.0")
+    return _VERSION.fullmatch(version) is not None
 
 
 def _junk(name: str, title: set[str]) -> bool:

@@ -74,8 +74,9 @@ class ExtractiveEngine:
         mentions: list[tuple[int, Mention]] = []
         for person in people:
             mentions.append(_person_mention(parsed, pool, person))
+        known = frozenset(normalize_key(t) for t in known_titles)
         for concept in find_concepts(
-            parsed, person_words, read_code(doc.text), link_names(doc.links)
+            parsed, person_words, read_code(doc.text), link_names(doc.links), known
         ):
             mentions.append(_concept_mention(parsed, pool, concept))
         mentions = _apply_known_titles(parsed, pool, mentions, known_titles)
