@@ -37,7 +37,15 @@ from llmwiki.engines.extractive.spelling import (
     singular,
     url_words,
 )
-from llmwiki.engines.extractive.text import HEADING, PROSE, TITLE, Document, Sentence, Token
+from llmwiki.engines.extractive.text import (
+    HEADING,
+    PROSE,
+    TITLE,
+    Document,
+    Sentence,
+    Token,
+    title_words,
+)
 from llmwiki.identity import CONNECTORS, acronym_keys, concept_key, initials, normalize_key
 from llmwiki.normalize import NO_CODE, Code
 
@@ -325,7 +333,7 @@ def find_concepts(
     ranked = sorted(concepts.values(), key=lambda c: (-c.score, c.position, c.name))
     # junk ("MB", "NOTE", a file name) takes no place a name could have, unless the title
     # gives it (boto3, robots.txt); the engine decides on two letters ("S3": "Amazon S3")
-    title = {t.text.lower() for s in doc.sentences if s.kind == TITLE for t in s.tokens}
+    title = title_words(doc)
     ranked = [c for c in ranked if c.score >= 2 and not _junk(c.name, title)][:MAX_CONCEPTS]
     return sorted(ranked, key=lambda c: (c.position, c.name))
 
@@ -338,9 +346,8 @@ def _coined_version(name: str, known: frozenset[str]) -> bool:
     return _VERSION.fullmatch(version) is not None
 
 
-def _junk(name: str, title: set[str]) -> bool:
-    letters = sum(c.isalnum() for c in name)
-    return letters != 2 and name.lower() not in title and is_junk(name)
+def _junk(name: str, title: frozenset[str]) -> bool:
+    return sum(c.isalnum() for c in name) != 2 and is_junk(name, title)
 
 
 def _add_phrases(

@@ -39,7 +39,15 @@ from llmwiki.engines.extractive.lexicon import (
 from llmwiki.engines.extractive.names import Person, find_people, person_sentences
 from llmwiki.engines.extractive.numbers import Measure, disagree, measures, same_quantity
 from llmwiki.engines.extractive.spelling import link_names
-from llmwiki.engines.extractive.text import BULLET, HEADING, PROSE, Document, Sentence, parse
+from llmwiki.engines.extractive.text import (
+    BULLET,
+    HEADING,
+    PROSE,
+    Document,
+    Sentence,
+    parse,
+    title_words,
+)
 from llmwiki.identity import DEFINING, fact_key, is_acronym, normalize_key, same_entity
 from llmwiki.normalize import prose_only, read_code
 from llmwiki.pages import unlink
@@ -81,9 +89,8 @@ class ExtractiveEngine:
             mentions.append(_concept_mention(parsed, pool, concept))
         mentions = _apply_known_titles(parsed, pool, mentions, known_titles)
         mentions = [(i, _qualified(text, m)) for i, m in mentions]
-        # a name the title gives is the subject, whatever its shape: boto3, robots.txt
-        titled = {t.lower() for t in doc.title.split()}
-        mentions = [(i, m) for i, m in mentions if not is_junk(m.name) or _titled(m, titled)]
+        title = title_words(parsed)
+        mentions = [(i, m) for i, m in mentions if not is_junk(m.name, title)]
         mentions.sort(key=lambda item: item[0])
         summary, claims = _lead_and_claims(parsed)
         excerpt = " ".join(doc.meta.get("description", "").split())
@@ -290,11 +297,6 @@ def _concept_mention(doc: Document, pool: _FactPool, concept: Concept) -> tuple[
         facts=tuple(Fact(c.text, c.text) for c in chosen),
     )
     return concept.position, mention
-
-
-def _titled(mention: Mention, title_words: set[str]) -> bool:
-    name = mention.name.lower()
-    return mention.kind == "concept" and len(name) > 2 and name in title_words
 
 
 def _apply_known_titles(

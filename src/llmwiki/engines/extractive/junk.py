@@ -40,13 +40,17 @@ _URL_PARTS = _words("http https www com org html")
 _INFLECTED = re.compile(r"[A-Z][a-z]+ed")
 
 
-def is_junk(name: str) -> bool:
-    """True when `name` belongs to a class of tokens that is never a page's subject."""
+def is_junk(name: str, title_words: frozenset[str] = frozenset()) -> bool:
+    """True when `name` belongs to a class of tokens that is never a page's subject. A word
+    of the document's title (`text.title_words`) is its subject whatever its shape (boto3,
+    robots.txt), unless it is one or two letters."""
     name = name.strip()
     letters = re.sub(r"\W", "", name)
     low = name.lower()
     if len(letters) <= 2 or low in _FUNCTION_WORDS or low in _UNITS:
         return True
+    if low in title_words:
+        return False
     if _CONTRACTION.fullmatch(name) or _CODE.fullmatch(name):
         return True
     if _FILE.fullmatch(low) and not _LIBRARY.fullmatch(name):

@@ -94,6 +94,11 @@ def parse(text: str) -> Document:
     return Document(tuple(sentences), tuple(urls))
 
 
+def title_words(doc: Document) -> frozenset[str]:
+    """The words of the document's title, in lower case."""
+    return frozenset(t.text.lower() for s in doc.sentences if s.kind == TITLE for t in s.tokens)
+
+
 _MARKER_RE = re.compile(r"^(?:#|[-*+•·–—▪►▸>|]\s|\d{1,2}[.)]\s|```|<)")
 _CONTINUES_RE = re.compile(
     r"(?:,|;|-|\b(?:a|an|the|and|or|but|of|to|with|by|in|for|on|at|from|as|that|which|who))$",
