@@ -29,13 +29,13 @@ from llmwiki.engines.extractive.spelling import (
     coined_form,
     common_use,
     hyphenated_name,
-    in_backticks,
     interface_label,
     is_phrase_word,
     is_proper,
     name_like,
     singular,
     url_words,
+    written_lower,
 )
 from llmwiki.engines.extractive.text import (
     HEADING,
@@ -111,7 +111,6 @@ class _Scanner:
 
     def scan(self) -> None:
         lower_counts: dict[str, int] = {}
-        written_lower: set[str] = set()
         for sentence in self.doc.sentences:
             if sentence.boilerplate:
                 continue
@@ -140,8 +139,6 @@ class _Scanner:
                     used.add(i)
                 elif token.text.islower():
                     lower_counts[token.text] = lower_counts.get(token.text, 0) + 1
-                    if not in_backticks(sentence, token):  # `docker` is a command's spelling
-                        written_lower.add(token.text)
                     if common_use(tokens, i):
                         self.common_nouns.add(token.text)
                 elif (
@@ -159,7 +156,7 @@ class _Scanner:
                     if sentence.kind in (HEADING, TITLE):
                         self.headed.add(token.text)
             self._phrases(sentence, used)
-        self.lowercase = frozenset(written_lower)
+        self.lowercase = written_lower(self.doc)
         for word, count in lower_counts.items():
             if count >= 2 and (self._lower_coined(word) or hyphenated_name(word)):
                 tally = self.tally(concept_key(word), "coined")
@@ -307,7 +304,7 @@ def find_concepts(
 
     _add_phrases(scanner, concepts, acronyms)
     _add_announced(doc, concepts, person_words)
-    for salient in find_salient(doc, person_words, code, linked):
+    for salient in find_salient(doc, person_words, code, linked, scanner.lowercase):
         key = concept_key(salient.name)
         if key in concepts:
             concepts[key].bonus += salient.bonus

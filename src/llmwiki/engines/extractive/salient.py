@@ -204,14 +204,19 @@ class _Found:
 
 
 def find_salient(
-    doc: Document, person_words: frozenset[str], code: Code, linked: frozenset[str]
+    doc: Document,
+    person_words: frozenset[str],
+    code: Code,
+    linked: frozenset[str],
+    lowercase: frozenset[str],
 ) -> list[Salient]:
     """Names evident from their spelling or from their place, with how often the text uses
-    them; `concepts` decides which become pages. `code` and `linked` (the names the links
-    point to) tell a tool's name from a word of the language and from an identifier."""
+    them; `concepts` decides which become pages. `code`, `linked` (the names the links point
+    to) and `lowercase` (`spelling.written_lower`) tell a tool's name from a word of the
+    language and from an identifier."""
     found = _Found()
     index = _Words(doc)
-    _in_sentences(doc, person_words, code, linked, found)
+    _in_sentences(doc, person_words, code, linked, lowercase, found)
     title = next((s for s in doc.sentences if s.kind == TITLE), None)
     if title is not None:
         _in_title(doc, title, index, person_words, code, found)
@@ -225,16 +230,10 @@ def _in_sentences(
     person_words: frozenset[str],
     code: Code,
     linked: frozenset[str],
+    lowercase: frozenset[str],
     found: _Found,
 ) -> None:
     alone = _alone(doc)
-    lower = {  # words the writer writes in lower case in running text; `markdown` in code
-        t.text  # is a spelling, and a heading's case is the site's style
-        for s in doc.sentences
-        if s.kind != HEADING
-        for t in s.tokens
-        if t.text.islower() and not in_backticks(s, t)
-    }
     everyday: dict[str, list[Sentence]] = {}  # words of the language capitalised alone
     for sentence in doc.sentences:
         if sentence.boilerplate or sentence.kind != PROSE or _headline(sentence):
@@ -256,7 +255,7 @@ def _in_sentences(
                 continue  # a class or a field of a program ("TypeError", "PassengerId") is code
             if _spelled_as_product(word):
                 found.add(word, sentence)
-            elif i in single and _lone_name(sentence, i) and word.lower() not in lower:
+            elif i in single and _lone_name(sentence, i) and word.lower() not in lowercase:
                 found.add(word, sentence)  # "deployed to Heroku": capitalised only as a name
             elif i in single and word.lower() in COMMON_WORDS and _lone_name(sentence, i, True):
                 everyday.setdefault(word, []).append(sentence)  # "Click", the library

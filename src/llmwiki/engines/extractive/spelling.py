@@ -20,7 +20,7 @@ from llmwiki.engines.extractive.lexicon import (
     HYPHEN_SUFFIXES,
     STOPWORDS,
 )
-from llmwiki.engines.extractive.text import HEADING, TITLE, Sentence, Token
+from llmwiki.engines.extractive.text import HEADING, TITLE, Document, Sentence, Token
 
 _MEASURE = re.compile(r"\d+(?:[.,]\d+)*[A-Za-z]{0,2}\+?")
 ACRONYM = re.compile(r"[A-Z]{2,6}s?")
@@ -118,6 +118,19 @@ def in_backticks(sentence: Sentence, token: Token) -> bool:
     """The writer wrote `token` as code."""
     scan = sentence.scan
     return scan[token.start - 1 : token.start] == "`" == scan[token.end : token.end + 1]
+
+
+def written_lower(doc: Document) -> frozenset[str]:
+    """The words the writer writes in lower case in running text: vocabulary, where a name
+    keeps its capital. `markdown` in code is a spelling, and a heading's case is the site's
+    style, so neither counts."""
+    return frozenset(
+        t.text
+        for s in doc.sentences
+        if s.kind != HEADING and not s.boilerplate
+        for t in s.tokens
+        if t.text.islower() and not in_backticks(s, t)
+    )
 
 
 _UI_VERBS = frozenset({"click", "clicked", "clicking", "press", "hit", "tap", "select", "choose"})
