@@ -46,6 +46,7 @@ TERMS_VERSION = 3
 NOT_APPLIED_HEADING = "Not applied"  # on a source page: locked pages it had facts for
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
 TYPE_ORDER = ("source", "person", "concept", "answer")
+ENTITY_TYPES = ("person", "concept")  # the pages a mention can be (not sources or answers)
 TYPE_HEADINGS = {
     "source": "Sources",
     "person": "People",
@@ -255,7 +256,7 @@ class Catalog:
                 s,
             )
             for s, n in shared.items()
-            if self._entries[s].type in ("person", "concept")
+            if self._entries[s].type in ENTITY_TYPES
         )
         return [self._entries[s] for _, _, s in ranked[:limit]]
 
@@ -450,7 +451,7 @@ def entry_for(path: Path, wiki_dir: Path, meta: dict[str, object], body: str = "
         contradictions=_int_or_none(meta.get("contradictions")),
         sources=tuple(link.target for s in as_list(meta.get("sources")) for link in parse_links(s)),
         overview_edited=bool(body)
-        and kind in ("person", "concept")
+        and kind in ENTITY_TYPES
         and not meta.get("locked")
         and edited_by_hand(meta, body),
         not_applied=tuple(

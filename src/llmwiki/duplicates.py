@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
 
-from llmwiki.catalog import Entry
+from llmwiki.catalog import ENTITY_TYPES, Entry
 from llmwiki.identity import (
     MIN_NEAR_KEY,
     NEAR,
@@ -36,7 +36,6 @@ from llmwiki.identity import (
     words,
 )
 
-_KINDS = ("person", "concept")
 _Part = tuple[int, int, int]  # of the spelling index: (key length, edits, piece number)
 
 
@@ -51,7 +50,7 @@ def duplicates(entries: Iterable[Entry], sources: Mapping[str, int]) -> list[Dup
     """The likely duplicate pairs among the people and concepts of `entries`, sorted by their
     file names; `sources` counts the sources each page cites (by file name), to choose the
     page to keep."""
-    pages = {e.stem: e for e in entries if e.type in _KINDS}
+    pages = {e.stem: e for e in entries if e.type in ENTITY_TYPES}
     names = {stem: _names(e) for stem, e in pages.items()}
     found: list[Duplicate] = []
     for a, b in sorted(_pairs(pages)):

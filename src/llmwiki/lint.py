@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from llmwiki import index_pages, originals
-from llmwiki.catalog import Catalog
+from llmwiki.catalog import ENTITY_TYPES, Catalog
 from llmwiki.duplicates import duplicates
 from llmwiki.errors import PageError
 from llmwiki.graph import WikiGraph, build_graph, orphans
@@ -208,7 +208,7 @@ def _orphans(wg: WikiGraph) -> Iterator[Finding]:
 
 def _without_sources(wg: WikiGraph) -> Iterator[Finding]:
     for info in wg.pages.values():
-        if info.type in ("person", "concept") and not as_list(info.meta.get("sources")):
+        if info.type in ENTITY_TYPES and not as_list(info.meta.get("sources")):
             yield Finding(
                 "warning",
                 "no-sources",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from llmwiki import overview, overview_rewrite, render
-from llmwiki.catalog import Catalog, entry_for
+from llmwiki.catalog import ENTITY_TYPES, Catalog, entry_for
 from llmwiki.engines import OverviewWriter
 from llmwiki.errors import UsageError
 from llmwiki.pages import append_to_section, read, render_link
@@ -41,7 +41,7 @@ def refresh(
         entry = catalog.get(name) or catalog.lookup(name)
         if entry is None:
             raise UsageError(f'no page named "{name}": give its title, an alias or its file name')
-        if entry.type not in ("person", "concept"):
+        if entry.type not in ENTITY_TYPES:
             raise UsageError(
                 f"{entry.stem} is a {entry.type or 'page'} page: only person and concept pages "
                 "have an overview the engine compiles"

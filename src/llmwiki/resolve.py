@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from llmwiki.catalog import Catalog, Entry
+from llmwiki.catalog import ENTITY_TYPES, Catalog, Entry
 from llmwiki.content import Grounder, clean, known_facts, one_line
 from llmwiki.engines import Candidate, Engine, Extraction, Fact, Mention, Merge, Usage
 from llmwiki.identity import fact_key, fold_name, normalize_key, same_entity
@@ -25,8 +25,6 @@ from llmwiki.pages import read as read_page
 
 MAX_CANDIDATES_CONFIRMED = 3  # candidates an engine is asked about per mention
 MAX_NAME = 150
-
-ENTITY_TYPES = ("person", "concept")  # the pages a mention can be
 
 T = TypeVar("T")
 R = TypeVar("R")
