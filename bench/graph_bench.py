@@ -97,7 +97,7 @@ def generate(vault: Vault, n_pages: int, seed: int = 7) -> list[Path]:
     titles = [t for _, _, t in plan]
     sources = [t for kind, _, t in plan if kind == "source"]
     paths = []
-    catalog = Catalog()
+    entries = []
     for kind, folder, title in plan:
         cited = rng.sample(sources, 2)
         links = rng.sample(titles, rng.randint(5, 10))
@@ -122,9 +122,9 @@ def generate(vault: Vault, n_pages: int, seed: int = 7) -> list[Path]:
         body = f"{lead}\n\n## Facts\n\n" + "\n".join(facts)
         path = vault.wiki / folder / f"{title}.md"
         path.write_text(_render(meta, body), encoding="utf-8")
-        catalog.put(entry_for(path, vault.wiki, meta))
+        entries.append(entry_for(path, vault.wiki, meta))
         paths.append(path)
-    index_pages.write(vault, catalog)
+    index_pages.write(vault, Catalog(entries))
     return paths
 
 

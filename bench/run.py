@@ -301,7 +301,7 @@ def bench_size(
     vault = make_wiki(base, size)
     # a wiki in use has its catalog cache; the first run on a new wiki pays for building it
     t1 = time.perf_counter()
-    Catalog.scan(vault.wiki, vault.state / "catalog.json")
+    Catalog.load(vault)
     print(f"  (catalog cache built in {time.perf_counter() - t1:.1f} s, once per wiki)")
     print(f"  (generated in {time.perf_counter() - t0:.1f} s)")
     runs: dict[str, Run] = {}

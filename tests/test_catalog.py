@@ -1,6 +1,7 @@
-import json
+import sqlite3
 from pathlib import Path
 
+from llmwiki import catalog_store
 from llmwiki.catalog import Catalog, Entry
 from llmwiki.index_pages import render as render_index
 from llmwiki.pages import render
@@ -47,7 +48,7 @@ def test_free_stem_is_unique_ignoring_case() -> None:
 
 
 def test_scan_cache_sees_edits_and_survives_damage(tmp_path: Path) -> None:
-    wiki, cache = tmp_path / "wiki", tmp_path / "state" / "catalog.json"
+    wiki, cache = tmp_path / "wiki", tmp_path / "state" / "catalog.sqlite"
     (wiki / "people").mkdir(parents=True)
     page = wiki / "people" / "Ada.md"
     page.write_text(render({"title": "Ada", "type": "person", "aliases": []}, "x"))
@@ -55,22 +56,52 @@ def test_scan_cache_sees_edits_and_survives_damage(tmp_path: Path) -> None:
     assert cache.exists()
     page.write_text(render({"title": "Ada", "type": "person", "aliases": ["Lovelace"]}, "x"))
     assert Catalog.scan(wiki, cache).lookup("Lovelace") is not None
+    page.unlink()
+    assert len(Catalog.scan(wiki, cache)) == 0
+    page.write_text(render({"title": "Ada", "type": "person"}, "x"))
     cache.write_text("{broken")
     assert len(Catalog.scan(wiki, cache)) == 1
 
 
-def test_a_cache_row_from_older_name_rules_is_read_again(tmp_path: Path) -> None:
-    wiki, cache = tmp_path / "wiki", tmp_path / "state" / "catalog.json"
+def test_a_database_from_older_name_rules_is_built_again(tmp_path: Path) -> None:
+    wiki, cache = tmp_path / "wiki", tmp_path / "state" / "catalog.sqlite"
     (wiki / "concepts").mkdir(parents=True)
     title = "Reinforcement Learning from Human Feedback"
     page = wiki / "concepts" / f"{title}.md"
     page.write_text(render({"title": title, "type": "concept"}, "x"))
     Catalog.scan(wiki, cache)
-    rows = json.loads(cache.read_text())
-    row = rows[f"concepts/{title}.md"]
-    rows[f"concepts/{title}.md"] = [*row[:3], [], []]  # a row as an older version wrote it
-    cache.write_text(json.dumps(rows))
+    with sqlite3.connect(cache) as db:  # rows as an older version wrote them
+        db.execute("DELETE FROM names")
+        db.execute("DELETE FROM words")
+        db.execute(f"PRAGMA user_version = {catalog_store.SCHEMA_VERSION - 1}")
+    db.close()
     assert [e.stem for e in Catalog.scan(wiki, cache).candidates("RLHF", "concept")] == [title]
+
+
+def test_two_folders_with_one_file_name_the_later_path_is_the_page(tmp_path: Path) -> None:
+    wiki, cache = tmp_path / "wiki", tmp_path / "state" / "catalog.sqlite"
+    for folder, kind in (("concepts", "concept"), ("people", "person")):
+        (wiki / folder).mkdir(parents=True)
+        (wiki / folder / "Ada.md").write_text(render({"title": "Ada", "type": kind}, "x"))
+    assert Catalog.scan(wiki, cache).get("Ada").type == "person"  # type: ignore[union-attr]
+    (wiki / "concepts" / "Ada.md").write_text(render({"title": "Ada!", "type": "concept"}, "y"))
+    assert Catalog.scan(wiki, cache).get("Ada").type == "person"  # type: ignore[union-attr]
+    (wiki / "people" / "Ada.md").unlink()  # the other file is the page again
+    assert Catalog.scan(wiki, cache).get("Ada").title == "Ada!"  # type: ignore[union-attr]
+
+
+def test_a_read_only_scan_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    wiki, cache = tmp_path / "wiki", tmp_path / "state" / "catalog.sqlite"
+    (wiki / "people").mkdir(parents=True)
+    (wiki / "people" / "Ada.md").write_text(render({"title": "Ada", "type": "person"}, "x"))
+    Catalog.scan(wiki, cache)
+    (wiki / "people" / "Bo.md").write_text(render({"title": "Bo", "type": "person"}, "x"))
+    read_only = Catalog.scan(wiki, cache, save_cache=False)
+    assert read_only.lookup("Bo") is not None
+    read_only.put(entry("Cy", "person"))
+    with sqlite3.connect(cache) as db:
+        assert [s for (s,) in db.execute("SELECT stem FROM pages")] == ["Ada"]
+    db.close()
 
 
 def test_index_lists_every_page_once_grouped() -> None:
@@ -98,3 +129,21 @@ def test_mentioned_in_finds_titles_and_aliases_by_whole_words() -> None:
     assert set(found) == {"GRPO", "Andrej Karpathy", "Ada", "Lighthouse"}
     assert cat.mentioned_in(text, limit=1) == ["GRPO"]
     assert cat.mentioned_in("Nothing relevant here.", limit=5) == []
+
+
+def test_pages_put_are_this_commands_plans_never_shared(tmp_path: Path) -> None:
+    """An ingest puts a page before it writes it: a crash in between, or another process
+    reading the database meanwhile, must not see a page that has no file."""
+    wiki, cache = tmp_path / "wiki", tmp_path / "state" / "catalog.sqlite"
+    (wiki / "people").mkdir(parents=True)
+    (wiki / "people" / "Ada.md").write_text(render({"title": "Ada", "type": "person"}, "x"))
+    mine = Catalog.scan(wiki, cache)
+    planned = Entry("Bo", "people/Bo.md", "Bo", "person", sources=("S",))
+    mine.put(planned)
+    mine.put(Entry("Ada", "people/Ada.md", "Ada", "person", ("Lovelace",), sources=("S",)))
+    assert mine.lookup("Bo") == planned and mine.lookup("Lovelace") is not None
+    assert [e.stem for e in mine.related("Bo")] == ["Ada"]
+    assert mine.counts() == {"person": 2} and sum(n for n, _ in mine.index_groups().values()) == 2
+    other = Catalog.scan(wiki, cache)  # another process, or the next run after a crash
+    assert other.lookup("Bo") is None and other.lookup("Lovelace") is None
+    assert other.counts() == {"person": 1}

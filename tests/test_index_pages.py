@@ -13,7 +13,7 @@ from llmwiki.catalog import Catalog, Entry
 from llmwiki.engines.extractive.engine import ExtractiveEngine
 from llmwiki.identity import fold_name
 from llmwiki.lint import lint
-from llmwiki.pages import parse_links
+from llmwiki.pages import parse_links, render
 from llmwiki.scan import walk
 from llmwiki.vault import Vault
 
@@ -117,3 +117,34 @@ def test_no_page_takes_a_part_name() -> None:
     taken = "Index - Concepts - S"
     assert Catalog().free_stem(taken, "concept") == f"{taken} (concept)"
     assert Catalog().free_stem("Index - of things", "concept") == "Index - of things"
+
+
+@pytest.mark.usefixtures("small_parts")
+def test_a_new_run_renders_again_only_the_parts_whose_pages_changed(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = vault.folder("concept")
+    for e in concepts(120):
+        (folder / f"{e.stem}.md").write_text(render({"title": e.title, "type": "concept"}, "x"))
+    assert index_pages.IndexFiles(vault).write(Catalog.load(vault))
+    rendered: list[str] = []
+    real = index_pages._render_parts
+
+    def spy(kind: str, rows: list[index_pages.Row]) -> list[tuple[str, int, str]]:
+        rendered.append(rows[0][0][:1])
+        return real(kind, rows)
+
+    monkeypatch.setattr(index_pages, "_render_parts", spy)
+    assert index_pages.IndexFiles(vault).write(Catalog.load(vault)) == []
+    assert rendered == []  # nothing changed: not one part rendered
+    # a page edited in Obsidian: its initial's part alone, and index.md if its count moved
+    page = next(folder.glob("Omega*.md"))
+    page.write_text(render({"title": page.stem, "type": "concept", "summary": "New."}, "x"))
+    changed = index_pages.IndexFiles(vault).write(Catalog.load(vault))
+    assert rendered == ["o"] and len(changed) == 1
+    assert changed[0].name.startswith("Index - Concepts - O")
+    # a part someone removed is written again, though its pages did not change
+    part = next((vault.wiki / "index").glob("Index - Concepts - B*.md"))
+    part.unlink()
+    assert index_pages.IndexFiles(vault).write(Catalog.load(vault)) == [part]
+    assert index_pages.stale(vault, Catalog.load(vault)) == []

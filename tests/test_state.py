@@ -47,7 +47,7 @@ def built(tmp_path: Path) -> Vault:
 @pytest.mark.parametrize("kind", sorted(GARBAGE))
 def test_damaged_state_files_are_rebuilt(built: Vault, kind: str) -> None:
     state = sorted(p for p in built.state.iterdir() if p.name != "lock")
-    assert {p.name for p in state} >= {"manifest.jsonl", "catalog.json", "search.sqlite"}
+    assert {p.name for p in state} >= {"manifest.jsonl", "catalog.sqlite", "search.sqlite"}
     for path in state:
         path.write_bytes(GARBAGE[kind])
     for command in COMMANDS:

@@ -8,17 +8,19 @@ the rows of `index.md` (index_pages.py writes it), which is code-generated from 
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import re
-from collections.abc import Collection, Iterable, Iterator
+import sqlite3
+import threading
+import zlib
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmwiki import catalog_store as store
 from llmwiki import identity
-from llmwiki.errors import PageError
 from llmwiki.identity import different_people, fold_name, initials, normalize_key, similarity
 from llmwiki.overview import edited_by_hand
 from llmwiki.pages import (
@@ -26,23 +28,17 @@ from llmwiki.pages import (
     as_list,
     inert_text,
     parse_links,
-    read,
     render_link,
     safe_name,
     section_lines,
 )
 from llmwiki.scan import WikiFiles, gc_paused, walk
-from llmwiki.vault import GENERATED_PAGES, INDEX_PARTS, Vault, atomic_write
+from llmwiki.vault import GENERATED_PAGES, INDEX_PARTS, Vault
 
 MAX_NAME_WORDS = 6  # longest page name, in words, that mentioned_in recognises in a text
 RELATED_LIMIT = 8  # pages a page's `## Related` lists
 _TEXT_WORD = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE = re.compile(r"['’]s$")
-CACHE_FILE = "catalog.json"
-CACHE_FIELDS = 11  # Entry's fields; a cache row of another length is from an older version
-# the rules of _index_terms (llmwiki.identity's words and initials): a row cached under other
-# rules would leave a page unfound by a name it now answers to, so it is read again
-TERMS_VERSION = 3
 NOT_APPLIED_HEADING = "Not applied"  # on a source page: locked pages it had facts for
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
 TYPE_ORDER = ("source", "person", "concept", "answer")
@@ -80,51 +76,31 @@ class Entry:
         return (self.title, self.stem, *self.aliases)
 
 
-def _load_cache(cache: Path | None) -> dict[str, list[Any]]:
-    if cache is None:
-        return {}
-    try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-        return {}  # derived state: a missing or damaged cache only costs a full scan
-    return data if isinstance(data, dict) else {}
-
-
-def _index_terms(entry: Entry) -> tuple[list[str], list[str]]:
-    """What a page is found by: its normalized names, and each word of its names plus their
-    acronyms ("GRPO"). Sorted, so the cache and the lookup order are deterministic."""
-    keys = {normalize_key(n) for n in entry.names} - {""}
-    terms = {w for n in entry.names for w in identity.words(n)}
-    terms.update(a for n in entry.names for a in initials(n))
-    return sorted(keys), sorted(terms)
-
-
 class Catalog:
-    def __init__(self, entries: Iterable[Entry] = ()) -> None:
-        self._entries: dict[str, Entry] = {}
-        # The name indexes are built on first use, from each entry's terms: a command that
-        # only lists pages (`wiki status`) never pays for them.
-        # stem -> its _index_terms, when known (else worked out when the indexes are built)
-        self._terms: dict[str, tuple[list[str], list[str]] | None] = {}
-        self._indexed = False
-        self._keys: dict[str, list[str]] = {}  # normalized title/alias/stem -> stems
-        self._tokens: dict[str, list[str]] = {}  # each word of a name -> stems
-        self._taken: set[str] = set()  # folded stems (see fold_name), for free_stem
-        # index.md's rows by type, sorted once when first asked for (a sort of 100,000 rows
-        # costs less than inserting them one by one) and then kept sorted, so rendering
-        # after one change is a join; a row's line is cached with the entry
-        self._rows: dict[str, list[tuple[str, str, str]]] | None = None
-        self._lines: dict[str, str] = {}  # stem -> its line in the index, when known
-        self._cited_by: dict[str, list[str]] = {}  # source page -> pages citing it
+    """The pages' frontmatter, queried from a catalog database (catalog_store): the vault's
+    own through `load`, or one in memory for a catalog built from entries. Safe to share
+    between the threads of one ingest."""
+
+    def __init__(self, entries: Iterable[Entry] = (), db: sqlite3.Connection | None = None) -> None:
+        self._db = db if db is not None else store.memory()
+        store.add_overlay(self._db)
+        self._lock = threading.RLock()
+        self._cited_total: int | None = None  # source pages anything cites, for `related`
+        # the tables queries read: the files' own until something is put, then the views
+        # that lay the pages put over them (reading the views costs a check per row)
+        self._tables = {t: f"main.{t}" for t in ("pages", "names", "words", "cites")}
         self.unreadable: dict[str, str] = {}  # folded stem -> path of a page that won't parse
-        for entry in entries:
-            self.put(entry)
+        batch = [(_values(e), store.index_terms(e.names)) for e in entries]
+        if batch:
+            with store.transaction(self._db):
+                for values, terms in batch:
+                    store.insert_page(self._db, values, terms)
 
     @classmethod
     def load(cls, vault: Vault, save_cache: bool = True) -> Catalog:
-        """The vault's catalog through its cache in .wiki/ (kept read-only with
+        """The vault's catalog through its database in .wiki/ (left as it was with
         `save_cache=False`, for commands that must write nothing)."""
-        return cls.scan(vault.wiki, vault.state / CACHE_FILE, save_cache)
+        return cls.scan(vault.wiki, vault.state / store.STORE_FILE, save_cache)
 
     @classmethod
     def scan(
@@ -136,99 +112,81 @@ class Catalog:
     ) -> Catalog:
         """Read every page's frontmatter. Unparseable pages are skipped (lint reports them).
 
-        With a `cache` file, only pages whose size or mtime changed since the last scan are
-        parsed again, so a scan of a large wiki costs a stat per page. `files`: the walk of
-        wiki/ to use, else a new one.
+        With a `cache` database, only pages whose size or mtime changed since the last scan
+        are parsed again, so a scan of a large wiki costs a stat per page. `files`: the walk
+        of wiki/ to use, else a new one.
         """
+        found = files if files is not None else walk(wiki_dir)
         with gc_paused():
-            return cls._scan(wiki_dir, cache, save_cache, files)
+            if cache is not None and save_cache:
+                db = None
+                try:
+                    db = store.open_store(cache)
+                    unreadable = store.sync(db, wiki_dir, found, _row)
+                    return cls._made(db, unreadable)
+                except sqlite3.Error:
+                    if db is not None:
+                        db.close()
+                    # locked past the timeout, a read-only folder, a full disk: the same
+                    # catalog, worked out in memory
+            db = store.copy_to_memory(cache) if cache is not None else store.memory()
+            return cls._made(db, store.sync(db, wiki_dir, found, _row))
 
     @classmethod
-    def _scan(
-        cls, wiki_dir: Path, cache: Path | None, save_cache: bool, files: WikiFiles | None
-    ) -> Catalog:
-        known = _load_cache(cache)
-        seen: dict[str, list[Any]] = {}
-        catalog = cls()
-        found = files if files is not None else walk(wiki_dir)
-        for rel in sorted(found.pages):
-            mtime_ns, size = found.pages[rel]
-            hit = known.get(rel)
-            if (
-                hit
-                and hit[0] == mtime_ns
-                and hit[1] == size
-                and len(hit[2]) == CACHE_FIELDS
-                and hit[5:6] == [TERMS_VERSION]
-                and len(hit) == 7
-            ):
-                fields, keys, words, line = hit[2], hit[3], hit[4], hit[6]
-                (
-                    stem,
-                    rel_,
-                    title,
-                    kind,
-                    aliases,
-                    summary,
-                    date,
-                    contradictions,
-                    cited,
-                    edited,
-                    not_applied,
-                ) = fields
-                entry = Entry(
-                    stem,
-                    rel_,
-                    title,
-                    kind,
-                    tuple(aliases),
-                    summary,
-                    date,
-                    contradictions,
-                    tuple(cited),
-                    bool(edited),
-                    tuple(not_applied),
-                )
-                catalog._lines[stem] = line
-                catalog.put(entry, (keys, words))
-                seen[rel] = hit  # the same row: comparing it with `known` costs nothing
-                continue
-            path = wiki_dir / rel
-            try:
-                page = read(path)
-            except (PageError, UnicodeDecodeError):
-                # not in the catalog (lint reports it), but its name stays taken: a new
-                # page of that name would make its links ambiguous
-                catalog.unreadable[fold_name(path.stem)] = rel
-                continue
-            entry = entry_for(path, wiki_dir, page.meta, page.body)
-            keys, words = _index_terms(entry)
-            line = catalog._line(entry)
-            catalog.put(entry, (keys, words))
-            fields = [
-                entry.stem,
-                entry.rel,
-                entry.title,
-                entry.type,
-                list(entry.aliases),
-                entry.summary,
-                entry.date,
-                entry.contradictions,
-                list(entry.sources),
-                entry.overview_edited,
-                list(entry.not_applied),
-            ]
-            seen[rel] = [mtime_ns, size, fields, keys, words, TERMS_VERSION, line]
-        if cache is not None and save_cache and seen != known:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(cache, json.dumps(seen, ensure_ascii=False).encode("utf-8"))
+    def _made(cls, db: sqlite3.Connection, unreadable: dict[str, str]) -> Catalog:
+        catalog = cls(db=db)
+        catalog.unreadable = unreadable
         return catalog
 
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        """Run `sql`, whose tables are named "{pages}", "{names}", "{words}", "{cites}"."""
+        with self._lock:
+            return list(self._db.execute(sql.format(**self._tables), args))
+
+    def _query_in(self, sql: str, values: Iterable[str]) -> list[Any]:
+        """Run `sql` + " (?, ...)" over `values` (see _query)."""
+        with self._lock:
+            return list(store.select_in(self._db, sql.format(**self._tables), values))
+
+    def _entries(self, stems: Iterable[str]) -> dict[str, Entry]:
+        rows = self._query_in(f"SELECT {store.PAGE_COLUMNS} FROM {{pages}} WHERE stem IN", stems)
+        return {row[0]: _entry(row) for row in rows}
+
     def __iter__(self) -> Iterator[Entry]:
-        return iter(self._entries.values())
+        return iter(
+            [
+                _entry(r)
+                for r in self._query(f"SELECT {store.PAGE_COLUMNS} FROM {{pages}} ORDER BY rel")
+            ]
+        )
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return int(self._query("SELECT count(*) FROM {pages}")[0][0])
+
+    def counts(self) -> dict[str, int]:
+        """How many pages of each type."""
+        return dict(self._query("SELECT type, count(*) FROM {pages} GROUP BY type"))
+
+    def edited_overviews(self) -> list[str]:
+        """The pages whose overview a person rewrote, by file name."""
+        return [s for (s,) in self._query("SELECT stem FROM {pages} WHERE edited ORDER BY stem")]
+
+    def with_contradictions(self) -> list[Entry]:
+        """The pages whose frontmatter counts contradictions (even none still open), by file
+        name."""
+        sql = f"SELECT {store.PAGE_COLUMNS} FROM {{pages}} WHERE contradictions IS NOT NULL"
+        return sorted((_entry(r) for r in self._query(sql)), key=lambda e: e.stem)
+
+    def not_applied(self) -> dict[str, list[str]]:
+        """Locked page -> the source pages whose facts about it were not applied."""
+        found: dict[str, list[str]] = {}
+        rows = self._query(
+            "SELECT stem, not_applied FROM {pages} WHERE not_applied != '[]' ORDER BY rel"
+        )
+        for stem, targets in rows:
+            for target in json.loads(targets):
+                found.setdefault(target, []).append(stem)
+        return found
 
     def related(self, stem: str, limit: int = RELATED_LIMIT) -> list[Entry]:
         """People and concepts that share the most specific sources with page `stem`, best
@@ -236,110 +194,104 @@ class Catalog:
         less the more pages it names, and a page that nearly every source cites (GitHub,
         Python) counts little: sharing it says nothing (#13.8). A source page is its own
         source: the pages related to it are those citing it."""
-        entry = self._entries.get(stem)
+        entry = self.get(stem)
         if entry is None:
             return []
-        self._names()
-        total = len(self._cited_by) + 1
+        if self._cited_total is None:
+            # every source page cited, as read or as put (read from both tables, not the
+            # view: its check per row costs ten times the count)
+            put = f"SELECT source FROM {store.PUT}cites"
+            sql = f"SELECT count(*) FROM (SELECT source FROM main.cites UNION {put})"
+            self._cited_total = int(self._query(sql)[0][0])
+        total = self._cited_total + 1
         shared: dict[str, float] = {}
         own = entry.sources or ((stem,) if entry.type == "source" else ())
-        for source in own:
-            cited = self._cited_by.get(source, ())
+        for source in dict.fromkeys(own):
+            cited = [
+                s for (s,) in self._query("SELECT stem FROM {cites} WHERE source = ?", (source,))
+            ]
             weight = 1.0 / math.log2(2 + len(cited))
             for other in cited:
                 if other != stem:
                     shared[other] = shared.get(other, 0.0) + weight
+        entries = self._entries(shared)
         ranked = sorted(
             (
-                -n * math.log(1 + total / len(self._entries[s].sources or [s])),
-                self._entries[s].title.casefold(),
+                -n * math.log(1 + total / len(entries[s].sources or [s])),
+                entries[s].title.casefold(),
                 s,
             )
             for s, n in shared.items()
-            if self._entries[s].type in ENTITY_TYPES
+            if entries[s].type in ENTITY_TYPES
         )
-        return [self._entries[s] for _, _, s in ranked[:limit]]
+        return [entries[s] for _, _, s in ranked[:limit]]
 
-    def index_rows(self, kind: str) -> list[tuple[str, str, str]]:
-        if self._rows is None:
-            self._rows = {}
-            for entry in self._entries.values():
-                self._rows.setdefault(_group(entry), []).append(self._row(entry))
-            for rows in self._rows.values():
-                rows.sort()
-        return self._rows.get(kind, [])
+    def index_rows(self, kind: str, initial: str | None = None) -> list[tuple[str, str, str]]:
+        """The index's rows of the pages of type `kind` ("other": of no known type), of those
+        whose title starts with `initial` (see index_letters) when given, sorted: (sort key,
+        file name, line)."""
+        where = "grp = ?" if initial is None else "grp = ? AND initial = ?"
+        args = (kind,) if initial is None else (kind, initial)
+        sql = f"SELECT sortkey, stem, line FROM {{pages}} WHERE {where} ORDER BY sortkey, stem"
+        return [tuple(r) for r in self._query(sql, args)]
 
-    def _line(self, entry: Entry) -> str:
-        line = self._lines.get(entry.stem)
-        if line is None:
-            line = self._lines[entry.stem] = _line(entry)
-        return line
+    def index_groups(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(type, initial) -> (how many pages, a checksum of their rows in the index): what
+        tells the index's writer which parts changed."""
+        # counted over the files' rows, then corrected for the few put over them: the view's
+        # check per row would cost ten times the count
+        sql = "SELECT grp, initial, count(*), sum(crc) FROM {} GROUP BY grp, initial"
+        replaced = f"main.pages WHERE stem IN (SELECT stem FROM {store.PUT}pages)"
+        groups: dict[tuple[str, str], tuple[int, int]] = {}
+        for table, sign in (("main.pages", 1), (replaced, -1), (f"{store.PUT}pages", 1)):
+            for grp, initial, n, crc in self._query(sql.format(table)):
+                count, total = groups.get((grp, initial), (0, 0))
+                groups[(grp, initial)] = (count + sign * n, total + sign * crc)
+        return {key: value for key, value in groups.items() if value[0] > 0}
+        return {(g, i): (n, crc) for g, i, n, crc in self._query(sql)}
 
-    def _row(self, entry: Entry) -> tuple[str, str, str]:
-        """A page's sort key and line in index.md."""
-        return (entry.title.casefold(), entry.stem, self._line(entry))
+    def index_state(self) -> dict[Any, Any]:
+        """What the index's writer recorded of the files it last wrote (index_pages.py)."""
+        with self._lock:
+            return store.load_state(self._db, "index")
+
+    def save_index_state(self, state: dict[Any, Any]) -> None:
+        with self._lock:
+            store.save_state(self._db, "index", state)
+
+    def without(self, stem: str) -> Catalog:
+        """A copy of this catalog in memory, without page `stem` (and without the pages put:
+        they are this command's plans)."""
+        db = store.memory()
+        with self._lock:
+            self._db.backup(db)
+        with store.transaction(db):
+            store.delete_pages(db, [stem])
+        return Catalog(db=db)
 
     def get(self, stem: str) -> Entry | None:
-        return self._entries.get(stem)
+        return self._entries([stem]).get(stem)
 
     def put(self, entry: Entry, terms: tuple[list[str], list[str]] | None = None) -> None:
-        """Add or replace a page. `terms` are its `_index_terms`, when already known."""
-        old = self._entries.pop(entry.stem, None)
-        if old is not None:
-            self._unindex(old)
-            if old != entry:
-                self._lines.pop(entry.stem, None)
-        self._entries[entry.stem] = entry
-        self._terms[entry.stem] = terms
-        if self._rows is not None:
-            bisect.insort(self._rows.setdefault(_group(entry), []), self._row(entry))
-        if self._indexed:
-            self._index(entry, terms)
+        """Add or replace a page. `terms` are its `store.index_terms`, when already known."""
+        values = _values(entry)
+        terms = terms or store.index_terms(entry.names)
+        with self._lock:
+            if self._cited_total is not None:  # a source cited for the first time counts
+                new = set(entry.sources)
+                for table in ("main.cites", f"{store.PUT}cites"):
+                    sql = f"SELECT source FROM {table} WHERE source IN"
+                    new -= {s for (s,) in self._query_in(sql, entry.sources)}
+                self._cited_total += len(new)
+            with store.transaction(self._db, shared=False):
+                store.insert_page(self._db, values, terms, store.PUT)
+            self._tables = {t: f"v_{t}" for t in self._tables}
 
-    def _terms_of(self, entry: Entry) -> tuple[list[str], list[str]]:
-        terms = self._terms.get(entry.stem)
-        if terms is None:
-            terms = self._terms[entry.stem] = _index_terms(entry)
-        return terms
-
-    def _index(self, entry: Entry, terms: tuple[list[str], list[str]] | None) -> None:
-        self._taken.add(fold_name(entry.stem))
-        for source in entry.sources:
-            self._cited_by.setdefault(source, []).append(entry.stem)
-        keys, words = terms or self._terms_of(entry)
-        for key in keys:
-            self._keys.setdefault(key, []).append(entry.stem)
-        for word in words:
-            self._tokens.setdefault(word, []).append(entry.stem)
-
-    def with_indexes(self) -> Catalog:
-        """This catalog with its name indexes and index rows built now: for a command that
-        will use them, so the cost falls before its first source rather than inside it."""
-        self._names()
-        self.index_rows("source")
-        return self
-
-    def _names(self) -> None:
-        """Build the name indexes, once."""
-        if not self._indexed:
-            self._indexed = True
-            for stem, entry in self._entries.items():
-                self._index(entry, self._terms[stem])
-
-    def _unindex(self, entry: Entry) -> None:
-        if self._rows is not None:
-            rows = self._rows[_group(entry)]
-            del rows[bisect.bisect_left(rows, self._row(entry))]
-        if not self._indexed:
-            return
-        for source in entry.sources:
-            self._cited_by[source].remove(entry.stem)
-        keys, words = self._terms_of(entry)
-        for index, terms in ((self._keys, keys), (self._tokens, words)):
-            for term in terms:
-                stems = index.get(term, [])
-                if entry.stem in stems:
-                    stems.remove(entry.stem)
+    def _stems_named(self, keys: Iterable[str], table: str = "names") -> list[tuple[str, str]]:
+        column = "key" if table == "names" else "word"
+        return self._query_in(
+            f"SELECT {column}, stem FROM {{{table}}} WHERE {column} IN", set(keys)
+        )
 
     def lookup(self, name: str, types: Collection[str] = ()) -> Entry | None:
         """The page whose title, file name or alias is `name` (case and punctuation ignored),
@@ -348,18 +300,14 @@ class Catalog:
         A name shared by several pages (two people with the alias "Dean") is ambiguous: None.
         A title or file-name match wins over an alias match.
         """
-        self._names()
         key = normalize_key(name)
-        stems = self._keys.get(key, [])
-        if types:
-            stems = [s for s in stems if self._entries[s].type in types]
+        entries = self._entries(s for _, s in self._stems_named([key]))
+        stems = sorted(s for s, e in entries.items() if not types or e.type in types)
         if not stems:
             return None
-        by_title = [
-            s for s in stems if key in (normalize_key(self._entries[s].title), normalize_key(s))
-        ]
+        by_title = [s for s in stems if key in (normalize_key(entries[s].title), normalize_key(s))]
         chosen = by_title or stems
-        return self._entries[chosen[0]] if len(chosen) == 1 else None
+        return entries[chosen[0]] if len(chosen) == 1 else None
 
     def candidates(self, name: str, kind: str, limit: int = 5) -> list[Entry]:
         """Pages that might be `name` without being an exact match, best first, at most `limit`.
@@ -368,17 +316,15 @@ class Catalog:
         singular ("LLMs"), are scored, so the cost does not grow with the wiki. Two full
         personal names with different first names never match (see llmwiki.identity).
         """
-        self._names()
         key = normalize_key(name)
         plural = {key + "s", key[:-1]} if key.endswith("s") else {key + "s"}
-        pool: set[str] = set()
-        for term in {*identity.words(name), *plural}:
-            pool.update(self._tokens.get(term, ()))
-        for term in {*initials(name), *(a + "s" for a in initials(name)), *plural}:
-            pool.update(self._keys.get(term, ()))
+        pool = {s for _, s in self._stems_named({*identity.words(name), *plural}, "words")}
+        acronyms = {*initials(name), *(a + "s" for a in initials(name)), *plural}
+        pool.update(s for _, s in self._stems_named(acronyms))
         scored: list[tuple[float, str]] = []
-        for stem in sorted(pool):
-            entry = self._entries[stem]
+        entries = self._entries(pool)
+        for stem in sorted(entries):
+            entry = entries[stem]
             if entry.type not in (kind, ""):
                 continue
             if kind == "person" and different_people(name, entry.title):
@@ -386,25 +332,26 @@ class Catalog:
             score = max(similarity(name, n) for n in entry.names)
             if score >= 0.6:
                 scored.append((-score, stem))
-        return [self._entries[stem] for _, stem in sorted(scored)[:limit]]
+        return [entries[stem] for _, stem in sorted(scored)[:limit]]
 
     def mentioned_in(self, text: str, limit: int) -> list[str]:
         """Titles of pages whose title or an alias occurs in `text`, at most `limit`, most
         often mentioned first. Runs of up to MAX_NAME_WORDS words of the text are looked up
         as names, so the work grows with the text, not with the wiki."""
-        self._names()
         keys = [normalize_key(_POSSESSIVE.sub("", w)) for w in _TEXT_WORD.findall(text)]
-        counts: dict[str, int] = {}
+        runs: dict[str, int] = {}
         for i in range(len(keys)):
             joined = ""
             for key in keys[i : i + MAX_NAME_WORDS]:
                 joined += key
-                if len(joined) < 3:
-                    continue
-                for stem in self._keys.get(joined, ()):
-                    counts[stem] = counts.get(stem, 0) + 1
-        ranked = sorted((-n, s) for s, n in counts.items())
-        return [self._entries[s].title for _, s in ranked[:limit]]
+                if len(joined) >= 3:
+                    runs[joined] = runs.get(joined, 0) + 1
+        counts: dict[str, int] = {}
+        for key, stem in self._stems_named(runs):
+            counts[stem] = counts.get(stem, 0) + runs[key]
+        ranked = [s for _, s in sorted((-n, s) for s, n in counts.items())[:limit]]
+        entries = self._entries(ranked)
+        return [entries[s].title for s in ranked]
 
     def free_stem(self, title: str, kind: str, taken: Collection[str] = ()) -> str:
         """A file name for a new page: the title's safe name, or a qualified one if taken.
@@ -415,12 +362,12 @@ class Catalog:
         pages a source is about to create.
         """
 
-        self._names()
-
         def free(name: str) -> bool:
             key = fold_name(name)
             reserved = key in RESERVED_STEMS or _PART_NAME.fullmatch(key) is not None
-            used = key in self._taken or key in self.unreadable
+            used = key in self.unreadable or bool(
+                self._query("SELECT 1 FROM {pages} WHERE folded = ? LIMIT 1", (key,))
+            )
             return not used and key not in taken and not reserved
 
         base = safe_name(title)
@@ -469,6 +416,70 @@ def _int_or_none(value: object) -> int | None:
         return int(str(value))
     except ValueError:
         return None
+
+
+def _row(
+    wiki_dir: Path, path: Path, meta: dict[str, object], body: str
+) -> tuple[tuple[Any, ...], tuple[list[str], list[str]]]:
+    """A page file's row in the catalog database, and what it is found by."""
+    entry = entry_for(path, wiki_dir, meta, body)
+    return _values(entry), store.index_terms(entry.names)
+
+
+def _values(entry: Entry) -> tuple[Any, ...]:
+    line = _line(entry)
+    return (
+        entry.stem,
+        entry.rel,
+        fold_name(entry.stem),
+        entry.title,
+        entry.type,
+        json.dumps(entry.aliases, ensure_ascii=False),
+        entry.summary,
+        entry.date,
+        entry.contradictions,
+        json.dumps(entry.sources, ensure_ascii=False),
+        int(entry.overview_edited),
+        json.dumps(entry.not_applied, ensure_ascii=False),
+        _group(entry),
+        entry.title.casefold(),
+        line,
+        index_letters(entry.title.casefold(), 1),
+        zlib.crc32(f"{entry.title.casefold()}\0{entry.stem}\0{line}".encode()),
+    )
+
+
+def _list(text: str) -> tuple[str, ...]:
+    return () if text == "[]" else tuple(json.loads(text))  # most lists are empty
+
+
+def _entry(row: Sequence[Any]) -> Entry:
+    stem, rel, _, title, kind, aliases, summary, date, contradictions, sources, edited = row[:11]
+    return Entry(
+        stem,
+        rel,
+        title,
+        kind,
+        _list(aliases),
+        summary,
+        date,
+        contradictions,
+        _list(sources),
+        bool(edited),
+        _list(row[11]),
+    )
+
+
+_NOT_SHOWN = re.compile(r"[\W_]")  # what the name of an index part shows as "-"
+
+
+def index_letters(key: str, n: int) -> str:
+    """The first `n` characters of a title's sort key, as the name of an index part shows
+    them (index_pages.py)."""
+    head = key[:n]
+    if not head.isalnum():
+        head = _NOT_SHOWN.sub("-", head) or "-"
+    return head[:1].upper() + head[1:]
 
 
 def _group(entry: Entry) -> str:

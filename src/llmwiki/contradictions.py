@@ -112,9 +112,7 @@ def scan(vault: Vault, catalog: Catalog | None = None) -> list[Callout]:
     """Every contradiction in the wiki, from the pages whose frontmatter says they carry one."""
     catalog = catalog or Catalog.load(vault)
     found: list[Callout] = []
-    for entry in sorted(catalog, key=lambda e: e.stem):
-        if entry.contradictions is None:
-            continue
+    for entry in catalog.with_contradictions():
         page = read(vault.wiki / entry.rel)
         found.extend(parse(page.body, entry.stem))
     return found

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import networkx as nx
 
-from llmwiki.catalog import RELATED_LIMIT, Catalog, entry_for
+from llmwiki.catalog import RELATED_LIMIT, Catalog
+from llmwiki.catalog_store import STORE_FILE
 from llmwiki.errors import UsageError
 from llmwiki.identity import fold_name
 from llmwiki.page_info import PageInfo, Scan, scan_pages
-from llmwiki.scan import WikiFiles
+from llmwiki.scan import WikiFiles, walk
 from llmwiki.vault import Vault
 
 EXPORT_FORMATS = (".graphml", ".json", ".gexf")
@@ -77,6 +78,8 @@ class WikiGraph:
     broken: tuple[BrokenLink, ...]
     shadowed: tuple[PageInfo, ...]  # pages whose file name an earlier page already has
     scan: Scan
+    vault: Vault
+    files: WikiFiles  # the walk of wiki/ it was built from
 
     def resolve(self, target: str) -> str | None:
         return self.names.resolve(target)
@@ -96,19 +99,15 @@ class WikiGraph:
         return tuple(i for i in self.scan.pages if i.error)
 
     def catalog(self) -> Catalog:
-        """What `Catalog.scan` reads from the files, built from the cache instead."""
-        wiki = Path("wiki")
-        return Catalog(
-            entry_for(wiki / info.rel, wiki, dict(info.meta))
-            for info in self.scan.pages
-            if not info.error
-        )
+        """The vault's catalog, brought in step with the files this graph was built from."""
+        return Catalog.scan(self.vault.wiki, self.vault.state / STORE_FILE, files=self.files)
 
 
 def build_graph(vault: Vault, terms: bool = False, files: WikiFiles | None = None) -> WikiGraph:
     """The link graph of `vault`'s wiki, from the files (through the cache; `files`: the walk
     of wiki/ to use, else a new one); with `terms`, its pages carry the names they mention
     (see `scan_pages`)."""
+    files = files if files is not None else walk(vault.wiki)
     found = scan_pages(vault, terms, files)
     by_name: dict[str, str] = {}
     by_path: dict[str, str] = {}
@@ -142,7 +141,7 @@ def build_graph(vault: Vault, terms: bool = False, files: WikiFiles | None = Non
             elif resolved != stem:
                 edges.append((stem, resolved))
     graph.add_edges_from(edges)
-    return WikiGraph(graph, pages, names, tuple(broken), tuple(shadowed), found)
+    return WikiGraph(graph, pages, names, tuple(broken), tuple(shadowed), found, vault, files)
 
 
 # --- questions asked of the graph ---------------------------------------------------------

@@ -12,11 +12,10 @@ the parts no longer needed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from llmwiki.catalog import TYPE_HEADINGS, TYPE_ORDER, Catalog
+from llmwiki.catalog import TYPE_HEADINGS, TYPE_ORDER, Catalog, index_letters
 from llmwiki.vault import INDEX_PARTS, Vault
 
 INDEX = "index.md"
@@ -31,75 +30,131 @@ _HEADER = "Generated from the pages' frontmatter on every change; edits here are
 Row = tuple[str, str, str]  # (sort key, file name, line), as Catalog.index_rows gives them
 
 
-class IndexFiles:
-    """Renders and writes the index files for one run of a command, remembering what it
-    rendered and wrote: after a change to one page, only the rows of its type and initial
-    letter are rendered again and only the files whose text changed are written, so the
-    cost per source stays small however large the wiki is."""
+Part = tuple[str, int]  # (letters, line count) of one part
+# (type, initial) -> (its index_groups checksum, its parts): what a writer wrote
+State = dict[tuple[str, str], tuple[tuple[int, int] | None, list[Part]]]
 
-    def __init__(self, vault: Vault | None) -> None:
+
+class IndexFiles:
+    """Writes the index files for one run of a command. It renders again only the parts whose
+    pages changed, told by the catalog's checksum of each (type, initial letter) group
+    against the one recorded when the part was last written, and writes only the files whose
+    text changed: the cost per source stays small however large the wiki is. With
+    `everything`, the first write renders every part and compares it with the disk (what
+    `wiki lint --fix` wants: a part edited by hand is put right)."""
+
+    def __init__(self, vault: Vault | None, everything: bool = False) -> None:
         self.vault = vault  # None: render only
-        # (type, initial letter) -> (its rows, its parts as (letters, line count, text))
-        self._groups: dict[tuple[str, str], tuple[list[Row], list[tuple[str, int, str]]]] = {}
-        self._written: dict[str, str] = {}  # path under wiki/ -> the text known to be there
+        self.everything = everything
+        self._state: State | None = None  # what this run wrote; None before its first write
+        self._index_text = ""
 
     def render(self, catalog: Catalog) -> dict[str, str]:
         """Every generated index file: its path under wiki/ -> its text; index.md first."""
-        lines = ["# Index", "", _HEADER]
+        kinds = _kinds(catalog.index_groups())
         parts: dict[str, str] = {}
-        for kind in (*TYPE_ORDER, "other"):
-            rows = catalog.index_rows(kind)
-            if not rows:
-                continue
-            heading = TYPE_HEADINGS.get(kind, "Other")
-            lines += ["", f"## {heading} ({len(rows)})", ""]
-            if len(rows) <= MAX_INLINE:
-                lines.extend(row[2] for row in rows)
+        state: State = {}
+        for kind, count in kinds.items():
+            if count <= MAX_INLINE:
                 continue
             by_initial: dict[str, list[Row]] = {}
-            for row in rows:  # rows keep their order inside a group
-                by_initial.setdefault(_letters(row[0], 1), []).append(row)
-            for initial in sorted(by_initial):
-                for letters, count, text in self._parts(kind, heading, by_initial[initial]):
-                    name = f"{PART_PREFIX}{heading} - {letters}"
-                    # by name, as Obsidian's "shortest" links are: no page takes a part's name
-                    lines.append(f"- [[{name}|{letters}]] ({count})")
-                    parts[f"{PARTS_DIR}/{name}.md"] = text
-        return {INDEX: "\n".join(lines) + "\n", **parts}
-
-    def _parts(self, kind: str, heading: str, group: list[Row]) -> list[tuple[str, int, str]]:
-        key = (kind, _letters(group[0][0], 1))
-        known = self._groups.get(key)
-        # unchanged rows are the very same tuples, so this comparison is cheap
-        if known is not None and known[0] == group:
-            return known[1]
-        parts = []
-        for letters, rows in _split(group, 1):
-            body = [f"# {heading}: {letters}", "", _HEADER, "", *(row[2] for row in rows)]
-            parts.append((letters, len(rows), "\n".join(body) + "\n"))
-        self._groups[key] = (group, parts)
-        return parts
+            for row in catalog.index_rows(kind):  # rows keep their order inside a group
+                by_initial.setdefault(index_letters(row[0], 1), []).append(row)
+            for initial, rows in by_initial.items():
+                rendered = _render_parts(kind, rows)
+                parts.update((_part_path(kind, letters), text) for letters, _, text in rendered)
+                state[(kind, initial)] = (None, [(letters, n) for letters, n, _ in rendered])
+        return {INDEX: _index_text(catalog, kinds, state), **parts}
 
     def write(self, catalog: Catalog) -> list[Path]:
         """Write the index files whose text changed and remove parts no longer generated;
-        the paths written or removed."""
+        the paths written or removed, index.md first."""
         vault = self.vault
         if vault is None:
             raise ValueError("an IndexFiles made without a vault only renders")
-        wanted = self.render(catalog)
+        groups = catalog.index_groups()
+        kinds = _kinds(groups)
+        first = self._state is None
+        if self._state is not None:
+            known = self._state
+        else:
+            known = {} if self.everything else catalog.index_state()
+        on_disk = {f"{PARTS_DIR}/{p.name}" for p in existing_parts(vault)} if first else set()
+        state: State = {}
         changed: list[Path] = []
-        for rel, text in wanted.items():
-            if self._written.get(rel) != text and vault.write_text(vault.wiki / rel, text):
-                changed.append(vault.wiki / rel)
-        gone = [rel for rel in self._written if rel not in wanted]
-        if not self._written:  # the first write of this run: look at what is on disk
-            gone = [f"{PARTS_DIR}/{p.name}" for p in existing_parts(vault)]
-        for rel in gone:
-            if rel not in wanted:
-                (vault.wiki / rel).unlink(missing_ok=True)
-                changed.append(vault.wiki / rel)
-        self._written = wanted
+        for (kind, initial), mark in sorted(groups.items()):
+            if kinds[kind] <= MAX_INLINE:
+                continue
+            was = known.get((kind, initial))
+            paths = [_part_path(kind, letters) for letters, _ in was[1]] if was else []
+            if was and was[0] == mark and (not first or on_disk.issuperset(paths)):
+                state[(kind, initial)] = was
+                continue
+            rendered = _render_parts(kind, catalog.index_rows(kind, initial))
+            for letters, _, text in rendered:
+                path = vault.wiki / _part_path(kind, letters)
+                if vault.write_text(path, text):
+                    changed.append(path)
+            state[(kind, initial)] = (mark, [(letters, n) for letters, n, _ in rendered])
+        wanted = {_part_path(k, letters) for (k, _), (_, ps) in state.items() for letters, _ in ps}
+        before = (
+            on_disk
+            if first
+            else {_part_path(k, letters) for (k, _), (_, ps) in known.items() for letters, _ in ps}
+        )
+        for rel in sorted(before - wanted):
+            (vault.wiki / rel).unlink(missing_ok=True)
+            changed.append(vault.wiki / rel)
+        text = _index_text(catalog, kinds, state)
+        if text != self._index_text and vault.write_text(vault.wiki / INDEX, text):
+            changed.insert(0, vault.wiki / INDEX)
+        self._index_text = text
+        if state != known:
+            catalog.save_index_state(state)
+        self._state = state
         return changed
+
+
+def _kinds(groups: dict[tuple[str, str], tuple[int, int]]) -> dict[str, int]:
+    """How many pages of each type, in the index's order of types."""
+    counts: dict[str, int] = {}
+    for (kind, _), (count, _) in groups.items():
+        counts[kind] = counts.get(kind, 0) + count
+    return {kind: counts[kind] for kind in (*TYPE_ORDER, "other") if counts.get(kind)}
+
+
+def _heading(kind: str) -> str:
+    return TYPE_HEADINGS.get(kind, "Other")
+
+
+def _part_path(kind: str, letters: str) -> str:
+    # by name, as Obsidian's "shortest" links are: no page takes a part's name
+    return f"{PARTS_DIR}/{PART_PREFIX}{_heading(kind)} - {letters}.md"
+
+
+def _render_parts(kind: str, rows: list[Row]) -> list[tuple[str, int, str]]:
+    """The parts of the rows of one initial letter: (letters, line count, text) each."""
+    parts = []
+    for letters, group in _split(rows, 1):
+        body = [f"# {_heading(kind)}: {letters}", "", _HEADER, "", *(row[2] for row in group)]
+        parts.append((letters, len(group), "\n".join(body) + "\n"))
+    return parts
+
+
+def _index_text(catalog: Catalog, kinds: dict[str, int], state: State) -> str:
+    """index.md: the rows of a small type, links to the parts of a large one."""
+    lines = ["# Index", "", _HEADER]
+    for kind, count in kinds.items():
+        lines += ["", f"## {_heading(kind)} ({count})", ""]
+        if count <= MAX_INLINE:
+            lines.extend(row[2] for row in catalog.index_rows(kind))
+            continue
+        for (k, _), (_, parts) in sorted(state.items()):
+            if k == kind:
+                for letters, n in parts:
+                    name = _part_path(kind, letters).removeprefix(f"{PARTS_DIR}/")[:-3]
+                    lines.append(f"- [[{name}|{letters}]] ({n})")
+    return "\n".join(lines) + "\n"
 
 
 def render(catalog: Catalog) -> dict[str, str]:
@@ -107,22 +162,18 @@ def render(catalog: Catalog) -> dict[str, str]:
     return IndexFiles(None).render(catalog)
 
 
-_NOT_SHOWN = re.compile(r"[\W_]")  # what a part's name shows as "-"
-
-
-def _letters(key: str, n: int) -> str:
-    """The first `n` characters of a title's sort key, as a part's name shows them."""
-    head = key[:n]
-    if not head.isalnum():
-        head = _NOT_SHOWN.sub("-", head) or "-"
-    return head[:1].upper() + head[1:]
-
-
 def _split(rows: list[Row], n: int) -> Iterator[tuple[str, list[Row]]]:
     """`rows` grouped by their first `n` letters, a large group split by one more."""
+    if not rows:
+        return
     groups: dict[str, list[Row]] = {}
-    for row in rows:  # rows keep their order inside a group
-        groups.setdefault(_letters(row[0], n), []).append(row)
+    if rows[0][0][:n] == rows[-1][0][:n]:
+        # sorted, so every row starts as the first and last do: one group, found without
+        # reading them all (titles alike for many letters would cost a pass per letter)
+        groups[index_letters(rows[0][0], n)] = rows
+    else:
+        for row in rows:  # rows keep their order inside a group
+            groups.setdefault(index_letters(row[0], n), []).append(row)
     for letters in sorted(groups):
         group = groups[letters]
         longer = any(len(row[0]) > n for row in group)
@@ -133,8 +184,9 @@ def _split(rows: list[Row], n: int) -> Iterator[tuple[str, list[Row]]]:
 
 
 def write(vault: Vault, catalog: Catalog) -> list[Path]:
-    """Write the index files whose text changed and remove parts no longer generated."""
-    return IndexFiles(vault).write(catalog)
+    """Write every index file whose text differs from a fresh render, and remove the parts
+    no longer generated."""
+    return IndexFiles(vault, everything=True).write(catalog)
 
 
 def existing_parts(vault: Vault) -> list[Path]:

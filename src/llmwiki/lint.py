@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from llmwiki import index_pages, originals
-from llmwiki.catalog import ENTITY_TYPES, Catalog
+from llmwiki.catalog import ENTITY_TYPES, Catalog, Entry
 from llmwiki.duplicates import duplicates
 from llmwiki.errors import PageError
 from llmwiki.graph import WikiGraph, build_graph, orphans
@@ -94,15 +94,16 @@ def lint(vault: Vault, fix: bool = False) -> LintReport:
 
 def check(vault: Vault, wg: WikiGraph) -> LintReport:
     catalog = wg.catalog()
+    entries = list(catalog)  # read once, for the checks that need every page
     findings = [
         *_frontmatter_findings(wg.scan.pages),
         *_broken_links(wg, catalog),
         *_orphans(wg),
         *_without_sources(wg),
-        *_duplicates(catalog, wg.pages),
+        *_duplicates(entries, wg.pages),
         *_index(vault, catalog, bool(wg.pages)),
         *_contradictions(wg),
-        *_missing_pages(wg, catalog),
+        *_missing_pages(wg, catalog, entries),
         *(
             Finding(
                 "warning",
@@ -252,9 +253,9 @@ def _contradictions(wg: WikiGraph) -> Iterator[Finding]:
 class _KnownNames:
     """Names that already have a page, to tell a missing page from a known one."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, entries: Iterable[Entry]) -> None:
         self.seqs: set[tuple[str, ...]] = set()
-        for entry in catalog:
+        for entry in entries:
             for name in entry.names:
                 found = words(name)
                 if found:
@@ -276,7 +277,7 @@ class _KnownNames:
         return any(k in self.keys for a in initials(term) for k in (a, a + "s"))
 
 
-def _missing_pages(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
+def _missing_pages(wg: WikiGraph, catalog: Catalog, entries: Iterable[Entry]) -> Iterator[Finding]:
     """Link targets with no page used on three or more pages, and names mentioned (not
     linked) in three or more different sentences on three or more pages."""
     linked: dict[str, set[str]] = defaultdict(set)
@@ -297,7 +298,7 @@ def _missing_pages(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
                 f"[[{name}]] is linked from {len(stems)} pages ({_some(wg, stems)}) but has no "
                 "page: create it, or point the links at the page that covers it",
             )
-    known = _KnownNames(catalog)
+    known = _KnownNames(entries)
     pages: dict[str, set[str]] = defaultdict(set)
     contexts: dict[str, set[str]] = defaultdict(set)
     forms: dict[str, Counter[str]] = defaultdict(Counter)
@@ -322,9 +323,9 @@ def _missing_pages(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
         )
 
 
-def _duplicates(catalog: Catalog, pages: Mapping[str, PageInfo]) -> Iterator[Finding]:
+def _duplicates(entries: Iterable[Entry], pages: Mapping[str, PageInfo]) -> Iterator[Finding]:
     sources = {s: len(as_list(info.meta.get("sources"))) for s, info in pages.items()}
-    for pair in duplicates((e for e in catalog if e.stem in pages), sources):
+    for pair in duplicates((e for e in entries if e.stem in pages), sources):
         keep, other = pair.keep, pair.other
         yield Finding(
             "warning",

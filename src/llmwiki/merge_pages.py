@@ -100,7 +100,7 @@ def merge_pages(vault: Vault, keep: str, other: str, today: date | None = None) 
             if counter.count > before:
                 vault.write_text(path, new_text)
                 relinked.append(path.relative_to(vault.wiki).as_posix())
-        after = Catalog(e for e in build_graph(vault).catalog() if e.stem != other_stem)
+        after = Catalog.load(vault).without(other_stem)
         index_pages.write(vault, after)
         _log(vault, day, merged.title, kept, merged, resumed)
         merged.path.unlink()

@@ -28,16 +28,11 @@ class StatusReport:
 
 
 def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
+    catalog = Catalog.load(vault)  # counted in its database: no page is read or loaded
     counts: dict[str, int] = {}
-    not_applied: dict[str, list[str]] = {}
-    edited: list[str] = []
-    for entry in Catalog.load(vault):
-        if entry.overview_edited:
-            edited.append(entry.stem)
-        heading = TYPE_HEADINGS.get(entry.type, "other").lower()
-        counts[heading] = counts.get(heading, 0) + 1
-        for target in entry.not_applied:  # read with the page, kept in the catalog's cache
-            not_applied.setdefault(target, []).append(entry.stem)
+    for kind, n in catalog.counts().items():
+        heading = TYPE_HEADINGS.get(kind, "other").lower()
+        counts[heading] = counts.get(heading, 0) + n
     failed: tuple[str, ...] = ()
     if vault.failed.is_dir():
         failed = tuple(
@@ -54,8 +49,8 @@ def vault_status(vault: Vault, manifest: Manifest) -> StatusReport:
         pending=tuple(p.name for p in vault.pending()),
         failed=failed,
         ignored=ignored_files(vault),
-        not_applied=not_applied,
-        overview_edited=tuple(sorted(edited)),
+        not_applied=catalog.not_applied(),
+        overview_edited=tuple(catalog.edited_overviews()),
     )
 
 
