@@ -90,11 +90,11 @@ class Catalog:
         # that lay the pages put over them (reading the views costs a check per row)
         self._tables = {t: f"main.{t}" for t in ("pages", "names", "words", "cites")}
         self.unreadable: dict[str, str] = {}  # folded stem -> path of a page that won't parse
-        batch = [(_values(e), store.index_terms(e.names)) for e in entries]
+        # by file name, the last entry of a name winning, as put would have it
+        batch = {e.stem: (_values(e), store.index_terms(e.names)) for e in entries}
         if batch:
             with store.transaction(self._db):
-                for values, terms in batch:
-                    store.insert_page(self._db, values, terms)
+                store.insert_pages(self._db, batch.values())
 
     @classmethod
     def load(cls, vault: Vault, save_cache: bool = True) -> Catalog:
@@ -284,7 +284,7 @@ class Catalog:
                     new -= {s for (s,) in self._query_in(sql, entry.sources)}
                 self._cited_total += len(new)
             with store.transaction(self._db, shared=False):
-                store.insert_page(self._db, values, terms, store.PUT)
+                store.insert_pages(self._db, [(values, terms)], store.PUT)
             self._tables = {t: f"v_{t}" for t in self._tables}
 
     def _stems_named(self, keys: Iterable[str], table: str = "names") -> list[tuple[str, str]]:

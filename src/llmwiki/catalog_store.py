@@ -70,6 +70,8 @@ _SCHEMA = (
     "CREATE INDEX cites_stem ON cites (stem)",
 )
 _TABLES = ("state", "pages", "names", "words", "cites")
+# a page's row in `pages` (PAGE_COLUMNS), and what it is found by (see index_terms)
+Item = tuple[tuple[Any, ...], tuple[list[str], list[str]]]
 PAGE_COLUMNS = (
     "stem, rel, folded, title, type, aliases, summary, date, contradictions, sources, edited, "
     "not_applied, grp, sortkey, line, initial, crc"
@@ -196,6 +198,10 @@ def sync(
         # A file name two folders share: the later path is the page (as in a scan in path
         # order). The other file stays recorded as read, so it is read again when the page
         # of its name goes.
+        # a first build has nothing to look up or replace: a query per page saved
+        empty = db.execute("SELECT 1 FROM pages LIMIT 1").fetchone() is None
+        inserted: set[str] = set()
+        batch: dict[str, Item] = {}  # inserted by the thousand: a statement per page is slow
         for rel in sorted({*changed, *_rivals(on_disk.keys(), stems, gone)}):
             path = wiki_dir / rel
             try:
@@ -204,9 +210,16 @@ def sync(
                 unreadable[fold_name(path.stem)] = rel
                 continue
             values, terms = row(wiki_dir, path, page.meta, page.body)
-            held = db.execute("SELECT rel FROM pages WHERE stem = ?", (values[0],)).fetchone()
+            held = None
+            if not empty:
+                held = db.execute("SELECT rel FROM pages WHERE stem = ?", (values[0],)).fetchone()
             if held is None or held[0] in gone or held[0] < rel:
-                insert_page(db, values, terms)
+                batch[values[0]] = (values, terms)
+            if len(batch) >= 1000:
+                insert_pages(db, batch.values(), fresh=empty and not inserted & batch.keys())
+                inserted.update(batch)
+                batch.clear()
+        insert_pages(db, batch.values(), fresh=empty and not inserted & batch.keys())
         # an unreadable page is left unrecorded, to be tried again next time
         for rel in unreadable.values():
             del on_disk[rel]
@@ -253,23 +266,26 @@ def delete_pages(db: sqlite3.Connection, stems: Iterable[str], prefix: str = "")
         db.executemany(f"DELETE FROM {prefix}{table} WHERE stem = ?", rows)
 
 
-def insert_page(
-    db: sqlite3.Connection,
-    values: tuple[Any, ...],
-    terms: tuple[list[str], list[str]],
-    prefix: str = "",
+def insert_pages(
+    db: sqlite3.Connection, items: Iterable[Item], prefix: str = "", fresh: bool = False
 ) -> None:
-    """Add a page's row (replacing one of the same file name) and what it is found by, to the
-    tables of the files or (`prefix` PUT) to this connection's own."""
-    stem = values[0]
-    delete_pages(db, [stem], prefix)
-    marks = ", ".join("?" * len(values))
-    db.execute(f"INSERT INTO {prefix}pages ({PAGE_COLUMNS}) VALUES ({marks})", values)
-    keys, words = terms
-    db.executemany(f"INSERT INTO {prefix}names VALUES (?, ?)", ((k, stem) for k in keys))
-    db.executemany(f"INSERT INTO {prefix}words VALUES (?, ?)", ((w, stem) for w in words))
-    sources = dict.fromkeys(json.loads(values[9]))
-    db.executemany(f"INSERT INTO {prefix}cites VALUES (?, ?)", ((s, stem) for s in sources))
+    """Add pages' rows (replacing those of the same file names, unless `fresh`: none is
+    there) and what they are found by, to the tables of the files or (`prefix` PUT) to this
+    connection's own. `items`: (row, terms) of pages of distinct file names."""
+    items = list(items)
+    if not items:
+        return
+    if not fresh:
+        delete_pages(db, (values[0] for values, _ in items), prefix)
+    marks = ", ".join("?" * len(items[0][0]))
+    sql = f"INSERT INTO {prefix}pages ({PAGE_COLUMNS}) VALUES ({marks})"
+    db.executemany(sql, (values for values, _ in items))
+    for table, rows in (
+        ("names", ((k, v[0]) for v, (keys, _) in items for k in keys)),
+        ("words", ((w, v[0]) for v, (_, words) in items for w in words)),
+        ("cites", ((s, v[0]) for v, _ in items for s in dict.fromkeys(json.loads(v[9])))),
+    ):
+        db.executemany(f"INSERT INTO {prefix}{table} VALUES (?, ?)", rows)
 
 
 PUT = "put_"  # the tables of the pages a command put (planned or written since its scan)
