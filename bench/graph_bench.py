@@ -24,7 +24,8 @@ from typing import TypeVar
 import yaml
 
 from llmwiki import index_pages
-from llmwiki.catalog import Catalog, entry_for
+from llmwiki.catalog import Catalog
+from llmwiki.entries import entry_for
 from llmwiki.graph import build_graph, stats
 from llmwiki.lint import lint
 from llmwiki.overview import fingerprint

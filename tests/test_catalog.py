@@ -2,7 +2,8 @@ import sqlite3
 from pathlib import Path
 
 from llmwiki import catalog_store
-from llmwiki.catalog import Catalog, Entry
+from llmwiki.catalog import Catalog
+from llmwiki.entries import Entry
 from llmwiki.index_pages import render as render_index
 from llmwiki.pages import render
 

@@ -15,9 +15,10 @@ from click.testing import CliRunner
 from conftest import NO_LLM, TODAY, KeywordEngine, drop, run
 
 from llmwiki import contradictions
-from llmwiki.catalog import Catalog, Entry
+from llmwiki.catalog import Catalog
 from llmwiki.cli import cli
 from llmwiki.engines import Contradiction, Fact, KnownFact, Merge
+from llmwiki.entries import Entry
 from llmwiki.graph import build_graph
 from llmwiki.lint import lint
 from llmwiki.page_info import parse_info

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from llmwiki.catalog import Catalog, Entry
+from llmwiki.catalog import Catalog
 from llmwiki.content import Grounder
 from llmwiki.duplicates import duplicates
 from llmwiki.engines import Extraction, Mention
 from llmwiki.engines.extractive.engine import ExtractiveEngine
+from llmwiki.entries import Entry
 from llmwiki.identity import (
     abbreviates,
     fact_key,

@@ -9,8 +9,9 @@ import pytest
 from conftest import SAMPLES, drop, run
 
 from llmwiki import index_pages
-from llmwiki.catalog import Catalog, Entry
+from llmwiki.catalog import Catalog
 from llmwiki.engines.extractive.engine import ExtractiveEngine
+from llmwiki.entries import Entry
 from llmwiki.identity import fold_name
 from llmwiki.lint import lint
 from llmwiki.pages import parse_links, render

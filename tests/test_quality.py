@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import NO_LLM
 
-from llmwiki.catalog import Catalog, Entry
+from llmwiki.catalog import Catalog
+from llmwiki.entries import Entry
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"

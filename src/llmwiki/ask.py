@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from llmwiki.catalog import Catalog, entry_for
+from llmwiki.catalog import Catalog
 from llmwiki.engines import Engine, Usage
 from llmwiki.engines.answerer import (
     BULLET_RE,
@@ -39,6 +39,7 @@ from llmwiki.engines.answerer import (
     render_block,
 )
 from llmwiki.engines.extractive.answerer import ExtractiveAnswerer
+from llmwiki.entries import entry_for
 from llmwiki.errors import EngineError, PageError, UsageError
 from llmwiki.identity import fold_name, normalize_key
 from llmwiki.index_pages import write as write_index

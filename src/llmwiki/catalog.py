@@ -2,8 +2,10 @@
 
 It answers the questions ingest asks about the wiki without sending the wiki anywhere: which
 page is this name (exact title or alias), which pages might it be (a bounded candidate list),
-which existing titles does this source mention, and which file name is free. It also renders
+which existing titles does this source mention, and which file name is free. It also gives
 the rows of `index.md` (index_pages.py writes it), which is code-generated from frontmatter.
+Each answer is a query on the catalog database (catalog_store.py), so a command reads the rows
+it needs, not the whole wiki.
 """
 
 from __future__ import annotations
@@ -13,24 +15,17 @@ import math
 import re
 import sqlite3
 import threading
-import zlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmwiki import catalog_store as store
 from llmwiki import identity
+from llmwiki.entries import ENTITY_TYPES, Entry, from_row, page_row, row_of
 from llmwiki.identity import different_people, fold_name, initials, normalize_key, similarity
-from llmwiki.overview import edited_by_hand
 from llmwiki.pages import (
     MAX_NAME_BYTES,
-    as_list,
-    inert_text,
-    parse_links,
-    render_link,
     safe_name,
-    section_lines,
 )
 from llmwiki.scan import WikiFiles, gc_paused, walk
 from llmwiki.vault import GENERATED_PAGES, INDEX_PARTS, Vault
@@ -39,10 +34,7 @@ MAX_NAME_WORDS = 6  # longest page name, in words, that mentioned_in recognises 
 RELATED_LIMIT = 8  # pages a page's `## Related` lists
 _TEXT_WORD = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE = re.compile(r"['’]s$")
-NOT_APPLIED_HEADING = "Not applied"  # on a source page: locked pages it had facts for
 RESERVED_STEMS = frozenset(g.removesuffix(".md") for g in GENERATED_PAGES)
-TYPE_ORDER = ("source", "person", "concept", "answer")
-ENTITY_TYPES = ("person", "concept")  # the pages a mention can be (not sources or answers)
 TYPE_HEADINGS = {
     "source": "Sources",
     "person": "People",
@@ -54,26 +46,6 @@ _PART_NAME = re.compile(
     re.escape(fold_name(INDEX_PARTS.split("/")[1]))
     + f"(?:{'|'.join([*TYPE_HEADINGS.values(), 'Other']).casefold()}) - [\\w-]{{1,40}}"
 )
-
-
-@dataclass(frozen=True)
-class Entry:
-    stem: str  # file name without .md: the link target
-    rel: str  # path relative to wiki/, with forward slashes
-    title: str
-    type: str
-    aliases: tuple[str, ...] = ()
-    summary: str = ""
-    date: str = ""  # a source's publication date, else the day it was ingested
-    contradictions: int | None = None  # open ones; None when the page never had any
-    sources: tuple[str, ...] = ()  # file names of the source pages its frontmatter cites
-    overview_edited: bool = False  # a person rewrote the engine's overview (`wiki status`)
-    # a source page's "Not applied" section: the locked pages it had facts for (`wiki status`)
-    not_applied: tuple[str, ...] = ()
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return (self.title, self.stem, *self.aliases)
 
 
 class Catalog:
@@ -90,8 +62,11 @@ class Catalog:
         # that lay the pages put over them (reading the views costs a check per row)
         self._tables = {t: f"main.{t}" for t in ("pages", "names", "words", "cites")}
         self.unreadable: dict[str, str] = {}  # folded stem -> path of a page that won't parse
+        self._known: dict[str, Entry | None] = {}  # the entries read so far, by file name
+        self._put: set[str] = set()  # the file names of the pages put
+        self._files_groups: list[Any] | None = None  # index_groups of the files' rows
         # by file name, the last entry of a name winning, as put would have it
-        batch = {e.stem: (_values(e), store.index_terms(e.names)) for e in entries}
+        batch = {e.stem: (row_of(e), store.index_terms(e.names)) for e in entries}
         if batch:
             with store.transaction(self._db):
                 store.insert_pages(self._db, batch.values())
@@ -122,7 +97,7 @@ class Catalog:
                 db = None
                 try:
                     db = store.open_store(cache)
-                    unreadable = store.sync(db, wiki_dir, found, _row)
+                    unreadable = store.sync(db, wiki_dir, found, page_row)
                     return cls._made(db, unreadable)
                 except sqlite3.Error:
                     if db is not None:
@@ -130,7 +105,7 @@ class Catalog:
                     # locked past the timeout, a read-only folder, a full disk: the same
                     # catalog, worked out in memory
             db = store.copy_to_memory(cache) if cache is not None else store.memory()
-            return cls._made(db, store.sync(db, wiki_dir, found, _row))
+            return cls._made(db, store.sync(db, wiki_dir, found, page_row))
 
     @classmethod
     def _made(cls, db: sqlite3.Connection, unreadable: dict[str, str]) -> Catalog:
@@ -149,13 +124,22 @@ class Catalog:
             return list(store.select_in(self._db, sql.format(**self._tables), values))
 
     def _entries(self, stems: Iterable[str]) -> dict[str, Entry]:
-        rows = self._query_in(f"SELECT {store.PAGE_COLUMNS} FROM {{pages}} WHERE stem IN", stems)
-        return {row[0]: _entry(row) for row in rows}
+        # Entries read once are kept: the same pages are asked for again and again while a
+        # source is merged (dozens of queries a source saved), and only `put` changes them.
+        wanted = set(stems)
+        with self._lock:
+            missing = wanted - self._known.keys()
+            if missing:  # not put (put keeps its entry here): the files' rows say
+                sql = f"SELECT {store.PAGE_COLUMNS} FROM main.pages WHERE stem IN"
+                self._known.update(dict.fromkeys(missing))  # no such page, until one is put
+                self._known.update((row[0], from_row(row)) for row in self._query_in(sql, missing))
+            found = ((s, self._known[s]) for s in wanted)
+            return {s: entry for s, entry in found if entry is not None}
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(
             [
-                _entry(r)
+                from_row(r)
                 for r in self._query(f"SELECT {store.PAGE_COLUMNS} FROM {{pages}} ORDER BY rel")
             ]
         )
@@ -175,7 +159,7 @@ class Catalog:
         """The pages whose frontmatter counts contradictions (even none still open), by file
         name."""
         sql = f"SELECT {store.PAGE_COLUMNS} FROM {{pages}} WHERE contradictions IS NOT NULL"
-        return sorted((_entry(r) for r in self._query(sql)), key=lambda e: e.stem)
+        return sorted((from_row(r) for r in self._query(sql)), key=lambda e: e.stem)
 
     def not_applied(self) -> dict[str, list[str]]:
         """Locked page -> the source pages whose facts about it were not applied."""
@@ -207,9 +191,7 @@ class Catalog:
         shared: dict[str, float] = {}
         own = entry.sources or ((stem,) if entry.type == "source" else ())
         for source in dict.fromkeys(own):
-            cited = [
-                s for (s,) in self._query("SELECT stem FROM {cites} WHERE source = ?", (source,))
-            ]
+            cited = [s for _, s in self._stems_named([source], "cites")]
             weight = 1.0 / math.log2(2 + len(cited))
             for other in cited:
                 if other != stem:
@@ -241,10 +223,15 @@ class Catalog:
         # counted over the files' rows, then corrected for the few put over them: the view's
         # check per row would cost ten times the count
         sql = "SELECT grp, initial, count(*), sum(crc) FROM {} GROUP BY grp, initial"
+        if self._files_groups is None:  # the files' rows change only in a scan
+            self._files_groups = self._query(sql.format("main.pages"))
         replaced = f"main.pages WHERE stem IN (SELECT stem FROM {store.PUT}pages)"
         groups: dict[tuple[str, str], tuple[int, int]] = {}
-        for table, sign in (("main.pages", 1), (replaced, -1), (f"{store.PUT}pages", 1)):
-            for grp, initial, n, crc in self._query(sql.format(table)):
+        counted = [(self._files_groups, 1)]
+        for table, sign in ((replaced, -1), (f"{store.PUT}pages", 1)):
+            counted.append((self._query(sql.format(table)), sign))
+        for rows, sign in counted:
+            for grp, initial, n, crc in rows:
                 count, total = groups.get((grp, initial), (0, 0))
                 groups[(grp, initial)] = (count + sign * n, total + sign * crc)
         return {key: value for key, value in groups.items() if value[0] > 0}
@@ -274,7 +261,7 @@ class Catalog:
 
     def put(self, entry: Entry, terms: tuple[list[str], list[str]] | None = None) -> None:
         """Add or replace a page. `terms` are its `store.index_terms`, when already known."""
-        values = _values(entry)
+        values = row_of(entry)
         terms = terms or store.index_terms(entry.names)
         with self._lock:
             if self._cited_total is not None:  # a source cited for the first time counts
@@ -285,13 +272,22 @@ class Catalog:
                 self._cited_total += len(new)
             with store.transaction(self._db, shared=False):
                 store.insert_pages(self._db, [(values, terms)], store.PUT)
+            self._known[entry.stem] = entry
+            self._put.add(entry.stem)
             self._tables = {t: f"v_{t}" for t in self._tables}
 
     def _stems_named(self, keys: Iterable[str], table: str = "names") -> list[tuple[str, str]]:
-        column = "key" if table == "names" else "word"
-        return self._query_in(
-            f"SELECT {column}, stem FROM {{{table}}} WHERE {column} IN", set(keys)
-        )
+        """(key, stem) for each of `keys` found in `table` (names, words or cites)."""
+        column = {"names": "key", "words": "word", "cites": "source"}[table]
+        keys = set(keys)
+        # the files' rows and the pages put, each through its own index: the view would
+        # check every row against the pages put, doubling the cost of the commonest query
+        sql = "SELECT {0}, stem FROM {1} WHERE {0} IN"
+        found = self._query_in(sql.format(column, f"main.{table}"), keys)
+        if self._put:
+            found = [row for row in found if row[1] not in self._put]
+            found += self._query_in(sql.format(column, f"{store.PUT}{table}"), keys)
+        return found
 
     def lookup(self, name: str, types: Collection[str] = ()) -> Entry | None:
         """The page whose title, file name or alias is `name` (case and punctuation ignored),
@@ -382,112 +378,3 @@ class Catalog:
             if free(candidate):
                 return candidate
         raise ValueError(f"no free file name for {title!r}")
-
-
-def entry_for(path: Path, wiki_dir: Path, meta: dict[str, object], body: str = "") -> Entry:
-    """The catalog's entry for a page; with its `body`, whether its overview was edited."""
-    kind = str(meta.get("type") or "")
-    return Entry(
-        stem=path.stem,
-        rel=path.relative_to(wiki_dir).as_posix(),
-        title=str(meta.get("title") or path.stem),
-        type=kind,
-        aliases=tuple(as_list(meta.get("aliases"))),
-        summary=str(meta.get("summary") or ""),
-        date=str(meta.get("published") or meta.get("created") or ""),
-        contradictions=_int_or_none(meta.get("contradictions")),
-        sources=tuple(link.target for s in as_list(meta.get("sources")) for link in parse_links(s)),
-        overview_edited=bool(body)
-        and kind in ENTITY_TYPES
-        and not meta.get("locked")
-        and edited_by_hand(meta, body),
-        not_applied=tuple(
-            link.target
-            for line in (section_lines(body, NOT_APPLIED_HEADING) if kind == "source" else ())
-            for link in parse_links(line)
-        ),
-    )
-
-
-def _int_or_none(value: object) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return int(str(value))
-    except ValueError:
-        return None
-
-
-def _row(
-    wiki_dir: Path, path: Path, meta: dict[str, object], body: str
-) -> tuple[tuple[Any, ...], tuple[list[str], list[str]]]:
-    """A page file's row in the catalog database, and what it is found by."""
-    entry = entry_for(path, wiki_dir, meta, body)
-    return _values(entry), store.index_terms(entry.names)
-
-
-def _values(entry: Entry) -> tuple[Any, ...]:
-    line = _line(entry)
-    return (
-        entry.stem,
-        entry.rel,
-        fold_name(entry.stem),
-        entry.title,
-        entry.type,
-        json.dumps(entry.aliases, ensure_ascii=False),
-        entry.summary,
-        entry.date,
-        entry.contradictions,
-        json.dumps(entry.sources, ensure_ascii=False),
-        int(entry.overview_edited),
-        json.dumps(entry.not_applied, ensure_ascii=False),
-        _group(entry),
-        entry.title.casefold(),
-        line,
-        index_letters(entry.title.casefold(), 1),
-        zlib.crc32(f"{entry.title.casefold()}\0{entry.stem}\0{line}".encode()),
-    )
-
-
-def _list(text: str) -> tuple[str, ...]:
-    return () if text == "[]" else tuple(json.loads(text))  # most lists are empty
-
-
-def _entry(row: Sequence[Any]) -> Entry:
-    stem, rel, _, title, kind, aliases, summary, date, contradictions, sources, edited = row[:11]
-    return Entry(
-        stem,
-        rel,
-        title,
-        kind,
-        _list(aliases),
-        summary,
-        date,
-        contradictions,
-        _list(sources),
-        bool(edited),
-        _list(row[11]),
-    )
-
-
-_NOT_SHOWN = re.compile(r"[\W_]")  # what the name of an index part shows as "-"
-
-
-def index_letters(key: str, n: int) -> str:
-    """The first `n` characters of a title's sort key, as the name of an index part shows
-    them (index_pages.py)."""
-    head = key[:n]
-    if not head.isalnum():
-        head = _NOT_SHOWN.sub("-", head) or "-"
-    return head[:1].upper() + head[1:]
-
-
-def _group(entry: Entry) -> str:
-    return entry.type if entry.type in TYPE_ORDER else "other"
-
-
-def _line(entry: Entry) -> str:
-    """A page's line in index.md."""
-    summary = inert_text(" ".join(entry.summary.split()))
-    link = f"- {render_link(entry.stem, entry.title)}"
-    return f"{link} — {summary}" if summary else link

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
 
-from llmwiki.catalog import ENTITY_TYPES, Entry
+from llmwiki.entries import ENTITY_TYPES, Entry
 from llmwiki.identity import (
     MIN_NEAR_KEY,
     NEAR,

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from llmwiki.catalog import TYPE_HEADINGS, TYPE_ORDER, Catalog, index_letters
+from llmwiki.catalog import TYPE_HEADINGS, Catalog
+from llmwiki.entries import TYPE_ORDER, index_letters
 from llmwiki.vault import INDEX_PARTS, Vault
 
 INDEX = "index.md"

@@ -20,10 +20,11 @@ from datetime import date
 from pathlib import Path
 
 from llmwiki import contradictions, history, inbox, index_pages, originals, overview_rewrite, render
-from llmwiki.catalog import Catalog, entry_for
+from llmwiki.catalog import Catalog
 from llmwiki.config import Config
 from llmwiki.content import RELATED_HEADING, Grounder, Linker, clean
 from llmwiki.engines import Engine, Extraction, OverviewWriter, SourceDoc, Usage
+from llmwiki.entries import entry_for
 from llmwiki.errors import EngineError, HistoryError, PageError, SourceError
 from llmwiki.manifest import Manifest, SourceRecord
 from llmwiki.pages import read as read_page

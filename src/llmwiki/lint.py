@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from llmwiki import index_pages, originals
-from llmwiki.catalog import ENTITY_TYPES, Catalog, Entry
+from llmwiki.catalog import Catalog
 from llmwiki.duplicates import duplicates
+from llmwiki.entries import ENTITY_TYPES, Entry
 from llmwiki.errors import PageError
 from llmwiki.graph import WikiGraph, build_graph, orphans
 from llmwiki.identity import initials, normalize_key, words

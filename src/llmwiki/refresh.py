@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from llmwiki import overview, overview_rewrite, render
-from llmwiki.catalog import ENTITY_TYPES, Catalog, entry_for
+from llmwiki.catalog import Catalog
 from llmwiki.engines import OverviewWriter
+from llmwiki.entries import ENTITY_TYPES, entry_for
 from llmwiki.errors import UsageError
 from llmwiki.pages import append_to_section, read, render_link
 from llmwiki.pages import render as render_page

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from llmwiki import contradictions, overview
-from llmwiki.catalog import NOT_APPLIED_HEADING, Catalog
+from llmwiki.catalog import Catalog
 from llmwiki.content import (
     FACTS_HEADING,
     Grounder,
@@ -19,6 +19,7 @@ from llmwiki.content import (
     unique,
 )
 from llmwiki.engines import Extraction, Merge, SourceDoc
+from llmwiki.entries import NOT_APPLIED_HEADING
 from llmwiki.identity import DEFINING, fact_key, normalize_key, without_citation
 from llmwiki.pages import (
     append_to_section,

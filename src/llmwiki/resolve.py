@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from llmwiki.catalog import ENTITY_TYPES, Catalog, Entry
+from llmwiki.catalog import Catalog
 from llmwiki.content import Grounder, clean, known_facts, one_line
 from llmwiki.engines import Candidate, Engine, Extraction, Fact, Mention, Merge, Usage
+from llmwiki.entries import ENTITY_TYPES, Entry
 from llmwiki.identity import fact_key, fold_name, normalize_key, same_entity
 from llmwiki.pages import Page, safe_name
 from llmwiki.pages import read as read_page

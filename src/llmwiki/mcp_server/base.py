@@ -15,9 +15,10 @@ from datetime import date
 from mcp.server.mcpserver.exceptions import ToolError
 
 from llmwiki.ask import AskResult, ask
-from llmwiki.catalog import Catalog, Entry
+from llmwiki.catalog import Catalog
 from llmwiki.engines import Engine
 from llmwiki.engines.answerer import Answerer
+from llmwiki.entries import Entry
 from llmwiki.errors import EngineError, SearchError, VaultError
 from llmwiki.ingest import Options
 from llmwiki.vault import Vault
