@@ -96,8 +96,11 @@ def test_a_read_only_scan_leaves_the_database_as_it_was(tmp_path: Path) -> None:
     (wiki / "people").mkdir(parents=True)
     (wiki / "people" / "Ada.md").write_text(render({"title": "Ada", "type": "person"}, "x"))
     Catalog.scan(wiki, cache)
+    in_step = Catalog.scan(wiki, cache, save_cache=False)  # read as it is, no copy made
+    in_step.put(entry("Cy", "person"))
+    assert in_step.lookup("Cy") is not None and in_step.lookup("Ada") is not None
     (wiki / "people" / "Bo.md").write_text(render({"title": "Bo", "type": "person"}, "x"))
-    read_only = Catalog.scan(wiki, cache, save_cache=False)
+    read_only = Catalog.scan(wiki, cache, save_cache=False)  # a copy, brought in step
     assert read_only.lookup("Bo") is not None
     read_only.put(entry("Cy", "person"))
     with sqlite3.connect(cache) as db:

@@ -16,6 +16,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,10 @@ class Catalog:
                         db.close()
                     # locked past the timeout, a read-only folder, a full disk: the same
                     # catalog, worked out in memory
+            if cache is not None and not save_cache:
+                as_it_is = store.read_only(cache, found)
+                if as_it_is is not None:
+                    return cls._made(as_it_is, {})
             db = store.copy_to_memory(cache) if cache is not None else store.memory()
             return cls._made(db, store.sync(db, wiki_dir, found, page_row))
 
@@ -243,7 +248,8 @@ class Catalog:
             return store.load_state(self._db, "index")
 
     def save_index_state(self, state: dict[Any, Any]) -> None:
-        with self._lock:
+        with self._lock, suppress(sqlite3.Error):
+            # derived state: unrecorded (a read-only database), the next run renders more
             store.save_state(self._db, "index", state)
 
     def without(self, stem: str) -> Catalog:

@@ -128,6 +128,31 @@ def open_store(path: Path) -> sqlite3.Connection:
     raise AssertionError("unreachable")
 
 
+def read_only(path: Path, files: WikiFiles) -> sqlite3.Connection | None:
+    """The database at `path` opened read-only, if it is in step with `files` (the walk of
+    wiki/): a command that must write nothing then needs no copy. None otherwise."""
+    if not path.exists():
+        return None
+    try:
+        db = sqlite3.connect(
+            f"file:{path}?mode=ro",
+            uri=True,
+            timeout=30,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error:
+        return None
+    try:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version == SCHEMA_VERSION and _files(db) == files.pages:
+            return db
+    except sqlite3.Error:
+        pass
+    db.close()
+    return None
+
+
 def copy_to_memory(path: Path) -> sqlite3.Connection:
     """A copy in memory of the database at `path` (for a command that must write nothing),
     or an empty one when it is missing or unusable."""
