@@ -8,7 +8,8 @@ sync compares each file's mtime and size with those recorded when it was last re
 per page, as every command walks wiki/ anyway) and parses, inserts and deletes only the pages
 that changed: a warm command over 100,000 pages loads one blob of stats and writes nothing.
 The files stay the truth: a missing, damaged or older-version database is rebuilt from them,
-and a command that must write nothing works on a copy in memory.
+and a command that must write nothing reads it as it is when it is in step with them, else
+works on a copy in memory.
 
 A command's own changes (`Catalog.put`: the pages an ingest plans, then writes) go to tables
 of its connection alone (see add_overlay), never to the shared ones.
