@@ -65,6 +65,10 @@ class Catalog:
         self.unreadable: dict[str, str] = {}  # folded stem -> path of a page that won't parse
         self._known: dict[str, Entry | None] = {}  # the entries read so far, by file name
         self._put: set[str] = set()  # the file names of the pages put
+        self._cited: set[str] = set()  # source pages known to be cited (see related)
+        # every name's key, loaded by the first mentioned_in (a run looks up a source's every
+        # run of words: probing a set first spares the database all but the few that match)
+        self._name_keys: set[str] | None = None
         self._files_groups: list[Any] | None = None  # index_groups of the files' rows
         # by file name, the last entry of a name winning, as put would have it
         batch = {e.stem: (row_of(e), store.index_terms(e.names)) for e in entries}
@@ -195,8 +199,11 @@ class Catalog:
         total = self._cited_total + 1
         shared: dict[str, float] = {}
         own = entry.sources or ((stem,) if entry.type == "source" else ())
-        for source in dict.fromkeys(own):
-            cited = [s for _, s in self._stems_named([source], "cites")]
+        citing: dict[str, list[str]] = {source: [] for source in own}
+        for source, other in self._stems_named(citing, "cites"):  # one query for them all
+            citing[source].append(other)
+        self._cited.update(s for s, cited in citing.items() if cited)
+        for cited in citing.values():
             weight = 1.0 / math.log2(2 + len(cited))
             for other in cited:
                 if other != stem:
@@ -267,19 +274,26 @@ class Catalog:
 
     def put(self, entry: Entry, terms: tuple[list[str], list[str]] | None = None) -> None:
         """Add or replace a page. `terms` are its `store.index_terms`, when already known."""
+        if entry.stem in self._put and self._known.get(entry.stem) == entry:
+            return  # put again unchanged (ingest puts a page before and after its overview)
         values = row_of(entry)
         terms = terms or store.index_terms(entry.names)
         with self._lock:
-            if self._cited_total is not None:  # a source cited for the first time counts
-                new = set(entry.sources)
+            new = set(entry.sources) - self._cited
+            if self._cited_total is not None and new:  # a source cited for the first time
                 for table in ("main.cites", f"{store.PUT}cites"):
                     sql = f"SELECT source FROM {table} WHERE source IN"
-                    new -= {s for (s,) in self._query_in(sql, entry.sources)}
+                    new -= {s for (s,) in self._query_in(sql, new)}
                 self._cited_total += len(new)
+            self._cited.update(entry.sources)
             with store.transaction(self._db, shared=False):
-                store.insert_pages(self._db, [(values, terms)], store.PUT)
+                # a page put for the first time has no rows of its own to replace
+                fresh = entry.stem not in self._put
+                store.insert_pages(self._db, [(values, terms)], store.PUT, fresh=fresh)
             self._known[entry.stem] = entry
             self._put.add(entry.stem)
+            if self._name_keys is not None:
+                self._name_keys.update(terms[0])
             self._tables = {t: f"v_{t}" for t in self._tables}
 
     def _stems_named(self, keys: Iterable[str], table: str = "names") -> list[tuple[str, str]]:
@@ -348,8 +362,13 @@ class Catalog:
                 joined += key
                 if len(joined) >= 3:
                     runs[joined] = runs.get(joined, 0) + 1
+        with self._lock:
+            if self._name_keys is None:
+                sql = f"SELECT key FROM main.names UNION SELECT key FROM {store.PUT}names"
+                self._name_keys = {k for (k,) in self._db.execute(sql)}
+            known = self._name_keys
         counts: dict[str, int] = {}
-        for key, stem in self._stems_named(runs):
+        for key, stem in self._stems_named(k for k in runs if k in known):
             counts[stem] = counts.get(stem, 0) + runs[key]
         ranked = [s for _, s in sorted((-n, s) for s, n in counts.items())[:limit]]
         entries = self._entries(ranked)
