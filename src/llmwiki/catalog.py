@@ -296,6 +296,16 @@ class Catalog:
                 self._name_keys.update(terms[0])
             self._tables = {t: f"v_{t}" for t in self._tables}
 
+    def with_name_keys(self) -> Catalog:
+        """This catalog with every name's key loaded (what mentioned_in probes first): for a
+        command that will look for names in texts, so the cost falls before its first source
+        rather than inside it."""
+        with self._lock:
+            if self._name_keys is None:
+                sql = f"SELECT key FROM main.names UNION SELECT key FROM {store.PUT}names"
+                self._name_keys = {k for (k,) in self._db.execute(sql)}
+        return self
+
     def _stems_named(self, keys: Iterable[str], table: str = "names") -> list[tuple[str, str]]:
         """(key, stem) for each of `keys` found in `table` (names, words or cites)."""
         column = {"names": "key", "words": "word", "cites": "source"}[table]
@@ -362,11 +372,7 @@ class Catalog:
                 joined += key
                 if len(joined) >= 3:
                     runs[joined] = runs.get(joined, 0) + 1
-        with self._lock:
-            if self._name_keys is None:
-                sql = f"SELECT key FROM main.names UNION SELECT key FROM {store.PUT}names"
-                self._name_keys = {k for (k,) in self._db.execute(sql)}
-            known = self._name_keys
+        known = self.with_name_keys()._name_keys or set()
         counts: dict[str, int] = {}
         for key, stem in self._stems_named(k for k in runs if k in known):
             counts[stem] = counts.get(stem, 0) + runs[key]
