@@ -133,6 +133,11 @@ def test_mentioned_in_finds_titles_and_aliases_by_whole_words() -> None:
     assert set(found) == {"GRPO", "Andrej Karpathy", "Ada", "Lighthouse"}
     assert cat.mentioned_in(text, limit=1) == ["GRPO"]
     assert cat.mentioned_in("Nothing relevant here.", limit=5) == []
+    # the same through the set of every name's key that a run of many sources loads first,
+    # which a page put afterwards joins
+    assert cat.with_name_keys().mentioned_in(text, limit=10) == found
+    cat.put(entry("Lighthouses", "concept"))
+    assert "Lighthouses" in cat.mentioned_in(text, limit=10)
 
 
 def test_pages_put_are_this_commands_plans_never_shared(tmp_path: Path) -> None:

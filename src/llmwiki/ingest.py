@@ -142,7 +142,7 @@ def _run(
         manifest.save()  # appends below must extend the rebuilt records, not replace them
     catalog = Catalog.load(vault, save_cache=not options.dry_run)
     run = _Run(vault, engine, options, manifest, catalog, index_pages.IndexFiles(vault))
-    if paths:  # once per run, not in the first source's time
+    if len(paths) > 1:  # once per run, not in the first source's time
         catalog.with_name_keys()
     results = []
     # With jobs > 1 the next source is extracted while this one's pages are merged; one
