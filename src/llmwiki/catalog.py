@@ -66,8 +66,9 @@ class Catalog:
         self._known: dict[str, Entry | None] = {}  # the entries read so far, by file name
         self._put: set[str] = set()  # the file names of the pages put
         self._cited: set[str] = set()  # source pages known to be cited (see related)
-        # every name's key, loaded by the first mentioned_in (a run looks up a source's every
-        # run of words: probing a set first spares the database all but the few that match)
+        # every name's key, when with_name_keys loaded them (mentioned_in looks up a source's
+        # every run of words: probing a set first spares the database all but the few that
+        # match)
         self._name_keys: set[str] | None = None
         self._files_groups: list[Any] | None = None  # index_groups of the files' rows
         # by file name, the last entry of a name winning, as put would have it
