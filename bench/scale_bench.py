@@ -30,7 +30,7 @@ from pathlib import Path
 
 from graph_bench import generate
 
-from llmwiki.vault import Vault, init_vault
+from llmwiki.vault import init_vault
 
 REPO = Path(__file__).resolve().parents[1]
 FIRST = REPO / "samples" / "2025-09-why-evaluation-is-hard.txt"
@@ -85,7 +85,7 @@ def bench(size: int) -> None:
         start = time.perf_counter()
         # in a process of its own: a child forked from a bench that holds the generated wiki
         # would count that memory as its own peak until it runs `wiki`
-        child = multiprocessing.get_context("spawn").Process(target=_generate, args=(vault, size))
+        child = multiprocessing.get_context("spawn").Process(target=generate, args=(vault, size))
         child.start()
         child.join()
         if child.exitcode != 0:
@@ -111,10 +111,6 @@ def bench(size: int) -> None:
         print(f"  largest generated index page: {largest / 1e6:.2f} MB (goal: <= 1 MB)")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _generate(vault: Vault, size: int) -> None:
-    generate(vault, size)
 
 
 def main() -> None:

@@ -59,9 +59,9 @@ class Catalog:
         store.add_overlay(self._db)
         self._lock = threading.RLock()
         self._cited_total: int | None = None  # source pages anything cites, for `related`
-        # the tables queries read: the files' own until something is put, then the views
-        # that lay the pages put over them (reading the views costs a check per row)
-        self._tables = {t: f"main.{t}" for t in ("pages", "names", "words", "cites")}
+        # the pages queries read: the files' own until something is put, then the view that
+        # lays the pages put over them (reading it costs a check per row)
+        self._pages = "main.pages"
         self.unreadable: dict[str, str] = {}  # folded stem -> path of a page that won't parse
         self._known: dict[str, Entry | None] = {}  # the entries read so far, by file name
         self._put: set[str] = set()  # the file names of the pages put
@@ -124,14 +124,14 @@ class Catalog:
         return catalog
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
-        """Run `sql`, whose tables are named "{pages}", "{names}", "{words}", "{cites}"."""
+        """Run `sql`, in which "{pages}" names the pages (see _pages)."""
         with self._lock:
-            return list(self._db.execute(sql.format(**self._tables), args))
+            return list(self._db.execute(sql.replace("{pages}", self._pages), args))
 
     def _query_in(self, sql: str, values: Iterable[str]) -> list[Any]:
-        """Run `sql` + " (?, ...)" over `values` (see _query)."""
+        """Run `sql` + " (?, ...)" over `values`."""
         with self._lock:
-            return list(store.select_in(self._db, sql.format(**self._tables), values))
+            return list(store.select_in(self._db, sql, values))
 
     def _entries(self, stems: Iterable[str]) -> dict[str, Entry]:
         # Entries read once are kept: the same pages are asked for again and again while a
@@ -248,7 +248,6 @@ class Catalog:
                 count, total = groups.get((grp, initial), (0, 0))
                 groups[(grp, initial)] = (count + sign * n, total + sign * crc)
         return {key: value for key, value in groups.items() if value[0] > 0}
-        return {(g, i): (n, crc) for g, i, n, crc in self._query(sql)}
 
     def index_state(self) -> dict[Any, Any]:
         """What the index's writer recorded of the files it last wrote (index_pages.py)."""
@@ -295,7 +294,7 @@ class Catalog:
             self._put.add(entry.stem)
             if self._name_keys is not None:
                 self._name_keys.update(terms[0])
-            self._tables = {t: f"v_{t}" for t in self._tables}
+            self._pages = store.PAGES_VIEW
 
     def with_name_keys(self) -> Catalog:
         """This catalog with every name's key loaded, which mentioned_in then probes before

@@ -132,6 +132,36 @@ def open_store(path: Path) -> sqlite3.Connection:
 def read_only(path: Path, files: WikiFiles) -> sqlite3.Connection | None:
     """The database at `path` opened read-only, if it is in step with `files` (the walk of
     wiki/): a command that must write nothing then needs no copy. None otherwise."""
+    db = _open_read_only(path)
+    try:
+        if db is not None and _files(db) == files.pages:
+            return db
+    except sqlite3.Error:
+        pass
+    if db is not None:
+        db.close()
+    return None
+
+
+def copy_to_memory(path: Path) -> sqlite3.Connection:
+    """A copy in memory of the database at `path` (for a command that must write nothing),
+    or an empty one when it is missing or unusable."""
+    db = memory()
+    source = _open_read_only(path)
+    if source is None:
+        return db
+    try:
+        source.backup(db)
+    except sqlite3.Error:
+        db.close()
+        return memory()
+    finally:
+        source.close()
+    return db
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection | None:
+    """The database at `path` opened read-only, if it exists and is of this version."""
     if not path.exists():
         return None
     try:
@@ -146,32 +176,12 @@ def read_only(path: Path, files: WikiFiles) -> sqlite3.Connection | None:
         return None
     try:
         (version,) = db.execute("PRAGMA user_version").fetchone()
-        if version == SCHEMA_VERSION and _files(db) == files.pages:
+        if version == SCHEMA_VERSION:
             return db
     except sqlite3.Error:
         pass
     db.close()
     return None
-
-
-def copy_to_memory(path: Path) -> sqlite3.Connection:
-    """A copy in memory of the database at `path` (for a command that must write nothing),
-    or an empty one when it is missing or unusable."""
-    db = memory()
-    if not path.exists():
-        return db
-    try:
-        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
-            (version,) = source.execute("PRAGMA user_version").fetchone()
-            if version == SCHEMA_VERSION:
-                source.backup(db)
-        finally:
-            source.close()
-    except sqlite3.Error:
-        db.close()
-        return memory()
-    return db
 
 
 def _connect(target: str) -> sqlite3.Connection:
@@ -221,13 +231,13 @@ def sync(
         gone = {*changed, *(known.keys() - on_disk.keys())}
         stems = [s for (s,) in select_in(db, "SELECT stem FROM pages WHERE rel IN", gone)]
         delete_pages(db, stems)
-        # A file name two folders share: the later path is the page (as in a scan in path
-        # order). The other file stays recorded as read, so it is read again when the page
-        # of its name goes.
         # a first build has nothing to look up or replace: a query per page saved
         empty = db.execute("SELECT 1 FROM pages LIMIT 1").fetchone() is None
         inserted: set[str] = set()
         batch: dict[str, Item] = {}  # inserted by the thousand: a statement per page is slow
+        # A file name two folders share: the later path is the page (as in a scan in path
+        # order). The other file stays recorded as read, so it is read again when the page
+        # of its name goes.
         for rel in sorted({*changed, *_rivals(on_disk.keys(), stems, gone)}):
             path = wiki_dir / rel
             try:
@@ -315,13 +325,15 @@ def insert_pages(
 
 
 PUT = "put_"  # the tables of the pages a command put (planned or written since its scan)
+PAGES_VIEW = "v_pages"
 
 
 def add_overlay(db: sqlite3.Connection) -> None:
-    """Give this connection tables of its own for the pages its command puts, and views
-    (v_pages, v_names, v_words, v_cites) that read them over the files' rows. A command
-    plans pages before it writes them; kept apart, its plans never reach another process or
-    survive a crash, and the shared tables only ever say what the files say."""
+    """Give this connection tables of its own for the pages its command puts, and a view
+    (PAGES_VIEW) of the pages put laid over the files' rows (the names, words and cites of
+    the pages put are read from their own tables beside the files'). A command plans pages
+    before it writes them; kept apart, its plans never reach another process or survive a
+    crash, and the shared tables only ever say what the files say."""
     new = "CREATE TEMP TABLE IF NOT EXISTS"
     db.execute(f"{new} {PUT}pages AS SELECT {PAGE_COLUMNS} FROM main.pages WHERE 0")
     db.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS temp.{PUT}pages_stem ON {PUT}pages (stem)")
@@ -332,11 +344,10 @@ def add_overlay(db: sqlite3.Connection) -> None:
                 f"CREATE INDEX IF NOT EXISTS temp.{PUT}{table}_{indexed} "
                 f"ON {PUT}{table} ({indexed})"
             )
-    for table in ("pages", "names", "words", "cites"):
-        db.execute(
-            f"CREATE TEMP VIEW IF NOT EXISTS v_{table} AS SELECT * FROM main.{table} "
-            f"WHERE stem NOT IN (SELECT stem FROM {PUT}pages) UNION ALL SELECT * FROM {PUT}{table}"
-        )
+    db.execute(
+        f"CREATE TEMP VIEW IF NOT EXISTS {PAGES_VIEW} AS SELECT * FROM main.pages "
+        f"WHERE stem NOT IN (SELECT stem FROM {PUT}pages) UNION ALL SELECT * FROM {PUT}pages"
+    )
 
 
 def select_in(db: sqlite3.Connection, query: str, values: Iterable[str]) -> Iterator[Any]:
