@@ -163,7 +163,7 @@ def main() -> None:
         paths = timed(f"generate {args.pages} pages", "-", lambda: generate(vault, args.pages))
         wg = timed("full graph build (no cache)", "< 2 s", lambda: build_graph(vault))
         print(
-            f"  {wg.graph.number_of_nodes()} pages, {wg.graph.number_of_edges()} links, "
+            f"  {len(wg.nodes)} pages, {wg.links} links, "
             f"{len(wg.broken)} broken, {wg.scan.parsed} files parsed"
         )
         wg = timed("rebuild, nothing changed", "fast", lambda: build_graph(vault))

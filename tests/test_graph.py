@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from conftest import SAMPLE_ENTITIES, SAMPLES, KeywordEngine, run
 
 from llmwiki.catalog import Catalog
 from llmwiki.cli import cli
-from llmwiki.graph import build_graph, export, neighbours, related, stats
+from llmwiki.graph import build_graph, component_sizes, export, neighbours, pagerank, related, stats
 from llmwiki.index_pages import render as render_index
 from llmwiki.links import relink, rewrite_links
 from llmwiki.pages import parse, parse_links, read, render, section_lines
@@ -89,7 +90,7 @@ def test_links_resolve_as_obsidian_resolves_them(vault: Vault) -> None:
 def test_rebuild_reparses_only_changed_files(vault: Vault) -> None:
     small_wiki(vault)
     first = build_graph(vault)
-    assert first.scan.parsed == 3 and (vault.state / "graph.json").is_file()
+    assert first.scan.parsed == 3 and (vault.state / "pages.marshal").is_file()
     again = build_graph(vault)
     assert (again.scan.parsed, again.scan.hashed) == (0, 0)
     assert sorted(again.graph.edges) == sorted(first.graph.edges)
@@ -109,8 +110,10 @@ def test_rebuild_reparses_only_changed_files(vault: Vault) -> None:
     lonely.unlink()
     assert "Lonely" not in build_graph(vault).graph
 
-    (vault.state / "graph.json").write_text("{not json")
+    (vault.state / "pages.marshal").write_text("{not json")
+    (vault.state / "graph.json").write_text("{}")  # the cache of earlier versions
     assert build_graph(vault).scan.parsed == 2
+    assert not (vault.state / "graph.json").exists()
 
 
 def test_catalog_from_the_cache_is_the_catalog_of_the_files(vault: Vault) -> None:
@@ -119,6 +122,35 @@ def test_catalog_from_the_cache_is_the_catalog_of_the_files(vault: Vault) -> Non
     run(vault, KeywordEngine(ENTITIES, ALIASES))
     build_graph(vault)  # fills the cache
     assert render_index(build_graph(vault).catalog()) == render_index(Catalog.scan(vault.wiki))
+
+
+def test_arrays_agree_with_a_graph_built_from_the_links_written(vault: Vault) -> None:
+    rng = random.Random(7)
+    names = [f"P{i}" for i in range(80)]
+    expected = nx.DiGraph()
+    expected.add_nodes_from(names)
+    for name in names:
+        targets = rng.sample(names, rng.randint(0, 3))
+        written = [t.lower() if rng.random() < 0.3 else t for t in targets]  # case ignored
+        written += targets[:1]  # the same page linked twice is one edge
+        body = " ".join(f"[[{t}]]" for t in written) or "No links."
+        write_page(vault, f"concepts/{name}.md", body, sources=["[[S]]"])
+        expected.add_edges_from((name, t) for t in targets if t != name)  # no self edge
+    wg = build_graph(vault)
+    assert sorted(wg.graph.edges) == sorted(expected.edges)
+    assert sorted(component_sizes(wg)) == sorted(
+        len(c) for c in nx.weakly_connected_components(expected)
+    )
+    assert stats(wg).orphans == tuple(sorted(n for n, d in expected.in_degree if d == 0))
+    for name in names:
+        assert sorted(neighbours(wg, name).incoming) == sorted(expected.predecessors(name))
+    # PageRank is the fixed point of its own equation, and a distribution
+    ranks, alpha, n = pagerank(wg, tol=1e-14), 0.85, len(names)
+    dangling = sum(ranks[u] for u in names if expected.out_degree(u) == 0)
+    for v in names:
+        inflow = sum(ranks[u] / expected.out_degree(u) for u in expected.predecessors(v))
+        assert ranks[v] == pytest.approx((1 - alpha + alpha * dangling) / n + alpha * inflow)
+    assert sum(ranks.values()) == pytest.approx(1.0)
 
 
 def test_stats_hubs_and_related_pages(vault: Vault) -> None:

@@ -11,13 +11,18 @@ one ingest re-reads only the files that changed.
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
+import numpy as np
+import numpy.typing as npt
 
 from llmwiki.catalog import RELATED_LIMIT, Catalog
 from llmwiki.catalog_store import STORE_FILE
@@ -26,6 +31,9 @@ from llmwiki.identity import fold_name
 from llmwiki.page_info import PageInfo, Scan, scan_pages
 from llmwiki.scan import WikiFiles, walk
 from llmwiki.vault import Vault
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 EXPORT_FORMATS = (".graphml", ".json", ".gexf")
 
@@ -70,9 +78,19 @@ class Names:
         return bool(_ATTACHMENT_RE.search(name)) and _fold(name) in self.attachments
 
 
+Ints = npt.NDArray[np.int64]
+
+
 @dataclass(frozen=True)
 class WikiGraph:
-    graph: nx.DiGraph  # node = file stem; attributes title, type, path
+    """Pages and the links between them. A link is an edge `src[k] -> dst[k]` between node
+    numbers (node i is the page `nodes[i]`), once per pair of pages, in order of `src`: at
+    100,000 pages and a million links, integer arrays take a tenth of the memory and time of a
+    graph object, and PageRank and components are a few array operations over them."""
+
+    nodes: tuple[str, ...]  # file stems
+    src: Ints
+    dst: Ints
     pages: Mapping[str, PageInfo]  # stem -> info, for the pages that are nodes
     names: Names
     broken: tuple[BrokenLink, ...]
@@ -80,6 +98,44 @@ class WikiGraph:
     scan: Scan
     vault: Vault
     files: WikiFiles  # the walk of wiki/ it was built from
+
+    @cached_property
+    def number(self) -> Mapping[str, int]:
+        return {stem: i for i, stem in enumerate(self.nodes)}
+
+    @property
+    def links(self) -> int:
+        return len(self.src)
+
+    def successors(self, stem: str) -> list[str]:
+        """The pages `stem` links to, in the order its links first name them."""
+        i = self.number[stem]
+        lo, hi = np.searchsorted(self.src, [i, i + 1])
+        return [self.nodes[j] for j in self.dst[lo:hi]]
+
+    def predecessors(self, stem: str) -> list[str]:
+        """The pages that link to `stem` (its backlinks)."""
+        return [self.nodes[j] for j in self.src[self.dst == self.number[stem]]]
+
+    def in_degrees(self) -> Ints:
+        return np.bincount(self.dst, minlength=len(self.nodes))
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The graph as a networkx DiGraph (node attributes title, type, path), for export:
+        built on demand, as it costs ten times the arrays."""
+        import networkx as nx  # slow to load, and only export needs it
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from(
+            (stem, {"title": info.title, "type": info.type, "path": info.rel})
+            for stem, info in self.pages.items()
+        )
+        nodes = self.nodes
+        graph.add_edges_from(
+            (nodes[a], nodes[b]) for a, b in zip(self.src.tolist(), self.dst.tolist(), strict=True)
+        )
+        return graph
 
     def resolve(self, target: str) -> str | None:
         return self.names.resolve(target)
@@ -114,34 +170,57 @@ def build_graph(vault: Vault, terms: bool = False, files: WikiFiles | None = Non
     pages: dict[str, PageInfo] = {}
     shadowed: list[PageInfo] = []
     for info in found.pages:
-        key = _fold(info.stem)
+        stem = info.stem
+        key = _fold(stem)
         if key in by_name:
             shadowed.append(info)
             continue
-        by_name[key] = info.stem
-        by_path[_fold(info.rel.removesuffix(".md"))] = info.stem
-        pages[info.stem] = info
+        by_name[key] = stem
+        by_path[_fold(info.rel.removesuffix(".md"))] = stem
+        pages[stem] = info
     names = Names(by_name, by_path, found.attachments)
-    graph = nx.DiGraph()
-    graph.add_nodes_from(
-        (stem, {"title": info.title, "type": info.type, "path": info.rel})
-        for stem, info in pages.items()
+    src, dst, broken = _links(pages, names)
+    return WikiGraph(
+        tuple(pages),
+        src,
+        dst,
+        pages,
+        names,
+        tuple(broken),
+        tuple(shadowed),
+        found,
+        vault,
+        files,
     )
-    broken: list[BrokenLink] = []
-    edges: list[tuple[str, str]] = []
-    memo: dict[str, str | None] = {}  # the same targets recur on many pages
-    for stem, info in pages.items():
-        for target in info.links:
-            if target not in memo:
-                memo[target] = names.resolve(target)
-            resolved = memo[target]
-            if resolved is None:
-                if not names.is_attachment(target):
-                    broken.append(BrokenLink(stem, target))
-            elif resolved != stem:
-                edges.append((stem, resolved))
-    graph.add_edges_from(edges)
-    return WikiGraph(graph, pages, names, tuple(broken), tuple(shadowed), found, vault, files)
+
+
+def _links(pages: Mapping[str, PageInfo], names: Names) -> tuple[Ints, Ints, list[BrokenLink]]:
+    """The edges between `pages` (numbered in order), once per pair in order of their source,
+    and the links that reach no file. A million links are one pass in array operations: the
+    loop per link in Python took seconds."""
+    number = {stem: i for i, stem in enumerate(pages)}
+    flat = list(chain.from_iterable(info.links for info in pages.values()))
+    ends_of: dict[str, int] = {}  # each target once: -1 for none
+    for target in set(flat):
+        if target in number and not target.casefold().endswith(".md"):
+            ends_of[target] = number[target]  # a file name as it is: by far the most links
+        else:
+            resolved = names.resolve(target)
+            ends_of[target] = -1 if resolved is None else number[resolved]
+    counts = np.fromiter((len(info.links) for info in pages.values()), np.int64, len(pages))
+    src = np.repeat(np.arange(len(pages), dtype=np.int64), counts)
+    dst = np.fromiter(map(ends_of.__getitem__, flat), np.int64, len(flat))
+    stems = tuple(pages)
+    broken = [
+        BrokenLink(stems[src[k]], flat[k])
+        for k in np.flatnonzero(dst < 0).tolist()
+        if not names.is_attachment(flat[k])
+    ]
+    keep = (dst >= 0) & (dst != src)  # a page's link to itself is no edge
+    # "[[A]]" and "[[a]]" are one edge: unique pairs, sorted by source then target
+    pairs = np.sort(src[keep] * len(pages) + dst[keep])  # np.unique hashes: five times slower
+    pairs = pairs[np.diff(pairs, prepend=-1) != 0]
+    return pairs // len(pages), pairs % len(pages), broken
 
 
 # --- questions asked of the graph ---------------------------------------------------------
@@ -167,47 +246,58 @@ class GraphStats:
 
 
 def orphans(wg: WikiGraph) -> list[str]:
-    return sorted(n for n in wg.graph.nodes if wg.graph.in_degree(n) == 0)
+    return sorted(wg.nodes[i] for i in np.flatnonzero(wg.in_degrees() == 0))
 
 
 def pagerank(wg: WikiGraph, alpha: float = 0.85, tol: float = 1.0e-6) -> dict[str, float]:
     """PageRank by power iteration (networkx's own needs scipy, which we do not depend on)."""
-    g = wg.graph
-    n = g.number_of_nodes()
+    n = len(wg.nodes)
     if n == 0:
         return {}
-    nodes = list(g.nodes)
-    out = {u: list(g.successors(u)) for u in nodes}
-    rank = dict.fromkeys(nodes, 1.0 / n)
+    out = np.bincount(wg.src, minlength=n)
+    dangling = out == 0
+    share = alpha / out[wg.src]  # what each link passes on, per unit of its page's rank
+    rank = np.full(n, 1.0 / n)
     for _ in range(100):
-        dangling = sum(rank[u] for u in nodes if not out[u])
-        base = (1.0 - alpha + alpha * dangling) / n
-        new = dict.fromkeys(nodes, base)
-        for u in nodes:
-            targets = out[u]
-            if targets:
-                share = alpha * rank[u] / len(targets)
-                for v in targets:
-                    new[v] += share
-        err = sum(abs(new[u] - rank[u]) for u in nodes)
+        base = (1.0 - alpha + alpha * rank[dangling].sum()) / n
+        new = base + np.bincount(wg.dst, weights=rank[wg.src] * share, minlength=n)
+        err = np.abs(new - rank).sum()
         rank = new
         if err < n * tol:
             break
-    return rank
+    return dict(zip(wg.nodes, rank.tolist(), strict=True))
+
+
+def component_sizes(wg: WikiGraph) -> list[int]:
+    """The size of each weakly connected component: every node takes the smallest number
+    among its neighbours' labels, and labels follow each other (pointer jumping) until
+    every link joins two nodes of one label."""
+    label = np.arange(len(wg.nodes))
+    while True:
+        low = np.minimum(label[wg.src], label[wg.dst])
+        new = label.copy()
+        np.minimum.at(new, wg.src, low)
+        np.minimum.at(new, wg.dst, low)
+        new = new[new]  # a label is always a node of the component with a number <= its own
+        if np.array_equal(new, label):
+            break
+        label = new
+    sizes: list[int] = np.unique(label, return_counts=True)[1].tolist()
+    return sizes
 
 
 def stats(wg: WikiGraph, top: int = 10) -> GraphStats:
-    g = wg.graph
-    components = [len(c) for c in nx.weakly_connected_components(g)]
+    components = component_sizes(wg)
     ranks = pagerank(wg)
-    best = sorted(ranks, key=lambda s: (-ranks[s], s))[:top]
+    best = heapq.nsmallest(top, ranks, key=lambda s: (-ranks[s], s))
+    inbound = wg.in_degrees()
     return GraphStats(
-        pages=g.number_of_nodes(),
-        links=g.number_of_edges(),
+        pages=len(wg.nodes),
+        links=wg.links,
         broken=len(wg.broken),
         components=len(components),
         largest_component=max(components, default=0),
-        hubs=tuple(Hub(s, wg.pages[s].title, ranks[s], g.in_degree(s)) for s in best),
+        hubs=tuple(Hub(s, wg.pages[s].title, ranks[s], int(inbound[wg.number[s]])) for s in best),
         orphans=tuple(orphans(wg)),
     )
 
@@ -219,16 +309,15 @@ class Neighbours:
 
 
 def neighbours(wg: WikiGraph, stem: str) -> Neighbours:
-    g = wg.graph
-    if stem not in g:
+    if stem not in wg.pages:
         raise KeyError(stem)
-    return Neighbours(tuple(sorted(g.successors(stem))), tuple(sorted(g.predecessors(stem))))
+    return Neighbours(tuple(sorted(wg.successors(stem))), tuple(sorted(wg.predecessors(stem))))
 
 
 def related(wg: WikiGraph, stem: str, limit: int = RELATED_LIMIT) -> list[str]:
     """The pages `stem`'s `## Related` lists, best first: ranked by `Catalog.related`, the one
     rule for both (people and concepts sharing its most specific sources)."""
-    if stem not in wg.graph:
+    if stem not in wg.pages:
         raise KeyError(stem)
     return [entry.stem for entry in wg.catalog().related(stem, limit)]
 
@@ -276,9 +365,13 @@ def export(wg: WikiGraph, path: Path) -> None:
     suffix = path.suffix.lower()
 
     def write_json(target: Path) -> None:
+        import networkx as nx
+
         data = nx.node_link_data(wg.graph, edges="edges")
         text = json.dumps(data, ensure_ascii=False, indent=1)
         target.write_text(text, encoding="utf-8", newline="\n")  # "\n" on Windows too
+
+    import networkx as nx  # slow to load, and only export needs it
 
     writers: dict[str, Callable[[Path], None]] = {
         ".graphml": lambda p: nx.write_graphml(wg.graph, p),

@@ -20,17 +20,16 @@ from typing import Any
 from llmwiki import index_pages, originals
 from llmwiki.catalog import Catalog
 from llmwiki.duplicates import duplicates
-from llmwiki.entries import ENTITY_TYPES, Entry
+from llmwiki.entries import Entry
 from llmwiki.errors import PageError
 from llmwiki.graph import WikiGraph, build_graph, orphans
 from llmwiki.identity import initials, normalize_key, words
 from llmwiki.links import frontmatter_block, relink, rewrite_links, split_frontmatter
-from llmwiki.page_info import PageInfo
+from llmwiki.page_info import LIST_KEYS, PageInfo
 from llmwiki.pages import META_ORDER, as_list, link_target, parse
-from llmwiki.vault import PAGE_FOLDERS, Vault
+from llmwiki.vault import Vault
 
 SEVERITIES = ("error", "warning")
-LIST_KEYS = ("aliases", "sources", "tags")
 MIN_PAGES_FOR_MISSING = 3
 
 
@@ -97,10 +96,9 @@ def check(vault: Vault, wg: WikiGraph) -> LintReport:
     catalog = wg.catalog()
     entries = list(catalog)  # read once, for the checks that need every page
     findings = [
-        *_frontmatter_findings(wg.scan.pages),
+        *_page_findings(wg.scan.pages),
         *_broken_links(wg, catalog),
         *_orphans(wg),
-        *_without_sources(wg),
         *_duplicates(entries, wg.pages),
         *_index(vault, catalog, bool(wg.pages)),
         *_contradictions(wg),
@@ -124,42 +122,15 @@ def check(vault: Vault, wg: WikiGraph) -> LintReport:
 # --- checks -------------------------------------------------------------------------------
 
 
-def _frontmatter_findings(pages: Iterable[PageInfo]) -> Iterator[Finding]:
-    types = ", ".join(PAGE_FOLDERS)
+def _page_findings(pages: Iterable[PageInfo]) -> Iterator[Finding]:
+    """What is wrong with each page by itself: found when the page was parsed, and cached
+    with it (`page_problems`), so a warm lint reads no frontmatter."""
     for info in pages:
-
-        def bad(problem: str, page: PageInfo = info) -> Finding:
-            return Finding("error", "invalid-frontmatter", page.rel, problem)
-
         if info.error:
-            yield bad(f"{info.error}: correct the YAML between the `---` lines")
-            continue
-        meta = info.meta
-        title = meta.get("title")
-        if not meta:
-            yield bad(f"no frontmatter: start the file with `---`, `title:`, `type:` ({types})")
-            continue
-        if not isinstance(title, str) or not title.strip():
-            yield bad("`title:` is missing or not text: set it to the page's name")
-        kind = meta.get("type")
-        if kind not in PAGE_FOLDERS:
-            what = "missing" if kind in (None, "") else f"{kind!r}, which is not a page type"
-            yield bad(f"`type:` is {what}: set it to one of {types}")
-        for key in LIST_KEYS:
-            value = meta.get(key)
-            if value is None or (
-                isinstance(value, list) and all(isinstance(v, str) for v in value)
-            ):
-                continue
-            severity = "warning" if key == "tags" else "error"
-            hint = (
-                "run `wiki lint --fix` to make it one"
-                if isinstance(value, str | int | float)
-                else "make it a list of text items"
-            )
-            yield Finding(
-                severity, "invalid-frontmatter", info.rel, f"`{key}:` is not a list: {hint}"
-            )
+            problem = f"{info.error}: correct the YAML between the `---` lines"
+            yield Finding("error", "invalid-frontmatter", info.rel, problem)
+        for severity, code, message in info.problems:
+            yield Finding(severity, code, info.rel, message)
 
 
 def _broken_links(wg: WikiGraph, catalog: Catalog) -> Iterator[Finding]:
@@ -206,18 +177,6 @@ def _orphans(wg: WikiGraph) -> Iterator[Finding]:
             "no other page links here (index.md and log.md do not count): link it from a "
             "related page, or merge or delete it",
         )
-
-
-def _without_sources(wg: WikiGraph) -> Iterator[Finding]:
-    for info in wg.pages.values():
-        if info.type in ENTITY_TYPES and not as_list(info.meta.get("sources")):
-            yield Finding(
-                "warning",
-                "no-sources",
-                info.rel,
-                "cites no source: add the source pages it comes from to `sources:`, "
-                "or delete the page if nothing supports it",
-            )
 
 
 def _index(vault: Vault, catalog: Catalog, has_pages: bool) -> Iterator[Finding]:
@@ -325,8 +284,9 @@ def _missing_pages(wg: WikiGraph, catalog: Catalog, entries: Iterable[Entry]) ->
 
 
 def _duplicates(entries: Iterable[Entry], pages: Mapping[str, PageInfo]) -> Iterator[Finding]:
-    sources = {s: len(as_list(info.meta.get("sources"))) for s, info in pages.items()}
-    for pair in duplicates((e for e in entries if e.stem in pages), sources):
+    entries = [e for e in entries if e.stem in pages]
+    sources = {e.stem: len(e.sources) for e in entries}
+    for pair in duplicates(entries, sources):
         keep, other = pair.keep, pair.other
         yield Finding(
             "warning",

@@ -309,7 +309,7 @@ def _source_key(wg: WikiGraph, source: str) -> str:
 def _linking_files(vault: Vault, wg: WikiGraph, other: str, keep: str) -> list[Path]:
     """Files that may link to OTHER: its backlinks, pages the graph could not read, and the
     generated root pages (index.md is regenerated afterwards anyway)."""
-    stems = set(wg.graph.predecessors(other)) - {keep, other}
+    stems = set(wg.predecessors(other)) - {keep, other}
     paths = [vault.wiki / wg.pages[s].rel for s in sorted(stems)]
     paths += [vault.wiki / i.rel for i in (*wg.unparsed, *wg.shadowed)]
     paths += [vault.wiki / name for name in GENERATED_PAGES if name != "index.md"]

@@ -101,11 +101,11 @@ class ReadTools(WikiState):
         self,
         title: Annotated[str, Field(description="The page's title, an alias or its file name.")],
     ) -> dict[str, Any]:
-        from llmwiki.graph import build_graph, neighbours, related  # networkx: slow to load
+        from llmwiki.graph import build_graph, neighbours, related
 
         entry = self._entry(title)
         wg = build_graph(self.vault)
-        if entry.stem not in wg.graph:
+        if entry.stem not in wg.pages:
             raise ToolError(f'"{entry.title}" is not in the link graph; `lint` says why')
         near = neighbours(wg, entry.stem)
 
