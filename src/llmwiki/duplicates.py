@@ -114,6 +114,7 @@ def _pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
     by_key: dict[str, list[str]] = defaultdict(list)  # a name, and a concept's singular
     expansions: dict[str, list[str]] = defaultdict(list)
     surnames: dict[str, list[str]] = defaultdict(list)
+    rests: dict[tuple[str, ...], list[str]] = defaultdict(list)  # all but the first name
     for entry in pages.values():
         for name in _names(entry):
             by_key[normalize_key(name)].append(entry.stem)
@@ -121,13 +122,16 @@ def _pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
                 by_key["singular:" + concept_key(name)].append(entry.stem)
                 for acronym in initials(name):
                     expansions[acronym].append(entry.stem)
-        parts = name_parts(entry.title)
-        if entry.type == "person" and len(parts) > 1:
+        parts = name_parts(entry.title) if entry.type == "person" else ()
+        if len(parts) > 1:
             surnames[parts[-1]].append(entry.stem)
+            rests[parts[1:]].append(entry.stem)
     for key, stems in by_key.items():
         if key not in ("", "singular:"):
             group(stems)
-    for stems in surnames.values():  # "Geoff Hinton" and "Geoffrey Hinton"
+    # "Geoff Hinton" and "Geoffrey Hinton": the rest of the name is the same (by far fewer
+    # pairs to try than all who share a surname)
+    for stems in rests.values():
         for a, b in combinations(sorted(stems), 2):
             if first_name_variant(pages[a].title, pages[b].title):
                 pairs.add((a, b))
@@ -137,8 +141,7 @@ def _pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
                 if is_acronym(name):
                     for key in acronym_keys(name):
                         probe(entry.stem, expansions.get(key, ()))
-        parts = name_parts(entry.title)
-        if entry.type == "person" and len(parts) == 1:
+        elif len(parts := name_parts(entry.title)) == 1:
             probe(entry.stem, surnames.get(parts[0], ()))
     pairs |= _spelling_pairs(pages)
     return pairs

@@ -175,7 +175,12 @@ def different_people(a: str, b: str) -> bool:
 def _one_first_name(a: str, b: str) -> bool:
     """The first names of two full names are one; a compound first name ("Jean-Luc") has no
     short form: it is one name with "Jean" only when written the same."""
-    first_a, first_b = a.split(maxsplit=1)[0], b.split(maxsplit=1)[0]
+    return _first_names_one(a.split(maxsplit=1)[0], b.split(maxsplit=1)[0])
+
+
+# kept: lint asks it of every two people who share a surname, and first names recur
+@lru_cache(maxsize=131072)
+def _first_names_one(first_a: str, first_b: str) -> bool:
     key_a, key_b = name_parts(first_a), name_parts(first_b)
     if "-" in first_a + first_b:
         return key_a == key_b
