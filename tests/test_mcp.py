@@ -232,7 +232,11 @@ def test_write_tools_over_stdio(kb: Path, tmp_path: Path) -> None:
 
     async def body(s: ClientSession) -> None:
         seen["tools"] = {t.name for t in (await s.list_tools()).tools}
+        marta = {"query": "Marta Kowalczyk"}
+        seen["before"] = _data(await s.call_tool("search", marta))  # the server walks wiki/
         seen["result"] = _data(await s.call_tool("ingest_text", tidewater))
+        # at once: the server knows its own writes, not only what its watch of wiki/ reports
+        seen["found"] = _data(await s.call_tool("search", marta))
         seen["after_ingest"] = _pages(kb)
         seen["again"] = _data(await s.call_tool("ingest_text", tidewater))
         note = await s.call_tool(
@@ -284,6 +288,8 @@ def test_write_tools_over_stdio(kb: Path, tmp_path: Path) -> None:
     result = seen["result"]
     assert result["status"] == "ingested" and result["page"] == "[[Tidewater Ships]]"
     assert "[[Marta Kowalczyk]]" in result["created"]
+    links = [[hit["link"] for hit in seen[k]["hits"]] for k in ("before", "found")]
+    assert "[[Marta Kowalczyk]]" not in links[0] and "[[Marta Kowalczyk]]" in links[1]
     assert seen["again"]["status"] == "skipped"  # the same content is recognised
     # The same text as a web clipping dropped in another copy's inbox, then `wiki ingest`:
     # the same pages, byte for byte.

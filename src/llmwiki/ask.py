@@ -56,6 +56,7 @@ from llmwiki.pages import (
     section_lines,
     unlink,
 )
+from llmwiki.scan import WikiFiles
 from llmwiki.search import Hit, SearchIndex
 from llmwiki.tokens import count_tokens, split_text
 from llmwiki.vault import GENERATED_PAGES, PAGE_FOLDERS, Vault
@@ -102,8 +103,10 @@ def ask(
     max_hits: int = MAX_HITS,
     lock_wait: float = 0.0,
     on_wait: Callable[[], None] | None = None,
+    files: WikiFiles | None = None,
 ) -> AskResult:
-    """Answer `question` from the vault's pages.
+    """Answer `question` from the vault's pages (`files`: the walk of wiki/ to bring the
+    search index in step with, else a new one).
 
     `answerer` is an Answerer, or an ingest Engine (which cannot write prose, so the extractive
     answerer stands in for it). `on_token` receives the answer as it is written, links already
@@ -117,7 +120,8 @@ def ask(
         raise UsageError(f"the budget must be at least {MIN_PAGE_TOKENS} tokens")
     chosen = _answerer_of(answerer)
     with SearchIndex(vault) as index:
-        hits = relevant(index.search(question, max_hits))
+        index.sync(files)
+        hits = relevant(index.search(question, max_hits, sync=False))
         context = _context(vault, index, [h.rel for h in hits], budget_tokens) if hits else []
         links = _Links(vault, index.stems(), context)
     guard = _LinkGuard(links.fix, on_token)

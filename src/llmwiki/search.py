@@ -8,7 +8,7 @@ search costs one directory walk plus the pages that ingest touched.
 
 Titles weigh more than aliases, and aliases more than the body; links in the body are indexed as
 the text Obsidian shows for them. Questions are reduced to their content words, each quoted for
-FTS5, so no question (quotes, colons, hyphens, `AND`, `*`) can be read as query syntax.
+FTS5 (search_query.py), so no question can be read as query syntax.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from llmwiki.errors import PageError, SearchError
 from llmwiki.identity import normalize_key
 from llmwiki.pages import as_list, read, unlink
 from llmwiki.scan import WikiFiles, walk
+from llmwiki.search_query import STOP_WORDS, Query, fold_word, parse_query, quote
 from llmwiki.vault import Vault
 
 __all__ = [
@@ -43,8 +43,6 @@ INDEX_FILE = "search.sqlite"
 SCHEMA_VERSION = 2
 # BM25 column weights: a word in the title says far more about a page than one in its body.
 TITLE_WEIGHT, ALIASES_WEIGHT, BODY_WEIGHT = 10.0, 5.0, 1.0
-MAX_TERMS = 24  # a pasted paragraph must not become a query with hundreds of OR branches
-MAX_PHRASE = 4
 SNIPPET_TOKENS = 16
 # BM25's best pages re-ranked by how much of the question they hold
 CANDIDATES_PER_HIT = 3
@@ -56,22 +54,6 @@ MIN_NAME_CHARS = 3  # "AI", "Go": too short to say a question is about that page
 COMMON_WORD_SHARE, COMMON_WORD_MIN = 0.01, 5
 NAMED_BONUS = 1.5
 
-# Question words and function words: they match nearly every page and rank nothing.
-_STOP_TEXT = """
-    a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing done down during each else ever
-    few for from further get gets got had has have having he her here hers herself him himself
-    his how i if in into is it its itself just know let me more most much my myself no nor not
-    now of off on once only or other our ours ourselves out over own please same say said says
-    she should so some such tell than that the their theirs them themselves then there these
-    they this those through to too under until up us very was we were what whats when where
-    which while who whom whose why will with would you your yours yourself yourselves
-    anything something someone anyone everything thing things wiki page pages
-"""
-STOP_WORDS = frozenset(_STOP_TEXT.split())
-
-# FTS5's unicode61 tokenizer splits on everything but letters and digits (underscore included).
-_WORD_RE = re.compile(r"[^\W_]+")
 # Words as names are written: "KV-Lite", "GPT-3.5", "tinyformer's" (the possessive is dropped)
 _NAME_WORD_RE = re.compile(r"\w[\w'’.\-]*\w|\w")
 _POSSESSIVE_RE = re.compile(r"['’]s$")
@@ -109,51 +91,6 @@ class SyncStats:
         return self.added + self.updated + self.removed
 
 
-@dataclass(frozen=True)
-class Query:
-    """A question reduced to content words (`terms`) and runs of adjacent ones (`phrases`)."""
-
-    terms: tuple[str, ...]
-    phrases: tuple[str, ...] = ()
-
-    @property
-    def expression(self) -> str:
-        """The FTS5 MATCH expression: every term and phrase quoted, ORed; "" for no term."""
-        parts = [_quote(t) for t in self.terms] + [_quote(p) for p in self.phrases]
-        return " OR ".join(parts)
-
-
-def _quote(text: str) -> str:
-    # A quoted FTS5 string is never syntax; a quote inside one is written twice.
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _fold(word: str) -> str:
-    text = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
-def parse_query(question: str) -> Query:
-    """The words of `question` worth searching for, in order, without duplicates."""
-    words = [_fold(w) for w in _WORD_RE.findall(question)]
-    # single letters are mostly the debris of "Lambert's" or "U.S."; digits ("OLMo 3") are not
-    keep = [not (w in STOP_WORDS or (len(w) == 1 and not w.isdigit())) for w in words]
-    terms = list(dict.fromkeys(w for w, k in zip(words, keep, strict=True) if k))[:MAX_TERMS]
-    phrases: list[str] = []
-    run: list[str] = []
-    for word, kept in [*zip(words, keep, strict=True), ("", False)]:
-        if kept:
-            run.append(word)
-            continue
-        # Adjacent content words ("Nathan Lambert", "KV-Lite") score again as a phrase, so a
-        # page naming the whole thing outranks pages that merely use each word somewhere.
-        if len(run) >= 2:
-            phrases.append(" ".join(run[:MAX_PHRASE]))
-        run = []
-    phrases = list(dict.fromkeys(phrases))[: MAX_TERMS // 4]
-    return Query(tuple(terms), tuple(phrases))
-
-
 # --- the index ---------------------------------------------------------------------------------
 
 _SCHEMA = (
@@ -184,6 +121,10 @@ _SELECT_HITS = (
     f"SELECT rowid, stem, title, type, rel, rank, snippet(pages, -1, '', '', '…', {SNIPPET_TOKENS})"
     " FROM pages WHERE pages MATCH ?"
 )
+
+
+# index file -> the walk of wiki/ it was last brought in step with, by this process
+_IN_STEP: dict[Path, WikiFiles | None] = {}
 
 
 class SearchIndex:
@@ -258,7 +199,19 @@ class SearchIndex:
     def sync(self, files: WikiFiles | None = None) -> SyncStats:
         """Bring the index up to date with the pages on disk (`files`: the walk of wiki/ to
         use, else a new one)."""
-        on_disk = (files if files is not None else walk(self.vault.wiki)).pages
+        if files is not None and _IN_STEP.get(self.path) is files:
+            # this process brought the index in step with this very walk, and a process that
+            # stays up (live_files.py) gives the same walk only while nothing changed: reading
+            # 100,000 rows to compare them would cost ten times the search
+            (count,) = self._db.execute("SELECT count(*) FROM docs").fetchone()
+            if count == len(files.pages):  # not rebuilt meanwhile (a new schema, a damaged file)
+                return SyncStats(unchanged=count)
+        stats = self._sync(files if files is not None else walk(self.vault.wiki))
+        _IN_STEP[self.path] = files
+        return stats
+
+    def _sync(self, files: WikiFiles) -> SyncStats:
+        on_disk = files.pages
         known = {
             rel: (doc_id, mtime, size)
             for doc_id, rel, mtime, size in self._db.execute(
@@ -378,7 +331,7 @@ class SearchIndex:
             for words in names.get(rowid, ()):
                 if len(words) > 1:
                     return True
-                i = position.get(_fold(words[0]))
+                i = position.get(fold_word(words[0]))
                 if i is not None and frequencies[i] <= common:
                     return True
             return False
@@ -447,7 +400,7 @@ class SearchIndex:
         counts = []
         for term in terms:
             (df,) = self._db.execute(
-                "SELECT count(*) FROM pages WHERE pages MATCH ?", (_quote(term),)
+                "SELECT count(*) FROM pages WHERE pages MATCH ?", (quote(term),)
             ).fetchone()
             counts.append(int(df))
         return int(pages), counts
@@ -462,7 +415,7 @@ class SearchIndex:
         for position, term in enumerate(terms):
             for (rowid,) in self._db.execute(
                 f"SELECT rowid FROM pages WHERE pages MATCH ? AND rowid IN ({marks})",
-                (_quote(term), *rowids),
+                (quote(term), *rowids),
             ):
                 found[rowid].add(position)
         return found

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmwiki.errors import UsageError
+from llmwiki.scan import WikiFiles
 from llmwiki.search import Hit, SearchIndex
 from llmwiki.vault import PAGE_FOLDERS, Vault
 
@@ -52,17 +53,23 @@ class SearchResult:
 
 
 def search_pages(
-    vault: Vault, query: str, *, page_type: str | None = None, limit: int = 10
+    vault: Vault,
+    query: str,
+    *,
+    page_type: str | None = None,
+    limit: int = 10,
+    files: WikiFiles | None = None,
 ) -> list[SearchResult]:
     """The pages best matching `query`, best first, at most `limit`, only of `page_type` when
-    given. Brings the index up to date with the files first (one directory walk)."""
+    given. Brings the index up to date with the files first (`files`: the walk of wiki/ to
+    compare it with, else a new one)."""
     if page_type is not None and page_type not in PAGE_FOLDERS:
         raise UsageError(f"unknown page type {page_type!r}: use one of {', '.join(PAGE_TYPES)}")
     if limit < 1:
         raise UsageError("the limit must be at least 1")
     limit = min(limit, MAX_LIMIT)
     with SearchIndex(vault) as index:
-        index.sync()
+        index.sync(files)
         hits = index.search(query, limit, sync=False, page_type=page_type)
     return [_result(hit) for hit in hits]
 

@@ -71,6 +71,7 @@ def mcp_cmd(
             "(or: pip install mcp) in the environment `wiki` runs from"
         ) from None
     from llmwiki.engines import open_answerer
+    from llmwiki.live_files import LiveFiles
 
     if vault_path:
         state = State(os.path.expanduser(vault_path))
@@ -83,12 +84,13 @@ def mcp_cmd(
     if allow_write:
         engine, options = engine_and_options(state, vault, None, None, None)
         options = replace(options, commit=True, lock_wait=LOCK_WAIT)
-    wiki = mcp_server.WikiServer(
-        vault, answerer, engine, options, today=today, allow_write=allow_write
-    )
-    server = mcp_server.build_server(wiki)
-    if use_http:
-        click.echo(f"Serving MCP at http://{host}:{port}/mcp (Ctrl-C to stop).", err=True)
-        mcp_server.serve_http(server, host, port, token)
-    else:
-        server.run()
+    with LiveFiles(vault.wiki) as live:
+        wiki = mcp_server.WikiServer(
+            vault, answerer, engine, options, today=today, allow_write=allow_write, live=live
+        )
+        server = mcp_server.build_server(wiki)
+        if use_http:
+            click.echo(f"Serving MCP at http://{host}:{port}/mcp (Ctrl-C to stop).", err=True)
+            mcp_server.serve_http(server, host, port, token)
+        else:
+            server.run()

@@ -16,11 +16,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from llmwiki.ask import AskResult, ask
 from llmwiki.catalog import Catalog
+from llmwiki.catalog_store import STORE_FILE
 from llmwiki.engines import Engine
 from llmwiki.engines.answerer import Answerer
 from llmwiki.entries import Entry
 from llmwiki.errors import EngineError, SearchError, VaultError
 from llmwiki.ingest import Options
+from llmwiki.live_files import LiveFiles
+from llmwiki.scan import WikiFiles, walk
 from llmwiki.vault import Vault
 
 __all__ = ["MAX_QUESTION_CHARS", "WRITE_LOCK_WAIT", "WikiState", "check_size"]
@@ -39,15 +42,31 @@ class WikiState:
     options: Options | None = None
     today: Callable[[], date] = date.today
     allow_write: bool = False
+    # the walk of wiki/, taken again only after a change (the server stays up); None: walk
+    # at every call
+    live: LiveFiles | None = None
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _files(self) -> WikiFiles:
+        return self.live.get() if self.live is not None else walk(self.vault.wiki)
+
+    def _catalog(self) -> Catalog:
+        """The catalog as the files are now, writing nothing (a read tool changes no state)."""
+        wiki, store = self.vault.wiki, self.vault.state / STORE_FILE
+        return Catalog.scan(wiki, store, save_cache=False, files=self._files())
+
+    def _wrote(self) -> None:
+        """A write tool changed wiki/: the next call walks it again."""
+        if self.live is not None:
+            self.live.changed()
 
     def _entry(self, name: str) -> Entry:
         """The page `name` (title, alias or file name) names, or a tool error saying so."""
         name = " ".join(name.split())
         if not name:
             raise ToolError("give a page title (search or list_pages shows them)")
-        catalog = Catalog.load(self.vault, save_cache=False)
+        catalog = self._catalog()
         entry = catalog.lookup(name) or catalog.get(name)
         if entry is None:
             near = ", ".join(f'"{e.title}"' for e in _by_name(catalog, name))
@@ -75,6 +94,7 @@ class WikiState:
                 save=save,
                 today=self.today(),
                 lock_wait=WRITE_LOCK_WAIT,
+                files=self._files(),
             )
         except (EngineError, SearchError, VaultError, ValueError) as exc:
             raise ToolError(str(exc)) from None

@@ -16,7 +16,6 @@ from pydantic import Field
 
 from llmwiki import contradictions
 from llmwiki.ask import DEFAULT_BUDGET
-from llmwiki.catalog import Catalog
 from llmwiki.engines.answerer import Answer, ContextPage
 from llmwiki.errors import PageError, SearchError, VaultError
 from llmwiki.mcp_server.base import MAX_QUESTION_CHARS, WikiState, check_size
@@ -41,7 +40,9 @@ class ReadTools(WikiState):
         limit: Annotated[int, Field(ge=1, le=200, description="At most this many hits.")] = 10,
     ) -> dict[str, Any]:
         try:
-            found = search_pages(self.vault, query, page_type=type, limit=limit)
+            found = search_pages(
+                self.vault, query, page_type=type, limit=limit, files=self._files()
+            )
         except (SearchError, ValueError) as exc:
             raise ToolError(str(exc)) from None
         return {"query": query, "hits": [hit.to_dict() for hit in found]}
@@ -74,7 +75,7 @@ class ReadTools(WikiState):
             int, Field(ge=1, le=PAGE_SIZE_MAX, description="At most this many pages.")
         ] = 100,
     ) -> dict[str, Any]:
-        catalog = Catalog.load(self.vault, save_cache=False)
+        catalog = self._catalog()
         entries = sorted(
             (e for e in catalog if type is None or e.type == type),
             key=lambda e: (e.title.casefold(), e.stem),
@@ -104,7 +105,7 @@ class ReadTools(WikiState):
         from llmwiki.graph import build_graph, neighbours, related
 
         entry = self._entry(title)
-        wg = build_graph(self.vault)
+        wg = build_graph(self.vault, files=self._files())
         if entry.stem not in wg.pages:
             raise ToolError(f'"{entry.title}" is not in the link graph; `lint` says why')
         near = neighbours(wg, entry.stem)

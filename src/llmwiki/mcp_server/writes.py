@@ -74,6 +74,8 @@ class WriteTools(WikiState):
             )
         except (EngineError, VaultError, ValueError) as exc:
             raise ToolError(f"{exc} (the text stays in {path.name} in the inbox)") from None
+        finally:
+            self._wrote()
         (result,) = report.results
         if result.status == "failed":
             raise ToolError(f"ingest failed: {result.message}")
@@ -116,6 +118,8 @@ class WriteTools(WikiState):
                 )
         except VaultError as exc:
             raise ToolError(str(exc)) from None
+        finally:
+            self._wrote()
         return {"page": f"[[{entry.stem}]]", "path": entry.rel, "added": "\n".join(bullet)}
 
     def resolve_contradiction(
@@ -135,6 +139,8 @@ class WriteTools(WikiState):
             )
         except (ContradictionError, VaultError) as exc:
             raise ToolError(str(exc)) from None
+        finally:
+            self._wrote()
         return {"id": item.id, "page": f"[[{item.page}]]", "resolved": item.resolved}
 
     def save_answer(
@@ -151,7 +157,10 @@ class WriteTools(WikiState):
             raise ToolError("the answer is empty")
         # `ask --save` files the answer: the same retrieval, link checking and page format,
         # with the agent's text standing in for the answerer's.
-        result = self._ask(question, _Fixed(answer), DEFAULT_BUDGET, save=True)
+        try:
+            result = self._ask(question, _Fixed(answer), DEFAULT_BUDGET, save=True)
+        finally:
+            self._wrote()
         if result.saved is None:
             raise ToolError(
                 (result.note or "not saved")
