@@ -150,3 +150,19 @@ def test_unparseable_page_is_skipped_not_fatal(wiki: Vault) -> None:
     (wiki.wiki / "concepts" / "Broken.md").write_text("---\ntitle: [unclosed\n---\nquokka\n")
     assert search(wiki, "quokka") == []
     assert search(wiki, "Tomas Berg")[0].stem == "Tomas Berg"
+
+
+def test_words_on_most_pages_of_a_large_wiki_are_left_out_of_the_ranking() -> None:
+    from llmwiki.search import COMMON_TERM_PAGES, _without_common
+
+    query = parse_query("How does Sami Moreau relate to tokenizer finetuning?")
+    assert query.terms == ("sami", "moreau", "relate", "tokenizer", "finetuning")
+    pages = 100_000
+    common = COMMON_TERM_PAGES * 6  # on 60,000 of the 100,000 pages
+    frequencies = [8_000, 8_000, 0, common, common]
+    kept = _without_common(query, frequencies, pages)
+    assert kept.terms == ("sami", "moreau", "relate")
+    assert kept.phrases == ("sami moreau relate",)  # "tokenizer finetuning" is gone
+    # nothing is left out of a smaller wiki, nor when every word is common
+    assert _without_common(query, [800, 800, 0, 8_500, 8_500], 9_000) == query
+    assert _without_common(query, [common] * 5, pages) == query

@@ -46,6 +46,7 @@ TITLE_WEIGHT, ALIASES_WEIGHT, BODY_WEIGHT = 10.0, 5.0, 1.0
 SNIPPET_TOKENS = 16
 # BM25's best pages re-ranked by how much of the question they hold
 CANDIDATES_PER_HIT = 3
+COMMON_TERM_PAGES = 10_000  # see _without_common
 MAX_NAME_WORDS = 6  # longest page name, in words, recognised in a question
 MIN_NAME_CHARS = 3  # "AI", "Go": too short to say a question is about that page
 # A one-word name is evidence only when the word is rare in the wiki: a question that says
@@ -121,6 +122,24 @@ _SELECT_HITS = (
     f"SELECT rowid, stem, title, type, rel, rank, snippet(pages, -1, '', '', '…', {SNIPPET_TOKENS})"
     " FROM pages WHERE pages MATCH ?"
 )
+
+
+def _without_common(query: Query, frequencies: Sequence[int], pages: int) -> Query:
+    """`query` without the words found on more than COMMON_TERM_PAGES pages and a tenth of
+    them (and the phrases made only of such words), unless that leaves nothing. BM25 ranks
+    every page a query's words match: at 100,000 pages a word on 65,000 of them made a search
+    cost a second, for a word that weighs almost nothing (its rarity is what weighs). The
+    pages found are still scored by every word they hold (`coverage`)."""
+    common = {
+        term
+        for term, df in zip(query.terms, frequencies, strict=True)
+        if df > max(COMMON_TERM_PAGES, pages / 10)
+    }
+    terms = tuple(t for t in query.terms if t not in common)
+    if not common or not terms:
+        return query
+    phrases = tuple(p for p in query.phrases if not set(p.split()) <= common)
+    return Query(terms, phrases)
 
 
 # index file -> the walk of wiki/ it was last brought in step with, by this process
@@ -306,19 +325,25 @@ class SearchIndex:
         if not query.terms or limit < 1:
             return []
         try:
+            pages, frequencies = self._frequencies(query.terms)
+            wanted = _without_common(query, frequencies, pages).expression
             rows = self._db.execute(
                 f"{_SELECT_HITS} AND (? IS NULL OR type = ?) ORDER BY rank LIMIT ?",
-                (query.expression, page_type, page_type, limit * CANDIDATES_PER_HIT),
+                (wanted, page_type, page_type, limit * CANDIDATES_PER_HIT),
             ).fetchall()
             names = self._named(question, page_type)
             missing = sorted(names.keys() - {row[0] for row in rows})
             if missing:  # named pages BM25 ranked too low to fetch: they are relevant anyway
                 marks = ",".join("?" * len(missing))
                 rows += self._db.execute(
-                    f"{_SELECT_HITS} AND rowid IN ({marks})",
-                    (query.expression, *missing),
+                    f"{_SELECT_HITS} AND rowid IN ({marks})", (wanted, *missing)
                 ).fetchall()
-            pages, frequencies = self._frequencies(query.terms)
+            # a page named only by common words (FTS5 ranks every match before it filters
+            # `rowid IN`, but looks up `rowid = ?`)
+            for rowid in sorted(set(missing) - {row[0] for row in rows}):
+                rows += self._db.execute(
+                    f"{_SELECT_HITS} AND rowid = ?", (query.expression, rowid)
+                ).fetchall()
             matched = self._matched(query.terms, [row[0] for row in rows])
         except sqlite3.OperationalError as exc:
             raise SearchError(f"search failed ({exc}); delete {self.path} to rebuild it") from None
