@@ -108,7 +108,7 @@ class WikiGraph:
         return len(self.src)
 
     def successors(self, stem: str) -> list[str]:
-        """The pages `stem` links to, in the order its links first name them."""
+        """The pages `stem` links to (in the order of their numbers)."""
         i = self.number[stem]
         lo, hi = np.searchsorted(self.src, [i, i + 1])
         return [self.nodes[j] for j in self.dst[lo:hi]]

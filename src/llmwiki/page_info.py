@@ -7,8 +7,8 @@ re-parses only those whose SHA-256 changed.
 
 The cache is one `marshal` blob of columns (a list per field), each link target stored once
 however many pages name it, and each page's frontmatter kept as JSON text that is decoded only
-when asked for: at 100,000 pages it loads in 0.2 s and 80 MB where a JSON document of records
-took 2 s and 150 MB, and the graph needs no page's frontmatter but its hubs' titles.
+when asked for: at 100,000 pages it decodes in 0.2 s into 80 MB where a JSON document of
+records took 2 s and 150 MB, and the graph needs no page's frontmatter but its hubs' titles.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from llmwiki.vault import PAGE_FOLDERS, Vault, atomic_write
 
 CACHE_NAME = "pages.marshal"
 _OLD_CACHE = "graph.json"  # the JSON cache of earlier versions, removed when found
-# Bump when what is extracted from a file changes, so old caches are re-parsed, not trusted.
+# Bump when what is extracted from a file changes (lint's messages about a page included), so
+# old caches are re-parsed, not trusted.
 CACHE_VERSION = 4  # 2: contradiction callouts in every form; 3: marshal columns; 4: problems
 LIST_KEYS = ("aliases", "sources", "tags")  # frontmatter keys that hold lists
 
