@@ -3,6 +3,7 @@ reported, fixes touch only what they fix, and a merge loses no sentence and leav
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -166,6 +167,37 @@ def test_likely_duplicates_and_their_look_alikes(vault: Vault) -> None:
     assert set(dups) == {"concepts/RAG.md", "concepts/Transformers.md", "people/Karpathy.md"}
     assert "[[Retrieval-Augmented Generation]]" in dups["concepts/RAG.md"]
     assert "[[Andrej Karpathy]]" in dups["people/Karpathy.md"]
+
+
+def test_duplicates_are_worked_out_again_only_when_names_change(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = "[[S]]"
+    write_page(vault, "sources/S.md", "Names everyone below.", type="source")
+    for title in ("Andrej Karpathy", "Karpathy", "Jeff Dean"):
+        write_page(vault, f"people/{title}.md", f"From {src}.", sources=[src])
+    calls: list[int] = []
+    module = importlib.import_module("llmwiki.lint")  # `llmwiki.lint` is the API's function
+    real = module.duplicates
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(module, "duplicates", counted)
+
+    def found() -> set[str]:
+        return {f.message for f in lint(vault).findings if f.code == "duplicate"}
+
+    first = found()
+    assert len(first) == 1 and len(calls) == 1
+    # a body edited: the names are the same, so are the pairs, kept from the last lint
+    page = vault.wiki / "people" / "Jeff Dean.md"
+    page.write_text(page.read_text() + "\nMore about him.\n")
+    assert found() == first and len(calls) == 1
+    # a new alias: worked out again, and the new pair is there
+    write_page(vault, "people/Jeff Dean.md", f"From {src}.", sources=[src], aliases=["Karpathy"])
+    assert len(found()) == 2 and len(calls) == 2
 
 
 def test_names_used_on_three_pages_without_a_page(vault: Vault) -> None:

@@ -249,15 +249,16 @@ class Catalog:
                 groups[(grp, initial)] = (count + sign * n, total + sign * crc)
         return {key: value for key, value in groups.items() if value[0] > 0}
 
-    def index_state(self) -> dict[Any, Any]:
-        """What the index's writer recorded of the files it last wrote (index_pages.py)."""
+    def state(self, key: str) -> dict[Any, Any]:
+        """What a command recorded beside the catalog under `key`: "index", the index's writer
+        (the files it last wrote); "duplicates", lint (the likely duplicates it found)."""
         with self._lock:
-            return store.load_state(self._db, "index")
+            return store.load_state(self._db, key)
 
-    def save_index_state(self, state: dict[Any, Any]) -> None:
+    def save_state(self, key: str, value: dict[Any, Any]) -> None:
         with self._lock, suppress(sqlite3.Error):
-            # derived state: unrecorded (a read-only database), the next run renders more
-            store.save_state(self._db, "index", state)
+            # derived state: unrecorded (a read-only database), the next run works it out
+            store.save_state(self._db, key, value)
 
     def without(self, stem: str) -> Catalog:
         """A copy of this catalog in memory, without page `stem` (and without the pages put:

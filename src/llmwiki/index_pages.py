@@ -79,7 +79,7 @@ class IndexFiles:
         if self._state is not None:
             known = self._state
         else:
-            known = {} if self.everything else catalog.index_state()
+            known = {} if self.everything else catalog.state("index")
         on_disk = {f"{PARTS_DIR}/{p.name}" for p in existing_parts(vault)} if first else set()
         state: State = {}
         changed: list[Path] = []
@@ -111,7 +111,7 @@ class IndexFiles:
             changed.insert(0, vault.wiki / INDEX)
         self._index_text = text
         if state != known:
-            catalog.save_index_state(state)
+            catalog.save_state("index", state)
         self._state = state
         return changed
 
