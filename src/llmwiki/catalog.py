@@ -24,10 +24,7 @@ from llmwiki import catalog_store as store
 from llmwiki import identity
 from llmwiki.entries import ENTITY_TYPES, Entry, from_row, page_row, row_of
 from llmwiki.identity import different_people, fold_name, initials, normalize_key, similarity
-from llmwiki.pages import (
-    MAX_NAME_BYTES,
-    safe_name,
-)
+from llmwiki.pages import MAX_NAME_BYTES, safe_name
 from llmwiki.scan import WikiFiles, gc_paused, walk
 from llmwiki.vault import GENERATED_PAGES, INDEX_PARTS, Vault
 

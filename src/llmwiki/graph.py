@@ -89,6 +89,7 @@ class WikiGraph:
     graph object, and PageRank and components are a few array operations over them."""
 
     nodes: tuple[str, ...]  # file stems
+    number: Mapping[str, int]  # file stem -> its node number
     src: Ints
     dst: Ints
     pages: Mapping[str, PageInfo]  # stem -> info, for the pages that are nodes
@@ -98,10 +99,6 @@ class WikiGraph:
     scan: Scan
     vault: Vault
     files: WikiFiles  # the walk of wiki/ it was built from
-
-    @cached_property
-    def number(self) -> Mapping[str, int]:
-        return {stem: i for i, stem in enumerate(self.nodes)}
 
     @property
     def links(self) -> int:
@@ -179,9 +176,12 @@ def build_graph(vault: Vault, terms: bool = False, files: WikiFiles | None = Non
         by_path[_fold(info.rel.removesuffix(".md"))] = stem
         pages[stem] = info
     names = Names(by_name, by_path, found.attachments)
-    src, dst, broken = _links(pages, names)
+    nodes = tuple(pages)
+    number = {stem: i for i, stem in enumerate(nodes)}
+    src, dst, broken = _links(pages, number, names)
     return WikiGraph(
-        tuple(pages),
+        nodes,
+        number,
         src,
         dst,
         pages,
@@ -194,11 +194,12 @@ def build_graph(vault: Vault, terms: bool = False, files: WikiFiles | None = Non
     )
 
 
-def _links(pages: Mapping[str, PageInfo], names: Names) -> tuple[Ints, Ints, list[BrokenLink]]:
-    """The edges between `pages` (numbered in order), once per pair in order of their source,
-    and the links that reach no file. A million links are one pass in array operations: the
-    loop per link in Python took seconds."""
-    number = {stem: i for i, stem in enumerate(pages)}
+def _links(
+    pages: Mapping[str, PageInfo], number: Mapping[str, int], names: Names
+) -> tuple[Ints, Ints, list[BrokenLink]]:
+    """The edges between `pages` (numbered by `number`, in their order), once per pair in
+    order of their source, and the links that reach no file. A million links are one pass in
+    array operations: the loop per link in Python took seconds."""
     flat = list(chain.from_iterable(info.links for info in pages.values()))
     ends_of: dict[str, int] = {}  # each target once: -1 for none
     for target in set(flat):
@@ -210,7 +211,7 @@ def _links(pages: Mapping[str, PageInfo], names: Names) -> tuple[Ints, Ints, lis
     counts = np.fromiter((len(info.links) for info in pages.values()), np.int64, len(pages))
     src = np.repeat(np.arange(len(pages), dtype=np.int64), counts)
     dst = np.fromiter(map(ends_of.__getitem__, flat), np.int64, len(flat))
-    stems = tuple(pages)
+    stems = tuple(number)
     broken = [
         BrokenLink(stems[src[k]], flat[k])
         for k in np.flatnonzero(dst < 0).tolist()
