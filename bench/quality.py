@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -182,9 +182,32 @@ def score(pages: dict[str, Page], gold: dict[str, dict[str, Any]]) -> Score:
     return result
 
 
-def junk(pages: dict[str, Page], gold_names: set[str]) -> dict[str, list[str]]:
+_SHOWN_AS_PROJECT = re.compile(
+    r"(?:github\.com|gitlab\.com|codeberg\.org)/[\w.-]+/([\w.-]+)"  # a repository
+    r"|(?:pypi\.org/project|npmjs\.com/package|crates\.io/crates)/([\w.-]+)"  # a package
+    r"|(?<![`\w])`([a-z][\w.-]*)`(?![`\w])"  # a name written as code in prose
+)
+
+
+def project_names(files: Iterable[Path]) -> set[str]:
+    """Lower-case words the documents show as a project's name: a repository, a package,
+    or a name written as code in a sentence. "forkd" with its GitHub repository is a name
+    the gold of a set without annotations (the newsletters) cannot vouch for; it is listed
+    apart from the generic words, not hidden."""
+    names: set[str] = set()
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for match in _SHOWN_AS_PROJECT.finditer(text):
+            names.add(next(g for g in match.groups() if g).lower().removesuffix(".git"))
+    return names
+
+
+def junk(
+    pages: dict[str, Page], gold_names: set[str], projects: Collection[str] = ()
+) -> dict[str, list[str]]:
     """Pages and links of each known junk class; a name the gold calls a concept is never
-    junk (Camera2 is a real name, whatever its shape)."""
+    junk (Camera2 is a real name, whatever its shape), and a lower-case word the documents
+    show as a project's name (`project_names`) is no generic word."""
     classes: dict[str, list[str]] = {
         name: []
         for name in (
@@ -193,6 +216,7 @@ def junk(pages: dict[str, Page], gold_names: set[str]) -> dict[str, list[str]]:
             "image file names",
             "contractions",
             "generic words",
+            "lower-case project names",
             "code identifiers",
             "pronoun leads",
             "links glued into words",
@@ -221,7 +245,8 @@ def junk(pages: dict[str, Page], gold_names: set[str]) -> dict[str, list[str]]:
         elif _CODE_ID.fullmatch(title) and not known:
             classes["code identifiers"].append(title)
         elif page.kind == "concept" and not known and _generic(title):
-            classes["generic words"].append(title)
+            named = title.lower() in projects
+            classes["lower-case project names" if named else "generic words"].append(title)
         lead = page.body.strip().split("\n", 1)[0]
         if _PRONOUN_START.match(lead) or _PRONOUN_START.match(page.summary):
             classes["pronoun leads"].append(title)
@@ -419,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         pages = read_pages(vault.wiki)
         s = score(pages, gold)
-        classes = junk(pages, gold_names)
+        classes = junk(pages, gold_names, project_names(files))
         broken = broken_links(pages, vault.wiki)
         found = contradictions(vault.wiki)
         classes["filler index lines"] = index_filler(vault.wiki)
@@ -460,10 +485,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_line("concept pages per document", concept_pages / max(docs, 1)))
         gold_per_doc = sum(len(e.get("concepts", [])) for e in gold.values()) / max(len(gold), 1)
         print(_line("gold concepts per document", gold_per_doc))
+        projects = classes.pop("lower-case project names")
         print("junk (goal 0 in every class)")
         for name, items in classes.items():
             sample = ", ".join(items[:6])
             print(f"  {name:<34} {len(items):d}" + (f"   e.g. {sample}" if items else ""))
+        print("  not junk: one lower-case word the documents show as a repository, package or code")
+        print(f"  {'lower-case project names':<34} {len(projects):d}   {', '.join(projects[:12])}")
         print("wiki")
         print(_line("broken links", len(broken), 0, "d"))
         print(f"  {'wiki lint exit code':<34} {code}   (goal 0)")

@@ -208,10 +208,24 @@ def test_a_name_the_title_gives_is_kept_whatever_its_shape() -> None:
 
 def test_a_slug_lends_its_first_word_as_a_name_not_its_descriptors() -> None:
     words = url_words(
-        ("https://registry.example.org/terrain-tiles/", "https://h.co/quillbox-notes/x")
+        ("https://registry.example.org/terrain-tiles/", "https://github.com/h/quillbox-notes/")
     )
     assert {"terrain-tiles", "quillbox"} <= words
     assert not {"tiles", "notes"} & words
+
+
+def test_only_the_parts_of_a_link_that_can_name_a_project_lend_words() -> None:
+    words = url_words(
+        (
+            "https://quake.example.gov/earthquakes/feed/v1/summary.json",  # a site's filing
+            "https://github.com/h/quillbox/releases/tag/v2",  # owner and project only
+            "https://db.example.com/data?sql=select+distance+from+places",  # a program's input
+            "https://pypi.org/project/tern-utils/",  # the package on a registry
+            "layout.html",  # a file, though spelled like a host
+        )
+    )
+    assert {"quake", "quillbox", "tern-utils", "db"} <= words
+    assert not {"earthquakes", "feed", "releases", "tag", "select", "distance", "layout"} & words
 
 
 # (what the case shows, text, names that must be concepts, names that must not)
@@ -282,6 +296,28 @@ ONCE = [
         "Both extensions register themselves when the page loads.\n",
         {"Quillmark"},
         set(),
+    ),
+    (
+        "a plural or a word of writing about programs in the title is no tool's name",
+        "Listing tables and parameters with quillsync\n\n"
+        "I wanted every table quillsync knows about, with the parameter each one takes.\n\n"
+        "```bash\nquillsync --list\ntables = read()\nparameters = spec()\n```\n",
+        {"quillsync"},
+        {"tables", "parameters"},
+    ),
+    (
+        "a word of the language quoted alone is discussed, not coined",
+        'Asking around\n\nI asked what people mean by the term "agents" with respect to '
+        "chat tools. Most said a loop that calls tools.\n",
+        set(),
+        {"agents"},
+    ),
+    (
+        "an inflected word capitalised where a linked title starts is no name",
+        "Brewfile notes\n\nI wrote about Packaging a Rust tool for Brewfile last year. "
+        "Since Packaging a Rust tool for Brewfile came out, the packaging story got simpler.\n",
+        set(),
+        {"Packaging"},
     ),
 ]
 

@@ -28,6 +28,7 @@ from llmwiki.engines.extractive.spelling import (
     code_name,
     coined_form,
     common_use,
+    everyday,
     hyphenated_name,
     interface_label,
     is_phrase_word,
@@ -181,7 +182,7 @@ class _Scanner:
     def _lower_coined(self, word: str) -> bool:
         # a lowercase word that is not vocabulary but names a repository or page in the links;
         # "the registry", "a bucket" are vocabulary whatever the links say
-        if len(word) < 4 or word in COMMON_WORDS or word.endswith(LOWER_SUFFIXES):
+        if len(word) < 4 or everyday(word) or word.endswith(LOWER_SUFFIXES):
             return False
         if word in self.common_nouns:
             return False
@@ -272,15 +273,15 @@ def find_concepts(
         count = tally.count
         if tally.kind == "name":
             form = tally.best_form()
-            # a capitalised word used twice, once mid-sentence, and never written in lower
-            # case is a name ("Heroku", "Mangum"), where "Simplified" is only a word
+            # a capitalised word used twice, once mid-sentence, never written in lower case is
+            # a name ("Heroku"); "Simplified" is a word, "Packaging" starting a linked title too
+            low = form.lower()
             uses = tally.count + len(scanner.initial_caps.get(form, ()))
-            named = uses >= 2 and form.lower() not in scanner.lowercase
+            named = uses >= 2 and low not in scanner.lowercase
             count = uses if named else count
-            keep = (
-                tally.mid_caps >= 2
-                or (named and tally.mid_caps >= 1)
-                or (tally.count >= 2 and " " in form)
+            inflected = low in scanner.lowercase and low.endswith(("ing", "ed"))
+            keep = (tally.mid_caps >= 2 and not inflected) or (
+                (named and tally.mid_caps >= 1) or (tally.count >= 2 and " " in form)
             )
         # a coined name with a version ("DALL-E 3", "GPT-4o 2") is a product even named once,
         # unless the wiki has a page for the name without it ("KV-Lite 2" is KV-Lite's)
@@ -435,18 +436,17 @@ def _add_announced(
             if (
                 0 < len(words) <= 3
                 and head[:1].isalpha()
-                and not all(w.lower() in COMMON_WORDS for w in words)
+                and not all(everyday(w) for w in words)
                 and not any(w in person_words for w in words)
                 and not re.search(r"\b(?:part|step|chapter|lesson|update|note)\b", head, re.I)
             ):
                 found.append(head)
         for match in _COINED_QUOTE.finditer(sentence.scan):
-            # 'called an "unrolled" view': one everyday word before a noun describes it
+            # 'called an "unrolled" view' describes; 'the term "agents"' discusses a word
             after = _NEXT_WORD.match(sentence.scan, match.end())
             word = match.group(1)
-            if not (
-                word.islower() and " " not in word and after and after.group(1) not in STOPWORDS
-            ):
+            lone = word.islower() and " " not in word
+            if not (lone and (everyday(word) or (after and after.group(1) not in STOPWORDS))):
                 found.append(word)
         for name in found:
             key = concept_key(name)

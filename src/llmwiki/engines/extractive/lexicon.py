@@ -286,6 +286,22 @@ COMMON_WORDS = (
     | CALENDAR
 )
 
+# The vocabulary of writing about programs: never a tool's name on its own in lower case,
+# though a title or a code block may hold it ("Introspecting function parameters", `select`)
+CODE_WORDS = _words(
+    """
+    parameter variable row tag label element attribute flag config configuration layout
+    template theme url route select insert delete expect generate render parse print import
+    export handler callback header status exception trace log location distance region string
+    integer array dictionary module package script shell terminal tab button folder directory
+    schema password email host port warning input commit merge plugin extension expression
+    operator keyword syntax character sentence paragraph width height font selector timestamp
+    duration count sum offset sort match replace split upload download install cookie payload
+    endpoint job queue worker thread disk storage bucket container credential certificate
+    permission owner member repository workspace cell kernel
+    """
+)
+
 # Whole fields, which every document of the field names, even in its title.
 FIELDS = _words("ai ml llm rl nlp")
 
@@ -328,3 +344,11 @@ HYPHEN_SUFFIXES = _words(
 )
 
 ABBREVIATIONS = _words("e.g i.e vs etc dr mr mrs ms prof st fig al approx no cf")
+
+# Sites whose first two path parts are an owner and a project ("github.com/simonw/dclient"),
+# and registries whose second part is a package ("pypi.org/project/llm-clip")
+CODE_HOSTS = _words("github.com gitlab.com codeberg.org bitbucket.org huggingface.co git.sr.ht")
+REGISTRIES = _words("pypi.org npmjs.com www.npmjs.com crates.io rubygems.org")
+HOST_WORDS = _words("www docs doc api blog com org net io dev app co uk en")  # name no project
+# "layout.html" written alone is a file, though it is spelled like a host
+FILE_TYPES = _words("html htm py js ts json md txt css csv yml yaml toml sh xml sql db php rb")

@@ -31,6 +31,7 @@ from llmwiki.engines.extractive.spelling import (
     ACRONYM,
     CAMEL,
     common_use,
+    everyday,
     hyphenated_name,
     in_backticks,
     interface_label,
@@ -411,8 +412,7 @@ def _title_words(title: Sentence) -> list[str]:
             continue
         if not _LOWER_NAME.fullmatch(word) or len(word) < 3:
             continue
-        parts = word.split("-")
-        if all(p in COMMON_WORDS or p in STOPWORDS for p in parts):
+        if all(everyday(p) for p in word.split("-")):
             continue
         words.append(word)
     return words

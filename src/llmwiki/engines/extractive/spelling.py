@@ -13,11 +13,16 @@ import functools
 import re
 
 from llmwiki.engines.extractive.lexicon import (
+    CODE_HOSTS,
+    CODE_WORDS,
     COMMON_WORDS,
+    FILE_TYPES,
     FIRST_NAMES,
     GENERIC_CONCEPTS,
+    HOST_WORDS,
     HYPHEN_PREFIXES,
     HYPHEN_SUFFIXES,
+    REGISTRIES,
     STOPWORDS,
 )
 from llmwiki.engines.extractive.text import HEADING, TITLE, Document, Sentence, Token
@@ -86,6 +91,14 @@ def singular(word: str) -> str:
     if len(low) > 3 and low.endswith("s") and not low.endswith("ss"):
         return low[:-1]
     return low
+
+
+def everyday(word: str) -> bool:
+    """A word of the language, in any case, singular or plural ("tables", "Settings")."""
+    low = word.lower()
+    return any(w in COMMON_WORDS or w in CODE_WORDS for w in (low, singular(low))) or (
+        low in STOPWORDS
+    )
 
 
 def name_like(word: str) -> bool:
@@ -172,15 +185,33 @@ def code_name(sentence: Sentence, token: Token) -> bool:
 
 
 def url_words(urls: tuple[str, ...]) -> frozenset[str]:
-    """The words of the links' hosts, paths and fragments. A query parameter's name
-    (`?install=...`) is a program's argument, not the name of a page or a repository."""
+    """The words of the links that can name a project: the labels of the host, the owner and
+    project on a code host, the package on a registry, and elsewhere a path of one part
+    ("example.org/terrain-tiles/"). A query is a program's input (`?sql=select ...`), and a
+    longer path is the site's own filing ("/earthquakes/feed/", "/releases/tag/")."""
     words: set[str] = set()
     for url in urls:
-        path = re.sub(r"[?&][^=&#/]*=", "/", re.sub(r"^\w+://", "", url))
-        for part in re.split(r"[/#?=&._]+", path):
+        match = re.match(r"(\w+://)?([^/?#]*)([^?#]*)(?:\?[^#]*)?(?:#(.*))?", url)
+        if match is None:
+            continue
+        scheme, host, path, fragment = match.groups(default="")
+        host = host.lower()
+        parts = [re.sub(r"\.\w{1,5}$", "", p) for p in path.split("/") if p]
+        labels = host.split(".")
+        if host in CODE_HOSTS:
+            named = parts[:2]
+        elif host in REGISTRIES:
+            named = parts[1:2]
+        elif not scheme and not parts and labels[-1] in FILE_TYPES:
+            named = []
+        else:
+            named = [*labels[:-1], *(parts if len(parts) == 1 else [])]
+        for part in [*named, fragment]:
             # a slug's first word may name the project ("nanochat-students"); its other
             # words describe ("terrain-tiles", "what-is-x")
-            words.update((part.lower(), part.split("-")[0].lower()))
+            part = part.lower()
+            if part and part not in HOST_WORDS:
+                words.update((part, part.split("-")[0]))
     return frozenset(words)
 
 
