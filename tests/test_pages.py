@@ -203,6 +203,42 @@ def test_fast_frontmatter_reads_what_yaml_reads() -> None:
     assert simple_yaml(page.split("---\n")[1]) is not None
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        "[[O'Neil]]",
+        'O\'Neil "x" : y # z',
+        "é ü 中文",
+        "emoji 🎉",
+        "C:\\Users",
+        "line\nbreak",
+        "- dash",
+        "yes",
+        "2020-01-01",
+        "",
+    ],
+)
+def test_frontmatter_is_written_as_pyyaml_writes_it(value: str) -> None:
+    """The fast emitter (libyaml) and PyYAML's write the same text, so a page never changes
+    for the emitter the machine happens to have."""
+    import yaml
+
+    from llmwiki.yaml_header import _Dumper, dump
+
+    meta = {"title": value, "aliases": [value, f"[[{value}]]"], "sources": [], "n": None}
+    expected = yaml.dump(
+        meta,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=1000,
+    )
+    assert dump(meta) == expected
+    assert yaml.safe_load(dump(meta)) == meta
+
+
 def test_a_page_without_frontmatter_keeps_a_body_with_rules() -> None:
     body = "# Notes\n\nabove\n\n---\n\nbetween\n\n---\n\nbelow"
     page = parse(body, Path("Notes.md"))

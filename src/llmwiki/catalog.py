@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import suppress
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,28 @@ _PART_NAME = re.compile(
     re.escape(fold_name(INDEX_PARTS.split("/")[1]))
     + f"(?:{'|'.join([*TYPE_HEADINGS.values(), 'Other']).casefold()}) - [\\w-]{{1,40}}"
 )
+
+
+NameRuns = dict[str, int]  # the key of a run of words of a text -> how often it occurs
+
+
+def name_runs(text: str) -> NameRuns:
+    """Each run of up to MAX_NAME_WORDS words of `text` as a name's key, with its count."""
+    keys = [_word_key(w) for w in _TEXT_WORD.findall(text)]
+    runs: NameRuns = {}
+    for i in range(len(keys)):
+        joined = ""
+        for key in keys[i : i + MAX_NAME_WORDS]:
+            joined += key
+            if len(joined) >= 3:
+                runs[joined] = runs.get(joined, 0) + 1
+    return runs
+
+
+@lru_cache(maxsize=65536)
+def _word_key(word: str) -> str:
+    # a text repeats its words, and every source repeats the language's
+    return normalize_key(_POSSESSIVE.sub("", word))
 
 
 class Catalog:
@@ -358,18 +381,12 @@ class Catalog:
                 scored.append((-score, stem))
         return [entries[stem] for _, stem in sorted(scored)[:limit]]
 
-    def mentioned_in(self, text: str, limit: int) -> list[str]:
+    def mentioned_in(self, text: str | NameRuns, limit: int) -> list[str]:
         """Titles of pages whose title or an alias occurs in `text`, at most `limit`, most
         often mentioned first. Runs of up to MAX_NAME_WORDS words of the text are looked up
-        as names, so the work grows with the text, not with the wiki."""
-        keys = [normalize_key(_POSSESSIVE.sub("", w)) for w in _TEXT_WORD.findall(text)]
-        runs: dict[str, int] = {}
-        for i in range(len(keys)):
-            joined = ""
-            for key in keys[i : i + MAX_NAME_WORDS]:
-                joined += key
-                if len(joined) >= 3:
-                    runs[joined] = runs.get(joined, 0) + 1
+        as names (`name_runs`, which a caller asking several catalogs makes once), so the
+        work grows with the text, not with the wiki."""
+        runs = name_runs(text) if isinstance(text, str) else text
         known = self._name_keys  # (see with_name_keys) else every run is asked of the database
         counts: dict[str, int] = {}
         for key, stem in self._stems_named(

@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from llmwiki import contradictions, history, inbox, index_pages, originals, overview_rewrite, render
-from llmwiki.catalog import Catalog
+from llmwiki.catalog import Catalog, name_runs
 from llmwiki.config import Config
 from llmwiki.content import RELATED_HEADING, Grounder, Linker, clean
 from llmwiki.engines import Engine, Extraction, OverviewWriter, SourceDoc, Usage
@@ -279,9 +279,9 @@ class _Run:
             return  # its own turn reports it
         if doc.sha256 in self.manifest.sources:
             return
-        known = self.catalog.mentioned_in(doc.text, self._limit)
-        extra = [t for t in planned.mentioned_in(doc.text, self._limit) if t not in known]
-        ahead = _Ahead(upcoming, doc, (known + extra)[: self._limit])
+        runs, catalogs = name_runs(doc.text), (self.catalog, planned.with_name_keys())
+        found = [title for c in catalogs for title in c.mentioned_in(runs, self._limit)]
+        ahead = _Ahead(upcoming, doc, list(dict.fromkeys(found))[: self._limit])
         if prefetch is not None:
             ahead.extraction = prefetch.submit(self.engine.extract, doc, ahead.known)
         self.ahead = ahead

@@ -11,6 +11,7 @@ set of strings is ever iterated, so the output does not depend on PYTHONHASHSEED
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -251,6 +252,7 @@ def _qualified(text: str, mention: Mention) -> Mention:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every name of every page a source touches
 def name_pattern(name: str) -> re.Pattern[str]:
     """Where `name` occurs in text: acronyms by case, other names with any case, spacing or
     hyphenation ("KV cache", "KV-cache") and an optional plural."""
