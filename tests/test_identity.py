@@ -12,13 +12,14 @@ from __future__ import annotations
 import itertools
 import random
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from llmwiki.catalog import Catalog
 from llmwiki.content import Grounder
-from llmwiki.duplicates import duplicates
+from llmwiki.duplicates import Duplicate, duplicates
 from llmwiki.engines import Extraction, Mention
 from llmwiki.engines.extractive.engine import ExtractiveEngine
 from llmwiki.entries import Entry
@@ -299,6 +300,48 @@ def test_lint_finds_every_pair_the_rules_call_one() -> None:
     expected = _all_pairs(entries)
     assert len(expected) > 300  # the names are near enough to test something
     assert found == expected, (sorted(expected - found)[:10], sorted(found - expected)[:10])
+
+
+@pytest.mark.parametrize("seed", [3, 17])
+def test_pairs_sought_again_only_for_changed_pages_are_the_pairs_of_a_full_run(
+    seed: int,
+) -> None:
+    """Lint keeps the pairs it found and, after pages were renamed, given aliases, added or
+    removed, seeks pairs only for those pages: the result is the full run's, reasons and
+    the page to keep included."""
+    rng = random.Random(seed)
+    before = _made_up_wiki(seed, 600)
+    sources = {e.stem: rng.randint(0, 3) for e in before}
+    kept = [
+        (min(d.keep.stem, d.other.stem), max(d.keep.stem, d.other.stem), d.reason)
+        for d in duplicates(before, sources)
+    ]
+    others = _made_up_wiki(seed + 1000, 80)  # new pages, some near the old ones by chance
+    after, changed = [], set()
+    for entry in before:
+        roll = rng.random()
+        if roll < 0.03:
+            changed.add(entry.stem)  # removed
+            continue
+        if roll < 0.08:  # renamed, or given an alias near another page
+            near_one = rng.choice(before)
+            title = _variant(rng, near_one.title, near_one.type).strip(" -.'") or entry.title
+            entry = replace(entry, title=title, aliases=(*entry.aliases, near_one.title))
+            changed.add(entry.stem)
+        after.append(entry)
+    taken = {fold_name(e.stem) for e in after}
+    for entry in others:
+        if fold_name(entry.stem) not in taken:
+            after.append(entry)
+            changed.add(entry.stem)
+    sources.update({e.stem: rng.randint(0, 3) for e in others})
+
+    def seen(found: list[Duplicate]) -> list[tuple[str, str, str]]:
+        return [(d.keep.stem, d.other.stem, d.reason) for d in found]
+
+    full = seen(duplicates(after, sources))
+    assert len(kept) > 100 and len(full) > 100  # enough pairs to test something
+    assert seen(duplicates(after, sources, changed, kept)) == full
 
 
 def test_a_near_pair_among_many_names_alike_is_found() -> None:

@@ -169,19 +169,19 @@ def test_likely_duplicates_and_their_look_alikes(vault: Vault) -> None:
     assert "[[Andrej Karpathy]]" in dups["people/Karpathy.md"]
 
 
-def test_duplicates_are_worked_out_again_only_when_names_change(
+def test_duplicates_are_sought_again_only_for_pages_whose_names_change(
     vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = "[[S]]"
     write_page(vault, "sources/S.md", "Names everyone below.", type="source")
     for title in ("Andrej Karpathy", "Karpathy", "Jeff Dean"):
         write_page(vault, f"people/{title}.md", f"From {src}.", sources=[src])
-    calls: list[int] = []
+    searched: list[set[str] | None] = []  # the pages sought again at each lint (None: all)
     module = importlib.import_module("llmwiki.lint")  # `llmwiki.lint` is the API's function
     real = module.duplicates
 
     def counted(*args: Any) -> Any:
-        calls.append(1)
+        searched.append(None if args[2] is None else set(args[2]))
         return real(*args)
 
     monkeypatch.setattr(module, "duplicates", counted)
@@ -190,14 +190,17 @@ def test_duplicates_are_worked_out_again_only_when_names_change(
         return {f.message for f in lint(vault).findings if f.code == "duplicate"}
 
     first = found()
-    assert len(first) == 1 and len(calls) == 1
+    assert len(first) == 1 and searched == [None]
     # a body edited: the names are the same, so are the pairs, kept from the last lint
     page = vault.wiki / "people" / "Jeff Dean.md"
     page.write_text(page.read_text() + "\nMore about him.\n")
-    assert found() == first and len(calls) == 1
-    # a new alias: worked out again, and the new pair is there
+    assert found() == first and searched[-1] == set()
+    # a new alias: that page alone is sought again, and its new pair is there
     write_page(vault, "people/Jeff Dean.md", f"From {src}.", sources=[src], aliases=["Karpathy"])
-    assert len(found()) == 2 and len(calls) == 2
+    assert len(found()) == 2 and searched[-1] == {"Jeff Dean"}
+    # a page removed: its pairs go, the others stay
+    (vault.wiki / "people" / "Andrej Karpathy.md").unlink()
+    assert len(found()) == 1 and searched[-1] == {"Andrej Karpathy"}
 
 
 def test_names_used_on_three_pages_without_a_page(vault: Vault) -> None:

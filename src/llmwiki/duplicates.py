@@ -13,10 +13,12 @@ square of the wiki.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
+
+import numpy
 
 from llmwiki.entries import ENTITY_TYPES, Entry
 from llmwiki.identity import (
@@ -46,23 +48,41 @@ class Duplicate:
     reason: str  # why they may be one, for the finding's message
 
 
-def duplicates(entries: Iterable[Entry], sources: Mapping[str, int]) -> list[Duplicate]:
+def duplicates(
+    entries: Iterable[Entry],
+    sources: Mapping[str, int],
+    changed: Collection[str] | None = None,
+    kept: Iterable[tuple[str, str, str]] = (),
+) -> list[Duplicate]:
     """The likely duplicate pairs among the people and concepts of `entries`, sorted by their
     file names; `sources` counts the sources each page cites (by file name), to choose the
-    page to keep."""
+    page to keep.
+
+    Whether two pages are one depends on those two pages alone. So, given the pairs found
+    before (`kept`: first stem, second stem, reason) and the pages whose names or type
+    changed since, or that came or went (`changed`), only pairs with a changed page are
+    sought again; the kept pairs of unchanged pages stand."""
     pages = {e.stem: e for e in entries if e.type in ENTITY_TYPES}
     names = {stem: _names(e) for stem, e in pages.items()}
-    found: list[Duplicate] = []
-    for a, b in sorted(_pairs(pages)):
+    found: list[tuple[Entry, Entry, str]] = []
+    for a, b in sorted(_pairs(pages, changed) if changed != set() else ()):
         first, second = pages[a], pages[b]
         same = same_entity(first.type, names[a], second.type, names[b])
-        if same is None:
-            continue
-        keep, other = sorted(
-            (first, second), key=lambda e: (-len(words(e.title)), -sources.get(e.stem, 0), e.stem)
-        )
-        found.append(Duplicate(keep, other, _reason(same, first, second)))
-    return found
+        if same is not None:
+            found.append((first, second, _reason(same, first, second)))
+    if changed is not None:
+        found += [
+            (pages[a], pages[b], reason)
+            for a, b, reason in kept
+            if a in pages and b in pages and a not in changed and b not in changed
+        ]
+
+    def rank(e: Entry) -> tuple[int, int, str]:
+        return (-len(words(e.title)), -sources.get(e.stem, 0), e.stem)
+
+    found.sort(key=lambda f: (f[0].stem, f[1].stem))
+    ranked = [(sorted((a, b), key=rank), reason) for a, b, reason in found]
+    return [Duplicate(keep, other, reason) for (keep, other), reason in ranked]
 
 
 def _two_people(a: Entry, b: Entry) -> bool:
@@ -97,66 +117,80 @@ def _reason(same: Same, first: Entry, second: Entry) -> str:
     return f'"{same.a}" and "{same.b}" are spelled almost alike'
 
 
-def _pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
-    """The pairs of pages worth asking `same_entity` about, each as (smaller, larger) stem."""
+def _pairs(pages: Mapping[str, Entry], only: Collection[str] | None = None) -> set[tuple[str, str]]:
+    """The pairs of pages worth asking `same_entity` about, each as (smaller, larger) stem;
+    with `only`, just those with a page of `only`."""
     pairs: set[tuple[str, str]] = set()
 
     def group(stems: Iterable[str]) -> None:
         for a, b in combinations(sorted(set(stems)), 2):
+            if only is not None and a not in only and b not in only:
+                continue
             if not _two_people(pages[a], pages[b]):  # many people share an alias "Smith"
                 pairs.add((a, b))
 
     def probe(stem: str, others: Iterable[str]) -> None:
         for other in others:
-            if other != stem:
+            if other != stem and (only is None or stem in only or other in only):
                 pairs.add((min(stem, other), max(stem, other)))
 
     by_key: dict[str, list[str]] = defaultdict(list)  # a name, and a concept's singular
     expansions: dict[str, list[str]] = defaultdict(list)
     surnames: dict[str, list[str]] = defaultdict(list)
     rests: dict[tuple[str, ...], list[str]] = defaultdict(list)  # all but the first name
+    named: dict[str, list[tuple[str, Entry]]] = defaultdict(list)  # what spelling compares
+    acronyms: list[tuple[str, str]] = []  # (page, a name of it that is an acronym)
+    mine: set[str] = set()  # the keys of the pages of `only`
     for entry in pages.values():
-        for name in _names(entry):
-            by_key[normalize_key(name)].append(entry.stem)
+        ours = only is None or entry.stem in only
+        for name in _names(entry):  # the file name too: `same_entity` compares it
+            key = normalize_key(name)
+            keys = [key]
+            if len(key) >= MIN_NEAR_KEY:
+                named[key].append((name, entry))
             if entry.type == "concept":
-                by_key["singular:" + concept_key(name)].append(entry.stem)
+                keys.append("singular:" + concept_key(name))
                 for acronym in initials(name):
                     expansions[acronym].append(entry.stem)
+                if is_acronym(name):
+                    acronyms.append((entry.stem, name))
+            for k in keys:
+                by_key[k].append(entry.stem)
+            if ours:
+                mine.update(keys)
         parts = name_parts(entry.title) if entry.type == "person" else ()
         if len(parts) > 1:
             surnames[parts[-1]].append(entry.stem)
             rests[parts[1:]].append(entry.stem)
-    for key, stems in by_key.items():
+    for key in by_key if only is None else mine:
         if key not in ("", "singular:"):
-            group(stems)
+            group(by_key[key])
     # "Geoff Hinton" and "Geoffrey Hinton": the rest of the name is the same (by far fewer
     # pairs to try than all who share a surname)
     for stems in rests.values():
+        if only is not None and not any(s in only for s in stems):
+            continue
         for a, b in combinations(sorted(stems), 2):
+            if only is not None and a not in only and b not in only:
+                continue
             if first_name_variant(pages[a].title, pages[b].title):
                 pairs.add((a, b))
+    for stem, name in acronyms:
+        for key in acronym_keys(name):
+            probe(stem, expansions.get(key, ()))
     for entry in pages.values():
-        if entry.type == "concept":
-            for name in _names(entry):
-                if is_acronym(name):
-                    for key in acronym_keys(name):
-                        probe(entry.stem, expansions.get(key, ()))
-        elif len(parts := name_parts(entry.title)) == 1:
+        if entry.type == "person" and len(parts := name_parts(entry.title)) == 1:
             probe(entry.stem, surnames.get(parts[0], ()))
-    pairs |= _spelling_pairs(pages)
+    if only is None:
+        return pairs | _spelling_pairs(named)
+    return pairs | _spelled_like(named, [k for k in mine if k in named], only)
     return pairs
 
 
-def _spelling_pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
+def _spelling_pairs(named: Mapping[str, list[tuple[str, Entry]]]) -> set[tuple[str, str]]:
     """Pairs with names spelled almost alike (rule 7 of `llmwiki.identity`). A name is put
     to `near` only with the names one of its pieces finds (`_probes`) that also have enough
     of its letters (`_letters`): every name it may be near, and in practice few others."""
-    named: dict[str, list[tuple[str, Entry]]] = defaultdict(list)  # the names with each key
-    for entry in pages.values():
-        for text in _names(entry):  # the file name too: `same_entity` compares it
-            key = normalize_key(text)
-            if len(key) >= MIN_NEAR_KEY:
-                named[key].append((text, entry))
     keys = sorted(named, key=len)  # numbered: a list is read much faster than a dict
     letters = _letters(keys)
     index: dict[_Part, dict[str, list[int]]] = defaultdict(dict)  # a piece -> keys with it
@@ -176,6 +210,57 @@ def _spelling_pairs(pages: Mapping[str, Entry]) -> set[tuple[str, str]]:
         for part, start, length in _pieces(len(key)):
             index[part].setdefault(key[start : start + length], []).append(number)
     return pairs
+
+
+def _spelled_like(
+    named: Mapping[str, list[tuple[str, Entry]]], wanted: Iterable[str], only: Collection[str]
+) -> set[tuple[str, str]]:
+    """The pairs with names spelled almost alike that have a page of `only`, whose keys are
+    `wanted`: each is put to `near` with every name of a length it may be near that has
+    enough of its letters, counted for all names at once (a necessary condition, as in
+    `_spelling_pairs`, so none is missed). For a few pages, far cheaper than the index."""
+    keys = list(named)
+    if not keys:
+        return set()
+    counts, lengths = _letter_counts(keys)
+    number = {key: n for n, key in enumerate(keys)}
+    pairs: set[tuple[str, str]] = set()
+    for key in wanted:
+        la = len(key)
+        # the letters in common a key of each length needs; lengths never near need more
+        # than any key has
+        need = numpy.full(int(lengths.max()) + 1, la + int(lengths.max()) + 1)
+        for lb in range(MIN_NEAR_KEY, len(need)):
+            if lb in _lengths(la) or la in _lengths(lb):
+                need[lb] = _common(min(la, lb), max(la, lb))
+        shared = numpy.minimum(counts, counts[number[key]]).sum(axis=1)
+        for other in numpy.flatnonzero(shared >= need[lengths]).tolist():
+            if other != number[key]:
+                pairs |= _spelled_alike(named[keys[other]], named[key])
+    return {(a, b) for a, b in pairs if a in only or b in only}  # a key is shared by others
+
+
+def _letter_counts(keys: list[str]) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """How often each letter occurs in each key, one row per key (the letters past the 36
+    of a-z0-9 share a column, which can only count more letters in common, never fewer),
+    and each key's length. Worked out a block of keys at a time, to hold little memory."""
+    counts = numpy.zeros((len(keys), 37), dtype=numpy.uint16)
+    for start in range(0, len(keys), 4096):
+        block = keys[start : start + 4096]
+        width = max(len(k) for k in block)
+        text = "".join(k.ljust(width, "\0") for k in block).encode("utf-32-le")
+        codes = numpy.frombuffer(text, dtype=numpy.uint32).reshape(len(block), width)
+        column = numpy.full(codes.shape, 36, dtype=numpy.int64)  # another letter
+        letters = (codes >= 97) & (codes <= 122)
+        digits = (codes >= 48) & (codes <= 57)
+        column[letters] = codes[letters] - 97
+        column[digits] = codes[digits] - 48 + 26
+        column[codes == 0] = 37  # the padding, not counted
+        column += 38 * numpy.arange(len(block))[:, None]
+        found = numpy.bincount(column.ravel(), minlength=38 * len(block))
+        found = numpy.minimum(found, 65535).reshape(len(block), 38)
+        counts[start : start + len(block)] = found[:, :37]
+    return counts, numpy.array([len(k) for k in keys])
 
 
 def _spelled_alike(
