@@ -184,7 +184,6 @@ def _pairs(pages: Mapping[str, Entry], only: Collection[str] | None = None) -> s
     if only is None:
         return pairs | _spelling_pairs(named)
     return pairs | _spelled_like(named, [k for k in mine if k in named], only)
-    return pairs
 
 
 def _spelling_pairs(named: Mapping[str, list[tuple[str, Entry]]]) -> set[tuple[str, str]]:
