@@ -12,6 +12,7 @@ bounded list of candidate titles, so the cost of a source does not grow with the
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -144,9 +145,9 @@ def _run(
     run = _Run(vault, engine, options, manifest, catalog, index_pages.IndexFiles(vault))
     if len(paths) > 1:  # once per run, not in the first source's time
         catalog.with_name_keys()
+        gc.freeze()  # what the run loaded lives on: the collector need not walk it per source
     results = []
-    # With jobs > 1 the next source is extracted while this one's pages are merged; one
-    # worker is enough, since extraction parallelises its own chunks.
+    # jobs > 1: the next source is extracted as this one merges (one worker: chunks go parallel)
     prefetch = ThreadPoolExecutor(max_workers=1) if options.jobs > 1 else None
     try:
         for index, path in enumerate(paths, 1):
@@ -158,6 +159,7 @@ def _run(
             if on_progress:
                 on_progress(Progress(index, len(paths), path.name, result))
     finally:
+        gc.unfreeze()  # a long-lived process (`wiki watch`, `wiki mcp`) collects them again
         if prefetch is not None:
             prefetch.shutdown(wait=True, cancel_futures=True)
     return IngestReport(engine.name, options.dry_run, tuple(results))
@@ -165,8 +167,7 @@ def _run(
 
 @dataclass
 class _Ahead:
-    """The next source, read early (and not read again on its turn), with the titles offered
-    to its extraction and, when prefetching, its extraction under way."""
+    """The next source, read early (not again on its turn): titles offered, extraction begun."""
 
     path: Path
     doc: SourceDoc
@@ -270,9 +271,8 @@ class _Run:
         self, upcoming: Path, planned: Catalog, prefetch: ThreadPoolExecutor | None
     ) -> None:
         """Read the next source now, and choose the titles offered to its extraction: the
-        wiki's plus the pages the current source is about to create. The same rule holds
-        whether or not it is then extracted in the background, so --jobs never changes the
-        wiki."""
+        wiki's plus the pages the current source is about to create, by the same rule with
+        or without extraction in the background, so --jobs never changes the wiki."""
         try:
             doc = read_source(upcoming, self.options.max_bytes, self._readable_areas(upcoming))
         except (SourceError, OSError):
