@@ -63,11 +63,10 @@ def duplicates(
     changed since, or that came or went (`changed`), only pairs with a changed page are
     sought again; the kept pairs of unchanged pages stand."""
     pages = {e.stem: e for e in entries if e.type in ENTITY_TYPES}
-    names = {stem: _names(e) for stem, e in pages.items()}
     found: list[tuple[Entry, Entry, str]] = []
-    for a, b in sorted(_pairs(pages, changed) if changed != set() else ()):
+    for a, b in sorted(_pairs(pages, changed)):
         first, second = pages[a], pages[b]
-        same = same_entity(first.type, names[a], second.type, names[b])
+        same = same_entity(first.type, _names(first), second.type, _names(second))
         if same is not None:
             found.append((first, second, _reason(same, first, second)))
     if changed is not None:
@@ -121,6 +120,8 @@ def _pairs(pages: Mapping[str, Entry], only: Collection[str] | None = None) -> s
     """The pairs of pages worth asking `same_entity` about, each as (smaller, larger) stem;
     with `only`, just those with a page of `only`."""
     pairs: set[tuple[str, str]] = set()
+    if only is not None and not only:
+        return pairs  # nothing changed: no page to seek pairs for
 
     def group(stems: Iterable[str]) -> None:
         for a, b in combinations(sorted(set(stems)), 2):

@@ -184,12 +184,7 @@ class _Scanner:
         # "the registry", "a bucket" are vocabulary whatever the links say
         if len(word) < 4 or everyday(word) or word.endswith(LOWER_SUFFIXES):
             return False
-        if word in self.common_nouns:
-            return False
-        parts = word.split("-")
-        if any(p in COMMON_WORDS for p in parts) and len(parts) == 1:
-            return False
-        return word in self.url_words
+        return word not in self.common_nouns and word in self.url_words
 
     def _definitions(self, sentence: Sentence) -> None:
         text = sentence.scan
