@@ -23,7 +23,7 @@ from typing import Any
 
 from llmwiki import catalog_store as store
 from llmwiki import identity
-from llmwiki.entries import ENTITY_TYPES, Entry, from_row, page_row, row_of
+from llmwiki.entries import ENTITY_TYPES, Entry, from_row, names_from_row, page_row, row_of
 from llmwiki.identity import different_people, fold_name, initials, normalize_key, similarity
 from llmwiki.pages import MAX_NAME_BYTES, safe_name
 from llmwiki.scan import WikiFiles, gc_paused, walk
@@ -173,6 +173,15 @@ class Catalog:
                 for r in self._query(f"SELECT {store.PAGE_COLUMNS} FROM {{pages}} ORDER BY rel")
             ]
         )
+
+    def names_only(self) -> list[tuple[Entry, int]]:
+        """Every page as an entry with only its names and type (the rest left empty), with
+        how many sources it cites: what lint's checks over the whole wiki ask, in a fifth of
+        the memory of whole entries (150 MB at 100,000 pages)."""
+        sql = "SELECT stem, title, type, aliases, sources FROM {pages} ORDER BY rel"
+        with self._lock:
+            rows = self._db.execute(sql.replace("{pages}", self._pages))
+            return [names_from_row(row) for row in rows]
 
     def __len__(self) -> int:
         return int(self._query("SELECT count(*) FROM {pages}")[0][0])

@@ -135,37 +135,47 @@ def _pairs(pages: Mapping[str, Entry], only: Collection[str] | None = None) -> s
             if other != stem and (only is None or stem in only or other in only):
                 pairs.add((min(stem, other), max(stem, other)))
 
+    # with `only`, the groups hold just the keys its pages have (or must be probed by): at
+    # 100,000 pages, every group of every page took 100 MB to find the pairs of a few
+    wanted = None if only is None else _Wanted.of(pages[s] for s in only if s in pages)
     by_key: dict[str, list[str]] = defaultdict(list)  # a name, and a concept's singular
     expansions: dict[str, list[str]] = defaultdict(list)
     surnames: dict[str, list[str]] = defaultdict(list)
     rests: dict[tuple[str, ...], list[str]] = defaultdict(list)  # all but the first name
     named: dict[str, list[tuple[str, Entry]]] = defaultdict(list)  # what spelling compares
+    rows = _Rows([], [], [])  # the same, with `only`: in lists, a third of the memory
     acronyms: list[tuple[str, str]] = []  # (page, a name of it that is an acronym)
-    mine: set[str] = set()  # the keys of the pages of `only`
     for entry in pages.values():
-        ours = only is None or entry.stem in only
         for name in _names(entry):  # the file name too: `same_entity` compares it
             key = normalize_key(name)
             keys = [key]
-            if len(key) >= MIN_NEAR_KEY:
+            if len(key) >= MIN_NEAR_KEY and wanted is None:
                 named[key].append((name, entry))
+            elif len(key) >= MIN_NEAR_KEY:
+                rows.keys.append(key)
+                rows.names.append(name)
+                rows.entries.append(entry)
             if entry.type == "concept":
                 keys.append("singular:" + concept_key(name))
                 for acronym in initials(name):
-                    expansions[acronym].append(entry.stem)
-                if is_acronym(name):
+                    if wanted is None or acronym in wanted.expansions:
+                        expansions[acronym].append(entry.stem)
+                if is_acronym(name) and (
+                    wanted is None or wanted.expansions.intersection(acronym_keys(name))
+                ):
                     acronyms.append((entry.stem, name))
             for k in keys:
-                by_key[k].append(entry.stem)
-            if ours:
-                mine.update(keys)
+                if wanted is None or k in wanted.keys:
+                    by_key[k].append(entry.stem)
         parts = name_parts(entry.title) if entry.type == "person" else ()
         if len(parts) > 1:
-            surnames[parts[-1]].append(entry.stem)
-            rests[parts[1:]].append(entry.stem)
-    for key in by_key if only is None else mine:
+            if wanted is None or parts[-1] in wanted.surnames:
+                surnames[parts[-1]].append(entry.stem)
+            if wanted is None or parts[1:] in wanted.rests:
+                rests[parts[1:]].append(entry.stem)
+    for key, stems in by_key.items():
         if key not in ("", "singular:"):
-            group(by_key[key])
+            group(stems)
     # "Geoff Hinton" and "Geoffrey Hinton": the rest of the name is the same (by far fewer
     # pairs to try than all who share a surname)
     for stems in rests.values():
@@ -182,9 +192,52 @@ def _pairs(pages: Mapping[str, Entry], only: Collection[str] | None = None) -> s
     for entry in pages.values():
         if entry.type == "person" and len(parts := name_parts(entry.title)) == 1:
             probe(entry.stem, surnames.get(parts[0], ()))
-    if only is None:
+    if wanted is None or only is None:
         return pairs | _spelling_pairs(named)
-    return pairs | _spelled_like(named, [k for k in mine if k in named], only)
+    return pairs | _spelled_like(rows, wanted.keys, only)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Every name of every page, one row each: its key, the name, its page."""
+
+    keys: list[str]
+    names: list[str]
+    entries: list[Entry]
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """The keys by which pages may pair with a few given pages: their names and concept
+    singulars, the acronyms their names expand or are (`initials`, `acronym_keys`), the
+    surnames of their people and the names those of one word may be, and the rest of their
+    people's names after the first."""
+
+    keys: frozenset[str]
+    expansions: frozenset[str]
+    surnames: frozenset[str]
+    rests: frozenset[tuple[str, ...]]
+
+    @classmethod
+    def of(cls, entries: Iterable[Entry]) -> _Wanted:
+        keys: set[str] = set()
+        expansions: set[str] = set()
+        surnames: set[str] = set()
+        rests: set[tuple[str, ...]] = set()
+        for entry in entries:
+            for name in _names(entry):
+                keys.add(normalize_key(name))
+                if entry.type == "concept":
+                    keys.add("singular:" + concept_key(name))
+                    expansions.update(initials(name))
+                    if is_acronym(name):
+                        expansions.update(acronym_keys(name))
+            parts = name_parts(entry.title) if entry.type == "person" else ()
+            if parts:
+                surnames.add(parts[-1])  # one word: the surname it may be
+            if len(parts) > 1:
+                rests.add(parts[1:])
+        return cls(frozenset(keys), frozenset(expansions), frozenset(surnames), frozenset(rests))
 
 
 def _spelling_pairs(named: Mapping[str, list[tuple[str, Entry]]]) -> set[tuple[str, str]]:
@@ -213,30 +266,35 @@ def _spelling_pairs(named: Mapping[str, list[tuple[str, Entry]]]) -> set[tuple[s
 
 
 def _spelled_like(
-    named: Mapping[str, list[tuple[str, Entry]]], wanted: Iterable[str], only: Collection[str]
+    rows: _Rows, wanted: Collection[str], only: Collection[str]
 ) -> set[tuple[str, str]]:
     """The pairs with names spelled almost alike that have a page of `only`, whose keys are
     `wanted`: each is put to `near` with every name of a length it may be near that has
     enough of its letters, counted for all names at once (a necessary condition, as in
     `_spelling_pairs`, so none is missed). For a few pages, far cheaper than the index."""
-    keys = list(named)
-    if not keys:
+    if not rows.keys:
         return set()
-    counts, lengths = _letter_counts(keys)
-    number = {key: n for n, key in enumerate(keys)}
+    counts, lengths = _letter_counts(rows.keys)
+    mine: dict[str, list[int]] = defaultdict(list)  # a wanted key -> its rows
+    for row, key in enumerate(rows.keys):
+        if key in wanted:
+            mine[key].append(row)
+    top = int(lengths.max())
     pairs: set[tuple[str, str]] = set()
-    for key in wanted:
+    for key, own in mine.items():
         la = len(key)
         # the letters in common a key of each length needs; lengths never near need more
         # than any key has
-        need = numpy.full(int(lengths.max()) + 1, la + int(lengths.max()) + 1)
+        need = numpy.full(top + 1, la + top + 1)
         for lb in range(MIN_NEAR_KEY, len(need)):
             if lb in _lengths(la) or la in _lengths(lb):
                 need[lb] = _common(min(la, lb), max(la, lb))
-        shared = numpy.minimum(counts, counts[number[key]]).sum(axis=1)
+        shared = numpy.minimum(counts, counts[own[0]]).sum(axis=1)
+        theirs = [(rows.names[r], rows.entries[r]) for r in own]
         for other in numpy.flatnonzero(shared >= need[lengths]).tolist():
-            if other != number[key]:
-                pairs |= _spelled_alike(named[keys[other]], named[key])
+            if rows.keys[other] != key:  # one key: the pages are paired by name
+                name = [(rows.names[other], rows.entries[other])]
+                pairs |= _spelled_alike(name, theirs)
     return {(a, b) for a, b in pairs if a in only or b in only}  # a key is shared by others
 
 

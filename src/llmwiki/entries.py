@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ TYPE_ORDER = ("source", "person", "concept", "answer")
 ENTITY_TYPES = ("person", "concept")  # the pages a mention can be (not sources or answers)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     stem: str  # file name without .md: the link target
     rel: str  # path relative to wiki/, with forward slashes
@@ -129,6 +130,14 @@ def from_row(row: Sequence[Any]) -> Entry:
         bool(edited),
         _list(row[11]),
     )
+
+
+def names_from_row(row: Sequence[Any]) -> tuple[Entry, int]:
+    """The entry of a (stem, title, type, aliases, sources) row with only its names and type,
+    and how many sources it cites."""
+    stem, title, kind, aliases, sources = row
+    # one string per type, not one per row: a list of every page holds 100,000 of them
+    return Entry(stem, "", title, sys.intern(kind), _list(aliases)), len(_list(sources))
 
 
 _NOT_SHOWN = re.compile(r"[\W_]")  # what the name of an index part shows as "-"

@@ -12,12 +12,13 @@ left. It never changes any other text of a page.
 from __future__ import annotations
 
 import hashlib
-import marshal
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+import numpy
 
 from llmwiki import index_pages, originals
 from llmwiki.catalog import Catalog
@@ -27,15 +28,15 @@ from llmwiki.errors import PageError
 from llmwiki.graph import WikiGraph, build_graph, orphans
 from llmwiki.identity import initials, normalize_key, words
 from llmwiki.links import frontmatter_block, relink, rewrite_links, split_frontmatter
-from llmwiki.page_info import LIST_KEYS, PageInfo
-from llmwiki.pages import META_ORDER, as_list, link_target, parse
+from llmwiki.page_info import PageInfo, normalized_meta
+from llmwiki.pages import link_target, parse
 from llmwiki.scan import gc_paused
 from llmwiki.vault import Vault
 
 SEVERITIES = ("error", "warning")
 MIN_PAGES_FOR_MISSING = 3
 _DUPLICATES = "duplicates"  # the catalog's state that keeps the pairs found
-_DUPLICATE_RULES = 1  # bump when identity's rules for one entity change: saved pairs are stale
+_DUPLICATE_RULES = 3  # bump when identity's rules for one entity change: saved pairs are stale
 
 
 @dataclass(frozen=True)
@@ -104,15 +105,15 @@ def check(vault: Vault, wg: WikiGraph) -> LintReport:
 
 def _check(vault: Vault, wg: WikiGraph) -> LintReport:
     catalog = wg.catalog()
-    entries = list(catalog)  # read once, for the checks that need every page
+    named = catalog.names_only()  # read once, for the checks that need every page
     findings = [
         *_page_findings(wg.scan.pages),
         *_broken_links(wg, catalog),
         *_orphans(wg),
-        *_duplicates(catalog, entries, wg.pages),
+        *_duplicates(catalog, named, wg.pages),
         *_index(vault, catalog, bool(wg.pages)),
         *_contradictions(wg),
-        *_missing_pages(wg, catalog, entries),
+        *_missing_pages(wg, catalog, (entry for entry, _ in named)),
         *(
             Finding(
                 "warning",
@@ -294,10 +295,15 @@ def _missing_pages(wg: WikiGraph, catalog: Catalog, entries: Iterable[Entry]) ->
 
 
 def _duplicates(
-    catalog: Catalog, entries: Iterable[Entry], pages: Mapping[str, PageInfo]
+    catalog: Catalog, named: Iterable[tuple[Entry, int]], pages: Mapping[str, PageInfo]
 ) -> Iterator[Finding]:
-    found = {e.stem: e for e in entries if e.stem in pages and e.type in ENTITY_TYPES}
-    for keep, other, reason in _duplicate_pairs(catalog, list(found.values())):
+    found: dict[str, Entry] = {}
+    sources: dict[str, int] = {}
+    for entry, cited in named:
+        if entry.stem in pages and entry.type in ENTITY_TYPES:
+            found[entry.stem] = entry
+            sources[entry.stem] = cited
+    for keep, other, reason in _duplicate_pairs(catalog, list(found.values()), sources):
         yield Finding(
             "warning",
             "duplicate",
@@ -307,32 +313,41 @@ def _duplicates(
         )
 
 
-def _duplicate_pairs(catalog: Catalog, entries: list[Entry]) -> list[tuple[str, str, str]]:
-    """(page to keep, the other, why) for each likely duplicate pair among `entries`. The
-    pairs are kept beside the catalog with each page's names and type, all a pair depends
-    on: pairs are sought again only for the pages that changed, came or went since (a full
-    search at 100,000 pages takes 6 s), or for every page when most changed."""
-    sources = {e.stem: len(e.sources) for e in entries}
-    signatures = {e.stem: _signature(e) for e in entries}
+def _duplicate_pairs(
+    catalog: Catalog, entries: list[Entry], sources: Mapping[str, int]
+) -> list[tuple[str, str, str]]:
+    """(page to keep, the other, why) for each likely duplicate pair among `entries`
+    (`sources`: how many sources each cites, by file name). The pairs are kept beside the
+    catalog with a digest of each page's file name, names and type, all a pair depends on:
+    pairs are sought again only for the pages that changed or came since (a full search at
+    100,000 pages takes 6 s; the pairs of a page that went go with it), or for every page
+    when many changed."""
+    signatures = numpy.fromiter(map(_signature, entries), numpy.uint64, len(entries))
     saved = catalog.state(_DUPLICATES)
+    before = saved.get("signatures")
     changed: set[str] | None = None
-    if saved.get("rules") == _DUPLICATE_RULES and isinstance(saved.get("pages"), dict):
-        before: dict[str, int] = saved["pages"]
-        changed = {s for s, sig in signatures.items() if before.get(s) != sig}
-        changed.update(before.keys() - signatures.keys())
-        if len(changed) > max(1000, len(entries) // 10):
+    gone = 0
+    if saved.get("rules") == _DUPLICATE_RULES and isinstance(before, bytes):
+        known = numpy.frombuffer(before, numpy.uint64)
+        new = ~numpy.isin(signatures, known)
+        changed = {entries[i].stem for i in numpy.flatnonzero(new).tolist()}
+        gone = len(known) - (len(entries) - len(changed))
+        if len(changed) + gone > max(1000, len(entries) // 10):
             changed = None  # the index of every name is then cheaper than a search per page
     found = duplicates(entries, sources, changed, saved.get("pairs", ()))
-    if changed != set():
+    if changed is None or changed or gone:
         pairs = [(*sorted((d.keep.stem, d.other.stem)), d.reason) for d in found]
-        state = {"rules": _DUPLICATE_RULES, "pages": signatures, "pairs": pairs}
+        signatures.sort()  # stored as one array: a dict by file name took 25 MB at 100,000
+        state = {"rules": _DUPLICATE_RULES, "signatures": signatures.tobytes(), "pairs": pairs}
         catalog.save_state(_DUPLICATES, state)
     return [(d.keep.stem, d.other.stem, d.reason) for d in found]
 
 
 def _signature(entry: Entry) -> int:
-    names = marshal.dumps((entry.type, entry.title, entry.aliases))
-    return int.from_bytes(hashlib.blake2b(names, digest_size=8).digest(), "little")
+    # not marshal: it writes an interned string differently from an equal one that is not
+    names = "\0".join((entry.stem, entry.type, entry.title, *entry.aliases))
+    digest = hashlib.blake2b(names.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
 
 
 def _some(wg: WikiGraph, stems: Iterable[str], limit: int = 3) -> str:
@@ -357,7 +372,7 @@ def _fix_pages(vault: Vault, wg: WikiGraph) -> list[Fix]:
         if info.error:
             continue
         stale_links = any(t in targets for t in info.links)
-        if not stale_links and not _needs_normalizing(info.meta):
+        if not stale_links and info.tidy:
             continue
         path = vault.wiki / info.rel
         changes: list[str] = []
@@ -376,7 +391,7 @@ def _fix_pages(vault: Vault, wg: WikiGraph) -> list[Fix]:
             meta = parse(new_text, path).meta
         except PageError:
             continue  # changed since the scan; the next lint reports it
-        normal = _normalized(meta)
+        normal = normalized_meta(meta)
         head, rest = split_frontmatter(new_text)
         if head and list(normal.items()) != list(meta.items()):
             new_text = frontmatter_block(normal) + rest
@@ -400,19 +415,3 @@ def _canonical_target(wg: WikiGraph, catalog: Catalog, target: str) -> str | Non
     if entry is not None and entry.stem in wg.pages:
         return entry.stem
     return None
-
-
-def _normalized(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """`meta` with aliases/sources/tags as lists and keys in pages.render's order."""
-    new = dict(meta)
-    for key in LIST_KEYS:
-        value = new.get(key)
-        if key in new and (value is None or isinstance(value, str | int | float)):
-            new[key] = as_list(value)
-    ordered = {k: new[k] for k in META_ORDER if k in new}
-    ordered.update({k: v for k, v in new.items() if k not in ordered})
-    return ordered
-
-
-def _needs_normalizing(meta: Mapping[str, Any]) -> bool:
-    return list(_normalized(meta).items()) != list(meta.items())

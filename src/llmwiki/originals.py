@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from llmwiki.errors import PageError
 from llmwiki.inbox import fit_name
 from llmwiki.links import frontmatter_block, split_frontmatter
 from llmwiki.page_info import PageInfo
+from llmwiki.pages import parse
 from llmwiki.readers import sha256_bytes
 from llmwiki.vault import Vault, atomic_write
 
@@ -57,13 +59,21 @@ def restore(vault: Vault, pages: Iterable[PageInfo]) -> list[tuple[str, str]]:
     raw_root = vault.raw.resolve()
     done: list[tuple[str, str]] = []
     for info in pages:
-        archive = info.meta.get("archive") or info.meta.get("file")
-        if info.error or info.type != "source" or not isinstance(archive, str):
+        if info.error or info.type != "source":
+            continue
+        path = vault.wiki / info.rel
+        try:
+            text = path.read_text(encoding="utf-8")
+            meta = parse(text, path).meta
+        except (OSError, UnicodeDecodeError, PageError):
+            continue  # changed since the scan: the next lint reports it
+        archive = meta.get("archive") or meta.get("file")
+        if not isinstance(archive, str):
             continue
         raw_path = (vault.root / archive).resolve()
         if not raw_path.is_relative_to(raw_root) or not raw_path.is_file():
             continue
-        linked = info.meta.get("original")
+        linked = meta.get("original")
         if (
             isinstance(linked, str)
             and linked.startswith(f"[[{FOLDER}/")
@@ -79,16 +89,15 @@ def restore(vault: Vault, pages: Iterable[PageInfo]) -> list[tuple[str, str]]:
             continue  # the user's own value: theirs to keep
         sha256 = sha256_bytes(raw_path.read_bytes())
         target = place(vault, info.stem, raw_path, sha256)
-        path = vault.wiki / info.rel
-        head, rest = split_frontmatter(path.read_text(encoding="utf-8"))
+        head, rest = split_frontmatter(text)
         if not head:
             continue
-        meta: dict[str, object] = {}
-        for key, value in info.meta.items():
-            meta[key] = value
+        new_meta: dict[str, object] = {}
+        for key, value in meta.items():
+            new_meta[key] = value
             if key in ("archive", "file"):
-                meta["original"] = link(vault, target)
+                new_meta["original"] = link(vault, target)
         write(target, raw_path)
-        vault.write_text(path, frontmatter_block(meta) + rest)
+        vault.write_text(path, frontmatter_block(new_meta) + rest)
         done.append((info.rel, f"original: linked a copy of {archive}"))
     return done

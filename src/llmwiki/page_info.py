@@ -1,23 +1,23 @@
 """What the graph and `wiki lint` know about each page file, cached between runs.
 
-A page's links, frontmatter, open contradiction callouts and the names it mentions without a
-link are kept in `.wiki/pages.marshal`, keyed by path and content hash, so a rebuild after one
-ingest re-reads only the files whose size or mtime changed (the walk in scan.py says which), and
-re-parses only those whose SHA-256 changed.
+A page's links, title and type, open contradiction callouts, what lint finds wrong with its
+frontmatter and the names it mentions without a link are kept in `.wiki/pages.marshal`, keyed
+by path and content hash, so a rebuild after one ingest re-reads only the files whose size or
+mtime changed (the walk in scan.py says which), and re-parses only those whose SHA-256 changed.
 
 The cache is one `marshal` blob of columns (a list per field), each link target stored once
-however many pages name it, and each page's frontmatter kept as JSON text that is decoded only
-when asked for: at 100,000 pages it decodes in 0.2 s into 80 MB where a JSON document of
-records took 2 s and 150 MB, and the graph needs no page's frontmatter but its hubs' titles.
+however many pages name it: at 100,000 pages it decodes in 0.2 s where a JSON document of
+records took 2 s. It keeps no page's whole frontmatter (that was half its size and memory):
+what needs more than the title and type reads the page.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import marshal
 import os
 import re
+import sys
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ from llmwiki.entries import ENTITY_TYPES
 from llmwiki.errors import PageError
 from llmwiki.identity import fold_name, normalize_key
 from llmwiki.links import CODE_RE, link_targets
-from llmwiki.pages import LINK_RE, as_list, parse, unlink
+from llmwiki.pages import LINK_RE, META_ORDER, as_list, parse, unlink
 from llmwiki.scan import WikiFiles, gc_paused, walk
 from llmwiki.vault import PAGE_FOLDERS, Vault, atomic_write
 
@@ -36,7 +36,9 @@ CACHE_NAME = "pages.marshal"
 _OLD_CACHE = "graph.json"  # the JSON cache of earlier versions, removed when found
 # Bump when what is extracted from a file changes (lint's messages about a page included), so
 # old caches are re-parsed, not trusted.
-CACHE_VERSION = 4  # 2: contradiction callouts in every form; 3: marshal columns; 4: problems
+# 2: contradiction callouts in every form; 3: marshal columns; 4: problems; 5: title and type
+# in place of the whole frontmatter
+CACHE_VERSION = 5
 LIST_KEYS = ("aliases", "sources", "tags")  # frontmatter keys that hold lists
 
 Problem = tuple[str, str, str]  # severity, lint's code, message
@@ -45,12 +47,13 @@ Problem = tuple[str, str, str]  # severity, lint's code, message
 # --- what is known about one file ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageInfo:
     """Everything the graph and lint need from one page file, derived from its content."""
 
     rel: str  # path relative to wiki/, forward slashes
-    meta_json: str = "{}"  # the frontmatter as JSON: `meta` decodes it on first use
+    given_title: str = ""  # the frontmatter's title; "" when it has none or it is the stem
+    type: str = ""  # the frontmatter's type
     links: tuple[str, ...] = ()  # link targets as written, once each, in order
     sources: tuple[str, ...] = ()  # link targets named in the frontmatter's `sources`
     callouts: int = 0  # open contradiction callouts
@@ -58,14 +61,7 @@ class PageInfo:
     terms: tuple[tuple[str, str], ...] | None = None
     error: str = ""  # why the file could not be parsed; "" when it could
     problems: tuple[Problem, ...] = ()  # what `wiki lint` reports of this page by itself
-
-    @property
-    def meta(self) -> Mapping[str, Any]:
-        """The frontmatter, JSON-safe (decoded once; a frozen dataclass keeps it in its dict)."""
-        meta: dict[str, Any] | None = self.__dict__.get("_meta")
-        if meta is None:
-            meta = self.__dict__["_meta"] = json.loads(self.meta_json)
-        return meta
+    tidy: bool = True  # frontmatter lists and key order as written here (see normalized_meta)
 
     @property
     def stem(self) -> str:
@@ -73,11 +69,7 @@ class PageInfo:
 
     @property
     def title(self) -> str:
-        return str(self.meta.get("title") or self.stem)
-
-    @property
-    def type(self) -> str:
-        return str(self.meta.get("type") or "")
+        return self.given_title or self.stem
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -93,7 +85,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _json_safe(value: Any) -> Any:
-    """`value` as JSON holds it (the cache is JSON): YAML's other types become text."""
+    """`value` with YAML's other types (dates) as text, as the checks of a page expect."""
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
@@ -115,6 +107,7 @@ def parse_info(rel: str, text: str, terms: bool = True) -> PageInfo:
         return PageInfo(rel, error=str(exc).split(": ", 1)[-1])
     body = page.body
     meta: dict[str, Any] = _json_safe(page.meta)
+    title = str(meta.get("title") or "")
     targets = link_targets(body)
     for value in _strings(meta):
         if "[[" in value:
@@ -122,13 +115,29 @@ def parse_info(rel: str, text: str, terms: bool = True) -> PageInfo:
     sources = [t for v in _strings(meta.get("sources")) for t in link_targets(v, skip_code=False)]
     return PageInfo(
         rel=rel,
-        meta_json=json.dumps(meta, ensure_ascii=False, separators=(",", ":")),
+        given_title="" if title == rel.rsplit("/", 1)[-1].removesuffix(".md") else title,
+        # one string per type, which the cache then stores once
+        type=sys.intern(str(meta.get("type") or "")),
         links=tuple(dict.fromkeys(t for t in targets if t)),
         sources=tuple(dict.fromkeys(t for t in sources if t)),
         callouts=len(OPEN_RE.findall(body)) if "[!" in body else 0,
         terms=tuple(mentioned_terms(body, {page.title, *page.aliases})) if terms else None,
         problems=tuple(page_problems(meta)),
+        tidy=list(normalized_meta(page.meta).items()) == list(page.meta.items()),
     )
+
+
+def normalized_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """`meta` with aliases/sources/tags as lists and keys in pages.render's order (what
+    `wiki lint --fix` writes)."""
+    new = dict(meta)
+    for key in LIST_KEYS:
+        value = new.get(key)
+        if key in new and (value is None or isinstance(value, str | int | float)):
+            new[key] = as_list(value)
+    ordered = {k: new[k] for k in META_ORDER if k in new}
+    ordered.update({k: v for k, v in new.items() if k not in ordered})
+    return ordered
 
 
 def page_problems(meta: Mapping[str, Any]) -> Iterator[Problem]:
@@ -235,11 +244,11 @@ def mentioned_terms(body: str, skip: Collection[str] = ()) -> list[tuple[str, st
 # --- the cache ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Cached:
     mtime_ns: int
     size: int
-    sha256: str
+    sha256: bytes  # the digest itself: half the memory of its hex text
     info: PageInfo
 
 
@@ -274,13 +283,15 @@ def _save_cache(path: Path, records: Mapping[str, _Cached]) -> None:
         [c.mtime_ns for c in cached],
         [c.size for c in cached],
         [c.sha256 for c in cached],
-        [i.meta_json for i in infos],
+        [i.given_title for i in infos],
+        [sys.intern(i.type) for i in infos],
         [once(i.links) for i in infos],
         [once(i.sources) for i in infos],
         [i.callouts for i in infos],
         [i.terms for i in infos],
         [i.error for i in infos],
         [i.problems for i in infos],
+        [i.tidy for i in infos],
     )
     try:
         atomic_write(path, marshal.dumps(data))
@@ -360,7 +371,7 @@ def _refresh(
             data = handle.read()
     except FileNotFoundError:
         return None
-    digest = hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256(data).digest()
     if old is not None and old.sha256 == digest and _complete(old, terms):
         return _Cached(*stat, digest, old.info), False
     try:
