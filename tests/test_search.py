@@ -153,16 +153,33 @@ def test_unparseable_page_is_skipped_not_fatal(wiki: Vault) -> None:
 
 
 def test_words_on_most_pages_of_a_large_wiki_are_left_out_of_the_ranking() -> None:
-    from llmwiki.search import COMMON_TERM_PAGES, _without_common
+    from llmwiki.search import COMMON_TERM_PAGES, _common, _without
 
     query = parse_query("How does Sami Moreau relate to tokenizer finetuning?")
     assert query.terms == ("sami", "moreau", "relate", "tokenizer", "finetuning")
     pages = 100_000
     common = COMMON_TERM_PAGES * 6  # on 60,000 of the 100,000 pages
-    frequencies = [8_000, 8_000, 0, common, common]
-    kept = _without_common(query, frequencies, pages)
+    found = _common(query, [8_000, 8_000, 0, common, common], pages)
+    assert found == {"tokenizer", "finetuning"}
+    kept = _without(query, found)
     assert kept.terms == ("sami", "moreau", "relate")
     assert kept.phrases == ("sami moreau relate",)  # "tokenizer finetuning" is gone
-    # nothing is left out of a smaller wiki, nor when every word is common
-    assert _without_common(query, [800, 800, 0, 8_500, 8_500], 9_000) == query
-    assert _without_common(query, [common] * 5, pages) == query
+    # nothing is common in a smaller wiki
+    assert _common(query, [800, 800, 0, 8_500, 8_500], 9_000) == set()
+
+
+def test_a_question_of_common_words_alone_finds_the_pages_they_name(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a small wiki standing for a large one: a word on more than two pages is "common"
+    monkeypatch.setattr(search_module, "COMMON_TERM_PAGES", 2)
+    for n in range(30):
+        body = "A benchmark of the gradient, benchmark after benchmark, gradient by gradient."
+        write_page(vault, f"sources/Run {n}.md", {"title": f"Run {n}", "type": "source"}, body)
+    meta = {"title": "Gradient Benchmark", "type": "concept", "aliases": ["GB"]}
+    write_page(vault, "concepts/Gradient Benchmark.md", meta, "A suite of tests.")
+    hits = search(vault, "benchmark gradient", limit=3)
+    assert [h.stem for h in hits][:1] == ["Gradient Benchmark"]
+    # too few pages named by them: the bodies are searched as well
+    assert len(hits) == 3 and all(h.coverage == 1.0 for h in hits)
+    assert len(search(vault, "benchmark gradient", limit=20)) == 20

@@ -46,7 +46,7 @@ TITLE_WEIGHT, ALIASES_WEIGHT, BODY_WEIGHT = 10.0, 5.0, 1.0
 SNIPPET_TOKENS = 16
 # BM25's best pages re-ranked by how much of the question they hold
 CANDIDATES_PER_HIT = 3
-COMMON_TERM_PAGES = 10_000  # see _without_common
+COMMON_TERM_PAGES = 10_000  # see _common
 MAX_NAME_WORDS = 6  # longest page name, in words, recognised in a question
 MIN_NAME_CHARS = 3  # "AI", "Go": too short to say a question is about that page
 # A one-word name is evidence only when the word is rare in the wiki: a question that says
@@ -124,20 +124,19 @@ _SELECT_HITS = (
 )
 
 
-def _without_common(query: Query, frequencies: Sequence[int], pages: int) -> Query:
-    """`query` without the words found on more than COMMON_TERM_PAGES pages and a tenth of
-    them (and the phrases made only of such words), unless that leaves nothing. BM25 ranks
-    every page a query's words match: at 100,000 pages a word on 65,000 of them made a search
-    cost a second, for a word that weighs almost nothing (its rarity is what weighs). The
-    pages found are still scored by every word they hold (`coverage`)."""
-    common = {
-        term
-        for term, df in zip(query.terms, frequencies, strict=True)
-        if df > max(COMMON_TERM_PAGES, pages / 10)
-    }
+def _common(query: Query, frequencies: Sequence[int], pages: int) -> set[str]:
+    """The words of `query` found on more than COMMON_TERM_PAGES pages and a tenth of them.
+    BM25 ranks every page a query's words match: at 100,000 pages a word on 65,000 of them
+    made a search cost a second, for a word that weighs almost nothing (its rarity is what
+    weighs; FTS5 floors it at 1e-6 on more than half the pages)."""
+    limit = max(COMMON_TERM_PAGES, pages / 10)
+    return {t for t, df in zip(query.terms, frequencies, strict=True) if df > limit}
+
+
+def _without(query: Query, common: set[str]) -> Query:
+    """`query` without the words of `common`, and the phrases made only of them. The pages
+    found are still scored by every word they hold (`coverage`)."""
     terms = tuple(t for t in query.terms if t not in common)
-    if not common or not terms:
-        return query
     phrases = tuple(p for p in query.phrases if not set(p.split()) <= common)
     return Query(terms, phrases)
 
@@ -326,11 +325,21 @@ class SearchIndex:
             return []
         try:
             pages, frequencies = self._frequencies(query.terms)
-            wanted = _without_common(query, frequencies, pages).expression
-            rows = self._db.execute(
-                f"{_SELECT_HITS} AND (? IS NULL OR type = ?) ORDER BY rank LIMIT ?",
-                (wanted, page_type, page_type, limit * CANDIDATES_PER_HIT),
-            ).fetchall()
+            common = _common(query, frequencies, pages)
+            if common and common.issuperset(query.terms):
+                # Every word is on most pages, so BM25 would order 65,000 matches by noise,
+                # in 240 ms at 100,000 pages. What such words can single out is the pages
+                # they name: their titles and aliases; the bodies only if those are too few.
+                # (Their scores there, on far fewer pages, outweigh any on the bodies.)
+                wanted = f"{{title aliases}}: ({query.expression})"
+                rows = self._ranked(wanted, page_type, limit * CANDIDATES_PER_HIT)
+                if len(rows) < limit:
+                    wanted, seen = query.expression, {row[0] for row in rows}
+                    more = self._ranked(wanted, page_type, limit * CANDIDATES_PER_HIT)
+                    rows += [row for row in more if row[0] not in seen]
+            else:
+                wanted = _without(query, common).expression
+                rows = self._ranked(wanted, page_type, limit * CANDIDATES_PER_HIT)
             names = self._named(question, page_type)
             missing = sorted(names.keys() - {row[0] for row in rows})
             if missing:  # named pages BM25 ranked too low to fetch: they are relevant anyway
@@ -383,6 +392,13 @@ class SearchIndex:
             key=lambda h: (-(h.coverage**2) * h.score * (NAMED_BONUS if h.named else 1), h.stem)
         )
         return hits[:limit]
+
+    def _ranked(self, expression: str, page_type: str | None, limit: int) -> list[Any]:
+        """The best `limit` pages matching `expression` (of `page_type`, if given)."""
+        return self._db.execute(
+            f"{_SELECT_HITS} AND (? IS NULL OR type = ?) ORDER BY rank LIMIT ?",
+            (expression, page_type, page_type, limit),
+        ).fetchall()
 
     def _named(
         self, question: str, page_type: str | None = None
