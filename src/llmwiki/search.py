@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llmwiki.errors import PageError, SearchError
 from llmwiki.identity import normalize_key
