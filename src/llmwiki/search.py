@@ -326,8 +326,8 @@ class SearchIndex:
             return []
         try:
             pages, frequencies = self._frequencies(query.terms)
-            common = _common(query, frequencies, pages)
-            if common and common.issuperset(query.terms):
+            everywhere = _common(query, frequencies, pages)
+            if everywhere and everywhere.issuperset(query.terms):
                 # Every word is on most pages, so BM25 would order 65,000 matches by noise,
                 # in 240 ms at 100,000 pages. What such words can single out is the pages
                 # they name: their titles and aliases; the bodies only if those are too few.
@@ -339,7 +339,7 @@ class SearchIndex:
                     more = self._ranked(wanted, page_type, limit * CANDIDATES_PER_HIT)
                     rows += [row for row in more if row[0] not in seen]
             else:
-                wanted = _without(query, common).expression
+                wanted = _without(query, everywhere).expression
                 rows = self._ranked(wanted, page_type, limit * CANDIDATES_PER_HIT)
             names = self._named(question, page_type)
             missing = sorted(names.keys() - {row[0] for row in rows})
