@@ -296,3 +296,20 @@ def test_a_lock_held_by_a_killed_process_is_free_at_once(vault: Vault) -> None:
         holder.wait()
     with vault.lock():
         pass
+
+
+def test_the_temp_file_of_a_writer_killed_mid_write_is_cleared_by_the_next(vault: Vault) -> None:
+    part = vault.wiki / "concepts" / f"{vault_module.TEMP_PREFIX}0123{vault_module.TEMP_SUFFIX}"
+    writer = HOLDER.replace('print("held"', f'open({str(part)!r}, "w").write("half"); print("held"')
+    holder = subprocess.Popen(
+        [sys.executable, "-c", writer, str(vault.root)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert part.exists()
+    finally:
+        holder.kill()  # no clean-up runs: the mark that it held the lock stays
+        holder.wait()
+    with vault.lock():
+        assert temp_files(vault.root) == []
+    assert not (vault.state / vault_module.WRITING).exists()  # released cleanly this time

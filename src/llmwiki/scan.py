@@ -48,37 +48,29 @@ def walk(wiki_dir: Path) -> WikiFiles:
             continue  # gone, or unreadable: skipped, as os.walk skips it
         # one entry at a time: a list of a folder's entries with their stats is 60 MB held
         # at once at 100,000 pages, which the allocator keeps after it is freed
+        # only the root and the index's folder hold generated pages: the others need no test
+        generated = INDEX_PARTS.startswith(prefix) or prefix.startswith(INDEX_PARTS)
         with listing:
             for entry in listing:
-                _visit(entry, prefix, pages, others, stack)
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir():
+                        if not entry.is_symlink():
+                            stack.append((entry.path, f"{prefix}{name}/"))
+                        continue
+                    if not name.endswith(".md"):
+                        others.append(name)
+                        continue
+                    rel = prefix + name
+                    if generated and (rel in GENERATED_PAGES or rel.startswith(INDEX_PARTS)):
+                        continue
+                    stat = entry.stat()
+                except OSError:  # removed while we walked, or a link to nothing
+                    continue
+                pages[rel] = (stat.st_mtime_ns, stat.st_size)
     return WikiFiles(pages, tuple(others))
-
-
-def _visit(
-    entry: os.DirEntry[str],
-    prefix: str,
-    pages: dict[str, tuple[int, int]],
-    others: list[str],
-    folders: list[tuple[str, str]],
-) -> None:
-    name = entry.name
-    if name.startswith("."):
-        return
-    try:
-        if entry.is_dir():
-            if not entry.is_symlink():
-                folders.append((entry.path, f"{prefix}{name}/"))
-            return
-        if not name.endswith(".md"):
-            others.append(name)
-            return
-        rel = prefix + name
-        if rel in GENERATED_PAGES or rel.startswith(INDEX_PARTS):
-            return
-        stat = entry.stat()
-    except OSError:  # removed while we walked, or a link to nothing
-        return
-    pages[rel] = (stat.st_mtime_ns, stat.st_size)
 
 
 @contextmanager

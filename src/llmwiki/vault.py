@@ -29,6 +29,7 @@ GENERATED_PAGES = ("index.md", "log.md", "contradictions.md")
 # the parts of a large index (index_pages.py): generated too, never pages
 INDEX_PARTS = "index/Index - "
 LOG_HEADER = "# Log\n\nWhat the wiki did, newest last. Append-only.\n"
+WRITING = "writing"  # in .wiki/ while a command holds the lock: left behind, it died
 TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".part"  # atomic_write's temp files: hidden, never a page
 # Windows refuses to replace a file another program (Obsidian, a sync client, a virus scanner)
 # holds open, until it lets go, usually within a second. POSIX renames over open files, so a
@@ -134,11 +135,12 @@ class Vault:
             os.close(fd)
         return True
 
-    def remove_stale_temp_files(self) -> int:
+    def remove_stale_temp_files(self, wiki: bool = True) -> int:
         """Delete temp files that a killed process left behind (they are never a page: a
-        write only becomes a page by its final rename). Call with the lock held."""
+        write only becomes a page by its final rename); in wiki/ only with `wiki`. Call with
+        the lock held."""
         removed = 0
-        for folder in (self.wiki, self.raw, self.state, self.failed):
+        for folder in (self.wiki, self.raw, self.state, self.failed)[0 if wiki else 1 :]:
             # os.walk, not Path.rglob: a third of the time over 100,000 pages
             for parent, _, names in os.walk(folder):
                 for name in names:
@@ -185,12 +187,19 @@ class Vault:
                 on_wait()
                 told = True
             time.sleep(0.1)
+        writing = self.state / WRITING
         try:
-            # A writer killed mid-write (kill -9, power loss) leaves its temp file; whichever
-            # command writes next, not only ingest, clears it away.
-            self.remove_stale_temp_files()
+            # A writer killed mid-write (kill -9, power loss) leaves its temp file, and the
+            # mark that it held the lock: whichever command writes next, not only ingest,
+            # clears the temp files away. wiki/ is looked through only after such a death:
+            # at 100,000 pages that walk is a tenth of an ingest.
+            self.remove_stale_temp_files(wiki=writing.exists())
+            with suppress(OSError):  # a read-only vault: nothing will be written anyway
+                writing.touch()
             yield
         finally:
+            with suppress(OSError):
+                writing.unlink(missing_ok=True)
             held.release()
 
 
