@@ -222,11 +222,16 @@ def sync(
     rules). Returns the pages that would not parse: folded file name -> path (they stay out
     of the catalog, and are tried again next time)."""
     on_disk = dict((files if files is not None else walk(wiki_dir)).pages)
-    if _files(db) == on_disk:
+    (seen,) = db.execute("PRAGMA data_version").fetchone()
+    known = _files(db)
+    if known == on_disk:
         return {}
     unreadable: dict[str, str] = {}
     with transaction(db):
-        known = _files(db)  # what the last writer recorded, now that no other one can write
+        # what the last writer recorded, now that no other one can write: read again only
+        # if another connection wrote since (0.06 s at 100,000 pages)
+        if db.execute("PRAGMA data_version").fetchone()[0] != seen:
+            known = _files(db)
         changed = sorted(rel for rel, stat in on_disk.items() if known.get(rel) != stat)
         gone = {*changed, *(known.keys() - on_disk.keys())}
         stems = [s for (s,) in select_in(db, "SELECT stem FROM pages WHERE rel IN", gone)]
@@ -288,11 +293,11 @@ def _rivals(on_disk: Iterable[str], stems: list[str], gone: set[str]) -> list[st
     page of that name now."""
     if not stems:
         return []
-    wanted = set(stems)
+    # one test in C per file: splitting every path took 0.09 s at 100,000 pages
+    in_folders = tuple(f"/{stem}.md" for stem in stems)
+    at_root = {f"{stem}.md" for stem in stems}
     return [
-        rel
-        for rel in on_disk
-        if rel not in gone and rel.rsplit("/", 1)[-1].removesuffix(".md") in wanted
+        rel for rel in on_disk if (rel.endswith(in_folders) or rel in at_root) and rel not in gone
     ]
 
 
