@@ -6,6 +6,7 @@ escaping. `conventions.md` is the user's steering file: it goes into every syste
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -19,6 +20,7 @@ def default_names() -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".md"))
 
 
+@cache  # the package's files do not change while it runs; a vault's are read each time
 def read_default(name: str) -> str:
     return resources.files("llmwiki").joinpath(PACKAGE_PROMPTS, name).read_text(encoding="utf-8")
 
