@@ -220,6 +220,7 @@ def junk(
             "code identifiers",
             "pronoun leads",
             "links glued into words",
+            "links inside code",
             "short names linked in text",
             "filler index lines",
         )
@@ -253,8 +254,11 @@ def junk(
     for page in pages.values():
         if page.rel.startswith("log"):
             continue  # the log lists pages; it has no running text
+        code = [m.span() for m in _CODE_SPAN.finditer(page.body)]
         for match in LINK_RE.finditer(page.body):
             start, end = match.start(), match.end()
+            if any(a < start < b for a, b in code):  # shown as its brackets, not followed
+                classes["links inside code"].append(f"{page.stem}: {match.group(0)}")
             # inside a longer token ("[[GPT]]-3", "x[[86]]"); a dash before a space or another
             # dash ("Inputs-- a") is punctuation, not part of a word
             before = page.body[max(start - 2, 0) : start]
@@ -267,6 +271,8 @@ def junk(
                 classes["short names linked in text"].append(f"{page.stem}: {match.group(0)}")
     return classes
 
+
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")  # an inline code span, on one line
 
 _DAYS = re.compile(
     r"(?:mon|tues|wednes|thurs|fri|satur|sun)days?|january|february|march|april|june|july|"

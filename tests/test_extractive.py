@@ -634,6 +634,21 @@ def test_a_tool_written_as_code_in_prose_is_a_concept() -> None:
     assert "table-shuttle" in names
 
 
+def test_a_constant_or_a_class_written_as_code_is_no_concept() -> None:
+    text = (
+        "Reading Scanned Pages\n"
+        "The scanner returns blocks of three types: `LINE`, `WORD` and `PAGEX`. "
+        "The `PAGEX` blocks hold no text, and a `ScanBlock` holds the `LINE` ones. "
+        "I converted the output with `geoconv2x` before loading it: `geoconv2x` keeps "
+        "the scores.\n\n"
+        "```\ngeoconv2x -f out.json scans/\n```\n"
+        "Each `LINE` block has a confidence score, and GRPO ranked them.\n"
+    )
+    names = {m.name for m in ENGINE.extract(doc_of(text), []).mentions}
+    assert not names & {"LINE", "WORD", "PAGEX", "ScanBlock"}, names
+    assert "geoconv2x" in names  # a program the document runs is a tool, code or not
+
+
 def test_links_are_never_glued_into_a_word_nor_made_for_short_names() -> None:
     from llmwiki.content import Linker
 
@@ -645,6 +660,15 @@ def test_links_are_never_glued_into_a_word_nor_made_for_short_names() -> None:
     assert linked.startswith("GPT-3 beats x86 at 500 x 87k in Go, with git-filter-repo and repo.py")
     assert "[[GPT]] and [[Quillbeam]]." in linked
     assert "[[X" not in linked and "[[Go" not in linked
+
+
+def test_no_link_is_made_inside_inline_code() -> None:
+    from llmwiki.content import Linker
+
+    linker = Linker({"LINE": "LINE", "Quillbeam": "Quillbeam"})
+    # Obsidian shows a link inside `code` as its brackets: the code stays as written
+    linked = linker.linkify("Types: `LINE` and ``a ` LINE``; Quillbeam reads LINE blocks.")
+    assert linked == "Types: `LINE` and ``a ` LINE``; [[Quillbeam]] reads [[LINE]] blocks."
 
 
 def test_a_lead_says_what_the_entity_is_and_never_opens_on_a_pronoun() -> None:

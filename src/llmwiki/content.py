@@ -62,6 +62,9 @@ def clean(text: str) -> str:
     return " ".join(text.split())
 
 
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")  # an inline code span (a run of backticks closes it)
+
+
 class Linker:
     """Turns the first mention of each known name in a text into a link to its page."""
 
@@ -95,7 +98,17 @@ class Linker:
             done.add(stem)
             return render_link(stem, name)
 
-        return self._re.sub(replace, text)
+        if "`" not in text:
+            return self._re.sub(replace, text)
+        # a link inside `code` is shown as its brackets, not followed: code stays as written
+        pieces = _CODE_SPAN.split(text)
+        for i in range(0, len(pieces), 3):  # text, then the span's backticks and its code
+            pieces[i] = self._re.sub(replace, pieces[i])
+        return "".join(
+            piece if i % 3 != 1 else piece + pieces[i + 1] + piece
+            for i, piece in enumerate(pieces)
+            if i % 3 != 2
+        )
 
 
 def render_fact(fact: Fact, source_stem: str, linker: Linker, self_stem: str) -> str:

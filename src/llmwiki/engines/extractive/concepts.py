@@ -25,6 +25,7 @@ from llmwiki.engines.extractive.spelling import (
     ACRONYM,
     CAMEL,
     LOWER_SUFFIXES,
+    code_constant,
     code_name,
     coined_form,
     common_use,
@@ -91,13 +92,14 @@ class _Tally:
 
 
 class _Scanner:
-    def __init__(self, doc: Document, person_words: frozenset[str], linked: frozenset[str]) -> None:
+    def __init__(self, doc: Document, person_words: frozenset[str], code: Code) -> None:
         self.doc = doc
+        self.commands = code.commands  # the programs its code runs: `ogr2ogr` is a tool
         self.person_words = person_words
         self.tallies: dict[str, _Tally] = {}
         self.phrases: dict[tuple[str, ...], _Tally] = {}
         self.definitions: dict[str, str] = {}  # acronym -> expansion
-        self.url_words = url_words(doc.urls) | linked
+        self.url_words = url_words(doc.urls)
         self.lowercase: frozenset[str] = frozenset()  # words the text writes in lower case
         # capitalised words seen only where capitals are the rule (a sentence's first word)
         self.initial_caps: dict[str, list[int]] = {}
@@ -130,7 +132,9 @@ class _Scanner:
                     used.update((i, i + 1))
                     continue
                 coined = coined_form(token.text)
-                if coined is not None:
+                if coined is not None and code_constant(sentence, token, self.commands):
+                    used.add(i)
+                elif coined is not None:
                     form, kind = coined
                     self.tally(concept_key(form), kind).add(form, sentence.index)
                     if kind != "acronym":  # acronyms may start a phrase ("KV cache")
@@ -258,7 +262,8 @@ def find_concepts(
     `linked`, the names its links point to (`spelling.link_names`), tell a tool's name from a
     word of the language and from an identifier; `known` holds the wiki's page names (as
     `identity.normalize_key` writes them)."""
-    scanner = _Scanner(doc, person_words, linked)
+    scanner = _Scanner(doc, person_words, code)
+    scanner.url_words |= linked  # a name its links point to names a project as a URL does
     scanner.scan()
     concepts: dict[str, Concept] = {}
     acronyms = {k: t for k, t in scanner.tallies.items() if t.kind == "acronym"}

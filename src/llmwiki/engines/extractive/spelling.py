@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 
 from llmwiki.engines.extractive.lexicon import (
     CODE_HOSTS,
@@ -181,6 +182,16 @@ def code_name(sentence: Sentence, token: Token) -> bool:
         in_backticks(sentence, token)
         and not all(p in COMMON_WORDS for p in parts)
         and len(word) > 3
+    )
+
+
+def code_constant(sentence: Sentence, token: Token, commands: Collection[str] = ()) -> bool:
+    """A word written as code that is not a tool's name (nor one of the `commands` the
+    document runs): a constant or a class of a program (`LINE`, `BlockType`)."""
+    return (
+        in_backticks(sentence, token)
+        and not code_name(sentence, token)
+        and token.text not in commands
     )
 
 
