@@ -6,7 +6,7 @@ from pathlib import Path
 
 from llmwiki.engines import SourceDoc
 from llmwiki.engines.extractive.engine import ExtractiveEngine
-from llmwiki.normalize import choose_title, cut_title, normalize_markdown, prose_only
+from llmwiki.normalize import choose_title, cut_title, normalize_markdown, prose_only, with_code
 from llmwiki.readers import read_source
 
 POST = """<style>
@@ -105,3 +105,24 @@ def test_the_reader_normalises_markdown_and_takes_the_excerpt(tmp_path: Path) ->
     assert doc.meta["description"] == "Quillbeam lights notebooks."
     found = ExtractiveEngine().extract(doc, [])
     assert found.summary == "Quillbeam lights notebooks."
+
+
+def test_a_sentence_read_without_its_code_is_quoted_with_it() -> None:
+    text = (
+        "# Fixtures\n\n"
+        "The fixture starts Quillbeam using `subprocess.Popen()` and then waits.\n"
+        "Without the `scope` option,\nthe `x`-axis is redrawn.\n\n"
+        "```\nquillbeam serve\n```\n"
+    )
+    prose = prose_only(text)
+    assert "using and then" in " ".join(prose.split())  # what names are read in
+    for sentence, written in (
+        ("The fixture starts Quillbeam using and then waits.", "`subprocess.Popen()`"),
+        ("Without the option, the -axis is redrawn.", "the `x`-axis"),
+    ):
+        assert written in with_code(sentence, text)
+    assert with_code("No such sentence here.", text) == "No such sentence here."
+    doc = SourceDoc(name="f.md", text=text, sha256="0" * 64, title="Fixtures")
+    found = ExtractiveEngine().extract(doc, [])
+    said = [found.summary, *(c.statement for c in found.claims)]
+    assert any("using `subprocess.Popen()` and then" in s for s in said), said

@@ -98,6 +98,20 @@ class Code:
 NO_CODE = Code()
 
 
+_GAP = r"\s*(?:`[^`\n]+`\s*)*"  # between two words of a sentence: the code taken out, if any
+
+
+def with_code(sentence: str, text: str) -> str:
+    """`sentence`, read in `prose_only(text)`, as `text` writes it: the inline code that
+    prose_only took out put back ("runs it with and waits" -> "runs it with `Popen()` and
+    waits"), so that a quote is the writer's words. As it is when none was taken out."""
+    words = sentence.split()
+    if not words or "`" not in text or sentence in text:
+        return sentence
+    found = re.search(_GAP.join(re.escape(word) for word in words), text)
+    return " ".join(found.group().split()) if found else sentence
+
+
 def read_code(text: str) -> Code:
     """The code of `text` (blocks and inline spans). A command is the first word of a line
     ("pytest -k", "$ gdb -p 1") or the word after import or install: a tool's name shows up

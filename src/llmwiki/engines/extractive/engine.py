@@ -50,7 +50,7 @@ from llmwiki.engines.extractive.text import (
     title_words,
 )
 from llmwiki.identity import DEFINING, fact_key, is_acronym, normalize_key, same_entity
-from llmwiki.normalize import prose_only, read_code
+from llmwiki.normalize import prose_only, read_code, with_code
 from llmwiki.pages import unlink
 
 MAX_CLAIMS = 8
@@ -64,6 +64,25 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _PRONOUN = re.compile(
     r"^(?:He|She|They|It|His|Her|Their|Its|This|These|Those|That|We|Our|I|My|You|Your)\b"
 )
+
+
+class _Written:
+    """Sentences read in the prose as the document writes them, with their inline code
+    (`normalize.with_code`): a quote with holes where code was reads as nonsense."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, sentence: str) -> str:
+        found = self._seen.get(sentence)
+        if found is None:
+            found = self._seen[sentence] = with_code(sentence, self._text)
+        return found
+
+    def mention(self, mention: Mention) -> Mention:
+        facts = tuple(Fact(self(f.statement), self(f.quote)) for f in mention.facts)
+        return replace(mention, description=self(mention.description), facts=facts)
 
 
 class ExtractiveEngine:
@@ -95,11 +114,12 @@ class ExtractiveEngine:
         mentions.sort(key=lambda item: item[0])
         summary, claims = _lead_and_claims(parsed)
         excerpt = " ".join(doc.meta.get("description", "").split())
+        written = _Written(doc.text)
         return Extraction(
             title=doc.title,
-            summary=excerpt or " ".join(s.text for s in summary),
-            claims=tuple(Fact(s.text, s.text) for s in claims),
-            mentions=tuple(m for _, m in mentions),
+            summary=excerpt or " ".join(written(s.text) for s in summary),
+            claims=tuple(Fact(written(s.text), written(s.text)) for s in claims),
+            mentions=tuple(written.mention(m) for _, m in mentions),
             usage=Usage(),
         )
 
