@@ -28,6 +28,7 @@ import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,7 @@ def junk(
             "generic words",
             "lower-case project names",
             "code identifiers",
+            "keys and hashes",
             "pronoun leads",
             "links glued into words",
             "links inside code",
@@ -245,6 +247,8 @@ def junk(
             classes["contractions"].append(title)
         elif _CODE_ID.fullmatch(title) and not known:
             classes["code identifiers"].append(title)
+        elif _KEY.fullmatch(title) and (_flips(title) >= 6 or "+" in title or "/" in title):
+            classes["keys and hashes"].append(title)
         elif page.kind == "concept" and not known and _generic(title):
             named = title.lower() in projects
             classes["lower-case project names" if named else "generic words"].append(title)
@@ -270,6 +274,15 @@ def junk(
             if len(re.sub(r"\W", "", target)) <= 2 and line.strip() not in ("-", "*"):
                 classes["short names linked in text"].append(f"{page.stem}: {match.group(0)}")
     return classes
+
+
+# a request ID, an address, base64: ten characters or more, digits and lower case among them
+_KEY = re.compile(r"(?=.*\d)(?=.*[a-z])[\w+/=-]{10,}")
+
+
+def _flips(token: str) -> int:
+    """How often the case changes between two letters side by side."""
+    return sum(a.isupper() != b.isupper() for a, b in pairwise(token) if (a + b).isalpha())
 
 
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")  # an inline code span, on one line

@@ -755,6 +755,25 @@ def test_participles_and_url_parts_are_not_concepts() -> None:
     assert not is_junk("Quillbeam") and not is_junk("Ted") and is_junk("S3")
 
 
+@pytest.mark.parametrize(
+    ("token", "junk"),
+    [
+        ("mnQxaVkC35ezZSgvn8fhXEa9QTHSUtPfzQ", True),  # an address, a key: case flips all along
+        ("0LSAhwbo21RaZ+8", True),  # base64
+        ("xwE/Az9zrjBIphAcBb3F6JVqxf46", True),
+        ("nanoGPT", False),
+        ("GoogLeNet", False),
+        ("Llama3.1-70B-Instruct", False),
+        ("DeepSeek-R1-Distill-Qwen-7B", False),
+        ("SmolLM2-1.7B", False),
+    ],
+)
+def test_a_key_or_a_hash_is_no_name(token: str, junk: bool) -> None:
+    from llmwiki.engines.extractive.junk import is_junk
+
+    assert is_junk(token) is junk
+
+
 def test_a_two_character_name_is_named_after_the_proper_noun_before_it() -> None:
     text = (
         "Backups\n"

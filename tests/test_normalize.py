@@ -126,3 +126,34 @@ def test_a_sentence_read_without_its_code_is_quoted_with_it() -> None:
     found = ExtractiveEngine().extract(doc, [])
     said = [found.summary, *(c.statement for c in found.claims)]
     assert any("using `subprocess.Popen()` and then" in s for s in said), said
+
+
+def test_indented_code_is_code_but_a_list_goes_on_and_html_keeps_its_indent() -> None:
+    text = (
+        "# Tarballs\n\n"
+        "Run this in the folder:\n\n"
+        "    git archive --format=tar.gz -o /tmp/QUILLBEAM_OUT.tar.gz main\n\n"
+        "> Or, quoted:\n>\n>     export APPLEIDPASS=secret\n\n"
+        "- a list item\n\n"
+        "    goes on with Lanternkit, indented\n"
+    )
+    normal = normalize_markdown(text)
+    assert "```\ngit archive --format=tar.gz" in normal
+    assert "```\nexport APPLEIDPASS=secret\n```" in normal
+    prose = prose_only(normal)
+    assert "QUILLBEAM_OUT" not in prose and "APPLEIDPASS" not in prose
+    assert "goes on with Lanternkit" in prose  # a list item's second paragraph is prose
+    # a post written in HTML blocks indents by its tags' nesting: that is not code
+    html = "<div>\n\n    <p>Quillbeam renders notebooks.</p>\n\n</div>\n"
+    assert "Quillbeam renders notebooks." in prose_only(normalize_markdown(html))
+
+
+def test_a_fence_in_a_quote_is_code_until_the_quote_ends() -> None:
+    text = (
+        "# Exit nodes\n\n"
+        "> Output:\n> ```\n> TAILSCALE_AUTHKEY: QUILLBEAM_KEY\n"
+        "\nMarek Olsztyn gave me feedback on this, which helped.\n"
+    )
+    prose = prose_only(normalize_markdown(text))
+    assert "QUILLBEAM_KEY" not in prose  # the quoted fence is code, unclosed or not
+    assert "Marek Olsztyn gave me feedback" in prose  # the quote ended: prose again

@@ -18,7 +18,7 @@ import html
 import re
 from dataclasses import dataclass
 
-_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})")
+_FENCE = re.compile(r"^(\s*(?:>\s*)*)(`{3,}|~{3,})")  # in a blockquote too
 _DROP_BLOCKS = re.compile(
     r"<(style|script|noscript|svg)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
 )
@@ -53,9 +53,10 @@ _CODE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
 
 def normalize_markdown(text: str) -> str:
     """Readable markdown: HTML reduced to its text, links to their text, images to their alt
-    text, math, footnote markers and template tags removed. Fenced code is left as it is."""
+    text, math, footnote markers and template tags removed. Fenced code is left as it is;
+    indented code is fenced (see `_fence_indented`)."""
     out: list[str] = []
-    for is_code, chunk in _split_fences(text):
+    for is_code, chunk in _split_fences(_fence_indented(text)):
         out.append(chunk if is_code else _clean_prose(chunk))
     return _tidy("".join(out))
 
@@ -136,30 +137,74 @@ def _code_span(match: re.Match[str]) -> str:
 
 
 def _split_fences(text: str) -> list[tuple[bool, str]]:
-    """The text cut into (is_code, chunk) pieces at fenced code blocks; an unclosed fence
-    runs to the end, as markdown renders it."""
+    """The text cut into (is_code, chunk) pieces at fenced code blocks (in a blockquote
+    too); an unclosed fence runs to the end, as markdown renders it."""
     pieces: list[tuple[bool, str]] = []
     buffer: list[str] = []
-    fence = ""
+    fence, quoted = "", False
     for line in text.splitlines(keepends=True):
         match = _FENCE.match(line)
+        if fence and quoted and not line.lstrip().startswith(">"):
+            pieces.append((True, "".join(buffer)))  # a fence in a quote ends with the quote
+            buffer, fence = [], ""
         if not fence and match:
+            quoted = ">" in match.group(1)
             if buffer:
                 pieces.append((False, "".join(buffer)))
             buffer, fence = [line], match.group(2)[0] * len(match.group(2))
             continue
         buffer.append(line)
-        if (
-            fence
-            and match
-            and match.group(2).startswith(fence)
-            and not line.strip()[len(fence) :].strip()
-        ):
+        if fence and match and match.group(2).startswith(fence) and not line[match.end() :].strip():
             pieces.append((True, "".join(buffer)))
             buffer, fence = [], ""
     if buffer:
         pieces.append((bool(fence), "".join(buffer)))
     return pieces
+
+
+_HTML_BLOCK = re.compile(
+    r"^\s*<(?:p|div|figure|table|section|article|ul|ol|li|h[1-6]|blockquote|pre)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,9}[.)])\s")
+_QUOTED = re.compile(r"^\s{0,3}>\s?")
+
+
+def _fence_indented(text: str) -> str:
+    """`text` with its indented code blocks fenced: lines indented by four spaces or a tab
+    after a blank line (in a blockquote too), unless they go on with a list item. Not in a
+    document whose blocks are HTML (a Jekyll post's `<p>` and `<div>`): there the indent is
+    the nesting of its tags, which markdown processors like kramdown read as HTML."""
+    if _HTML_BLOCK.search(text):
+        return text
+    out: list[str] = []
+    for is_code, chunk in _split_fences(text):
+        if is_code:
+            out.append(chunk)
+            continue
+        block: list[str] = []
+        blank, in_list = True, False
+        for line in [*chunk.splitlines(keepends=True), ""]:  # "": the end, to close a block
+            quoted = _QUOTED.match(line)
+            content = line[quoted.end() :] if quoted else line
+            empty = not content.strip()
+            indented = not empty and content.startswith(("    ", "\t"))
+            if indented and (block or (blank and not in_list)):
+                block.append(content.removeprefix("\t").removeprefix("    ").rstrip("\n"))
+                continue
+            if block and (not empty or not line):  # a blank line may be inside the code
+                while block and not block[-1].strip():
+                    block.pop()
+                out.append("```\n" + "\n".join(block) + "\n```\n\n")
+                block = []
+            if block:
+                block.append("")
+                continue
+            out.append(line)
+            if not empty:  # a list goes on after a blank line only indented
+                in_list = bool(_LIST_ITEM.match(content)) or (in_list and not blank)
+            blank = empty
+    return "".join(out)
 
 
 def _alt_text(match: re.Match[str]) -> str:

@@ -10,6 +10,7 @@ file or a URL slug (`ranking-v2.png`, `part-2-intro-notes`), markup (`Div class`
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 
 def _words(text: str) -> frozenset[str]:
@@ -59,7 +60,19 @@ def is_junk(name: str, title_words: frozenset[str] = frozenset()) -> bool:
         return True
     if low in _URL_PARTS or (_INFLECTED.fullmatch(name) and len(name) > 5):
         return True  # "https", and a capitalised participle: "Illustrated", "Simplified"
+    if _random_id(name):
+        return True  # a key, a hash or a request ID: mnNcaVkC35ezZSgvn8, 0LSAhwbo21RaZ+8
     if _BROKEN.search(name) or name.count("(") != name.count(")"):
         return True  # a piece of code or a cut quotation: rg ' (, x = "
     words = re.findall(r"[a-z]+", low)
     return any(w in _MARKUP for w in words) and len(words) <= 3
+
+
+def _random_id(name: str) -> bool:
+    """A token no one names a thing with: ten characters or more with digits among them,
+    and base64's "+" or "/" or a case that flips between letters again and again (a name
+    flips it a few times at most: nanoGPT, GoogLeNet, GPT2-XL)."""
+    if len(name) < 10 or " " in name or not any(c.isdigit() for c in name):
+        return False
+    flips = sum(a.isupper() != b.isupper() for a, b in pairwise(name) if (a + b).isalpha())
+    return bool(re.search(r"[a-z]", name)) and ("+" in name or "/" in name or flips >= 6)
