@@ -110,14 +110,14 @@ def test_the_reader_normalises_markdown_and_takes_the_excerpt(tmp_path: Path) ->
 def test_a_sentence_read_without_its_code_is_quoted_with_it() -> None:
     text = (
         "# Fixtures\n\n"
-        "The fixture starts Quillbeam using `subprocess.Popen()` and then waits.\n"
+        "Our harness boots Quillbeam through `subprocess.Popen()` before it polls.\n"
         "Without the `scope` option,\nthe `x`-axis is redrawn.\n\n"
         "```\nquillbeam serve\n```\n"
     )
     prose = prose_only(text)
-    assert "using and then" in " ".join(prose.split())  # what names are read in
+    assert "through before it" in " ".join(prose.split())  # what names are read in
     for sentence, written in (
-        ("The fixture starts Quillbeam using and then waits.", "`subprocess.Popen()`"),
+        ("Our harness boots Quillbeam through before it polls.", "`subprocess.Popen()`"),
         ("Without the option, the -axis is redrawn.", "the `x`-axis"),
     ):
         assert written in with_code(sentence, text)
@@ -125,20 +125,20 @@ def test_a_sentence_read_without_its_code_is_quoted_with_it() -> None:
     doc = SourceDoc(name="f.md", text=text, sha256="0" * 64, title="Fixtures")
     found = ExtractiveEngine().extract(doc, [])
     said = [found.summary, *(c.statement for c in found.claims)]
-    assert any("using `subprocess.Popen()` and then" in s for s in said), said
+    assert any("through `subprocess.Popen()` before" in s for s in said), said
 
 
 def test_indented_code_is_code_but_a_list_goes_on_and_html_keeps_its_indent() -> None:
     text = (
         "# Tarballs\n\n"
         "Run this in the folder:\n\n"
-        "    git archive --format=tar.gz -o /tmp/QUILLBEAM_OUT.tar.gz main\n\n"
+        "    quillbeam pack --into /srv/QUILLBEAM_OUT.zip notebooks/\n\n"
         "> Or, quoted:\n>\n>     export APPLEIDPASS=secret\n\n"
         "- a list item\n\n"
         "    goes on with Lanternkit, indented\n"
     )
     normal = normalize_markdown(text)
-    assert "```\ngit archive --format=tar.gz" in normal
+    assert "```\nquillbeam pack --into" in normal
     assert "```\nexport APPLEIDPASS=secret\n```" in normal
     prose = prose_only(normal)
     assert "QUILLBEAM_OUT" not in prose and "APPLEIDPASS" not in prose
