@@ -142,16 +142,13 @@ def _pairs(pages: Mapping[str, Entry], only: Collection[str] | None = None) -> s
     expansions: dict[str, list[str]] = defaultdict(list)
     surnames: dict[str, list[str]] = defaultdict(list)
     rests: dict[tuple[str, ...], list[str]] = defaultdict(list)  # all but the first name
-    named: dict[str, list[tuple[str, Entry]]] = defaultdict(list)  # what spelling compares
-    rows = _Rows([], [], [])  # the same, with `only`: in lists, a third of the memory
+    rows = _Rows([], [], [])  # what spelling compares
     acronyms: list[tuple[str, str]] = []  # (page, a name of it that is an acronym)
     for entry in pages.values():
-        for name in _names(entry):  # the file name too: `same_entity` compares it
+        for name in _names(entry):
             key = normalize_key(name)
             keys = [key]
-            if len(key) >= MIN_NEAR_KEY and wanted is None:
-                named[key].append((name, entry))
-            elif len(key) >= MIN_NEAR_KEY:
+            if len(key) >= MIN_NEAR_KEY:
                 rows.keys.append(key)
                 rows.names.append(name)
                 rows.entries.append(entry)
@@ -192,14 +189,15 @@ def _pairs(pages: Mapping[str, Entry], only: Collection[str] | None = None) -> s
     for entry in pages.values():
         if entry.type == "person" and len(parts := name_parts(entry.title)) == 1:
             probe(entry.stem, surnames.get(parts[0], ()))
-    if wanted is None or only is None:
-        return pairs | _spelling_pairs(named)
-    return pairs | _spelled_like(rows, wanted.keys, only)
+    if wanted is None:
+        return pairs | _spelling_pairs(rows)
+    return pairs | _spelled_like(rows, wanted.keys, only or ())
 
 
 @dataclass(frozen=True)
 class _Rows:
-    """Every name of every page, one row each: its key, the name, its page."""
+    """Every name of every page (the file name too: `same_entity` compares it), one row
+    each: its key, the name, its page. Lists: a dict by key was three times the memory."""
 
     keys: list[str]
     names: list[str]
@@ -240,10 +238,13 @@ class _Wanted:
         return cls(frozenset(keys), frozenset(expansions), frozenset(surnames), frozenset(rests))
 
 
-def _spelling_pairs(named: Mapping[str, list[tuple[str, Entry]]]) -> set[tuple[str, str]]:
+def _spelling_pairs(rows: _Rows) -> set[tuple[str, str]]:
     """Pairs with names spelled almost alike (rule 7 of `llmwiki.identity`). A name is put
     to `near` only with the names one of its pieces finds (`_probes`) that also have enough
     of its letters (`_letters`): every name it may be near, and in practice few others."""
+    named: dict[str, list[tuple[str, Entry]]] = defaultdict(list)  # the names with each key
+    for key, name, entry in zip(rows.keys, rows.names, rows.entries, strict=True):
+        named[key].append((name, entry))
     keys = sorted(named, key=len)  # numbered: a list is read much faster than a dict
     letters = _letters(keys)
     index: dict[_Part, dict[str, list[int]]] = defaultdict(dict)  # a piece -> keys with it

@@ -121,8 +121,7 @@ def ingest(
     on_progress: Callable[[Progress], None] | None = None,
     on_wait: Callable[[], None] | None = None,
 ) -> IngestReport:
-    """Ingest `files` (default: everything pending in the inbox) and report what happened.
-
+    """Ingest `files` (default: everything pending in the inbox) and report what happened;
     `on_wait` is called if another wiki process holds the vault and this one waits for it."""
     if options.dry_run:
         return _run(vault, engine, options, files, on_progress)
@@ -143,7 +142,7 @@ def _run(
         manifest.save()  # appends below must extend the rebuilt records, not replace them
     catalog = Catalog.load(vault, save_cache=not options.dry_run)
     run = _Run(vault, engine, options, manifest, catalog, index_pages.IndexFiles(vault))
-    if len(paths) > 1:  # once per run, not in the first source's time
+    if several := len(paths) > 1:  # once per run, not in the first source's time
         catalog.with_name_keys()
         gc.freeze()  # what the run loaded lives on: the collector need not walk it per source
     results = []
@@ -159,7 +158,8 @@ def _run(
             if on_progress:
                 on_progress(Progress(index, len(paths), path.name, result))
     finally:
-        gc.unfreeze()  # a long-lived process (`wiki watch`, `wiki mcp`) collects them again
+        if several:
+            gc.unfreeze()  # a long-lived process (`wiki watch`, `wiki mcp`) collects them again
         if prefetch is not None:
             prefetch.shutdown(wait=True, cancel_futures=True)
     return IngestReport(engine.name, options.dry_run, tuple(results))

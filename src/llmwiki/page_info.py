@@ -65,11 +65,15 @@ class PageInfo:
 
     @property
     def stem(self) -> str:
-        return self.rel.rsplit("/", 1)[-1].removesuffix(".md")
+        return _stem(self.rel)
 
     @property
     def title(self) -> str:
         return self.given_title or self.stem
+
+
+def _stem(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1].removesuffix(".md")
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -115,7 +119,7 @@ def parse_info(rel: str, text: str, terms: bool = True) -> PageInfo:
     sources = [t for v in _strings(meta.get("sources")) for t in link_targets(v, skip_code=False)]
     return PageInfo(
         rel=rel,
-        given_title="" if title == rel.rsplit("/", 1)[-1].removesuffix(".md") else title,
+        given_title="" if title == _stem(rel) else title,
         # one string per type, which the cache then stores once
         type=sys.intern(str(meta.get("type") or "")),
         links=tuple(dict.fromkeys(t for t in targets if t)),

@@ -92,14 +92,13 @@ class _Tally:
 
 
 class _Scanner:
-    def __init__(self, doc: Document, person_words: frozenset[str], code: Code) -> None:
+    def __init__(self, doc: Document, person_words: frozenset[str], linked: frozenset[str]) -> None:
         self.doc = doc
-        self.commands = code.commands  # the programs its code runs: `ogr2ogr` is a tool
         self.person_words = person_words
         self.tallies: dict[str, _Tally] = {}
         self.phrases: dict[tuple[str, ...], _Tally] = {}
         self.definitions: dict[str, str] = {}  # acronym -> expansion
-        self.url_words = url_words(doc.urls)
+        self.url_words = url_words(doc.urls) | linked
         self.lowercase: frozenset[str] = frozenset()  # words the text writes in lower case
         # capitalised words seen only where capitals are the rule (a sentence's first word)
         self.initial_caps: dict[str, list[int]] = {}
@@ -112,7 +111,8 @@ class _Scanner:
             found = self.tallies[key] = _Tally(kind=kind)
         return found
 
-    def scan(self) -> None:
+    def scan(self, commands: frozenset[str] = frozenset()) -> None:
+        """Tally the names; `commands`, the programs the code runs, are tools (`ogr2ogr`)."""
         lower_counts: dict[str, int] = {}
         for sentence in self.doc.sentences:
             if sentence.boilerplate:
@@ -132,7 +132,7 @@ class _Scanner:
                     used.update((i, i + 1))
                     continue
                 coined = coined_form(token.text)
-                if coined is not None and code_constant(sentence, token, self.commands):
+                if coined is not None and code_constant(sentence, token, commands):
                     used.add(i)
                 elif coined is not None:
                     form, kind = coined
@@ -262,9 +262,8 @@ def find_concepts(
     `linked`, the names its links point to (`spelling.link_names`), tell a tool's name from a
     word of the language and from an identifier; `known` holds the wiki's page names (as
     `identity.normalize_key` writes them)."""
-    scanner = _Scanner(doc, person_words, code)
-    scanner.url_words |= linked  # a name its links point to names a project as a URL does
-    scanner.scan()
+    scanner = _Scanner(doc, person_words, linked)
+    scanner.scan(code.commands)
     concepts: dict[str, Concept] = {}
     acronyms = {k: t for k, t in scanner.tallies.items() if t.kind == "acronym"}
 
