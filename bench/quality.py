@@ -28,6 +28,8 @@ import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -186,15 +188,14 @@ def score(pages: dict[str, Page], gold: dict[str, dict[str, Any]]) -> Score:
 _SHOWN_AS_PROJECT = re.compile(
     r"(?:github\.com|gitlab\.com|codeberg\.org)/[\w.-]+/([\w.-]+)"  # a repository
     r"|(?:pypi\.org/project|npmjs\.com/package|crates\.io/crates)/([\w.-]+)"  # a package
-    r"|(?<![`\w])`([a-z][\w.-]*)`(?![`\w])"  # a name written as code in prose
 )
 
 
 def project_names(files: Iterable[Path]) -> set[str]:
-    """Lower-case words the documents show as a project's name: a repository, a package,
-    or a name written as code in a sentence. "forkd" with its GitHub repository is a name
-    the gold of a set without annotations (the newsletters) cannot vouch for; it is listed
-    apart from the generic words, not hidden."""
+    """Lower-case words the documents show as a project's name: a repository or a package.
+    "headroom" with its GitHub repository is a name the gold of a set without annotations
+    (the newsletters) cannot vouch for; it is listed apart from the generic words, not
+    hidden. A word in backticks is no such evidence: `items` and `select` are code."""
     names: set[str] = set()
     for path in files:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -206,9 +207,11 @@ def project_names(files: Iterable[Path]) -> set[str]:
 def junk(
     pages: dict[str, Page], gold_names: set[str], projects: Collection[str] = ()
 ) -> dict[str, list[str]]:
-    """Pages and links of each known junk class; a name the gold calls a concept is never
-    junk (Camera2 is a real name, whatever its shape), and a lower-case word the documents
-    show as a project's name (`project_names`) is no generic word."""
+    """Pages and links of each known junk class. A name the gold calls a concept is never
+    junk (Camera2 is a real name, whatever its shape). One lower-case word is a generic word
+    when it is a word of English, unless the documents show it as a project's name
+    (`project_names`); one that English does not have (nanochat, gifsicle) is a coined name.
+    Both are listed apart from the junk, not hidden."""
     classes: dict[str, list[str]] = {
         name: []
         for name in (
@@ -218,6 +221,7 @@ def junk(
             "contractions",
             "generic words",
             "lower-case project names",
+            "coined lower-case words",
             "code identifiers",
             "keys and hashes",
             "pronoun leads",
@@ -250,8 +254,12 @@ def junk(
         elif _KEY.fullmatch(title) and (_flips(title) >= 6 or "+" in title or "/" in title):
             classes["keys and hashes"].append(title)
         elif page.kind == "concept" and not known and _generic(title):
-            named = title.lower() in projects
-            classes["lower-case project names" if named else "generic words"].append(title)
+            if not _english(title):
+                classes["coined lower-case words"].append(title)
+            elif title.lower() in projects:
+                classes["lower-case project names"].append(title)
+            else:
+                classes["generic words"].append(title)
         lead = page.body.strip().split("\n", 1)[0]
         if _PRONOUN_START.match(lead) or _PRONOUN_START.match(page.summary):
             classes["pronoun leads"].append(title)
@@ -295,14 +303,33 @@ _DAYS = re.compile(
 
 
 def _generic(title: str) -> bool:
-    """One everyday word: lower case letters only ("understand", "args"), an inflected word
-    capitalised ("Simplified", "Running"), a day or a month. Such a page says nothing."""
+    """Shaped like one everyday word: lower case letters only ("understand"), an inflected
+    word capitalised ("Simplified", "Running"), a day or a month. Such a page says nothing
+    when the word is one of English (`_english`)."""
     word = title.strip()
     if " " in word or not word.isalpha():
         return False
     if word.islower() or _DAYS.fullmatch(word):
         return True
     return word[1:].islower() and word.lower().endswith(("ed", "ing", "ly"))
+
+
+@cache
+def _english_words() -> frozenset[str]:
+    """symspellpy's English word list: 82,765 words with their inflections, from Google Books
+    counts and a spelling dictionary (so "screenshots" and "diff" are in it), and made apart
+    from the engine's own lexicon."""
+    try:
+        words = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+        text = words.read_text(encoding="utf-8")
+    except (ImportError, OSError):
+        sys.exit("bench/quality.py needs symspellpy's word list: .venv/bin/pip install -e '.[dev]'")
+    return frozenset(line.split(" ", 1)[0] for line in text.splitlines())
+
+
+def _english(word: str) -> bool:
+    """A word of the language, not a name coined for a project."""
+    return _DAYS.fullmatch(word) is not None or word.lower() in _english_words()
 
 
 def broken_links(pages: dict[str, Page], wiki: Path) -> list[str]:
@@ -505,12 +532,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         gold_per_doc = sum(len(e.get("concepts", [])) for e in gold.values()) / max(len(gold), 1)
         print(_line("gold concepts per document", gold_per_doc))
         projects = classes.pop("lower-case project names")
+        coined = classes.pop("coined lower-case words")
         print("junk (goal 0 in every class)")
         for name, items in classes.items():
             sample = ", ".join(items[:6])
             print(f"  {name:<34} {len(items):d}" + (f"   e.g. {sample}" if items else ""))
-        print("  not junk: one lower-case word the documents show as a repository, package or code")
+        print("  not junk: one lower-case word that English does not have, or that names a")
+        print("  repository or package of the documents")
         print(f"  {'lower-case project names':<34} {len(projects):d}   {', '.join(projects[:12])}")
+        print(f"  {'coined lower-case words':<34} {len(coined):d}   {', '.join(coined[:12])}")
         print("wiki")
         print(_line("broken links", len(broken), 0, "d"))
         print(f"  {'wiki lint exit code':<34} {code}   (goal 0)")
@@ -538,7 +568,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{label} ({len(items)}):")
                 for item in items:
                     print(f"    {item}")
-            for name, items in classes.items():
+            listed = {
+                **classes,
+                "lower-case project names": projects,
+                "coined lower-case words": coined,
+            }
+            for name, items in listed.items():
                 print(f"{name} ({len(items)}): {', '.join(items)}")
     finally:
         if not args.keep:

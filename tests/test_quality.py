@@ -3,12 +3,14 @@ corpus run skips when ../shared is absent."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from conftest import NO_LLM
@@ -35,6 +37,31 @@ def test_related_prefers_specific_sources_over_a_page_every_source_cites() -> No
     related = [e.stem for e in catalog.related("Lanternkit")]
     assert related[0] == "Quillbeam", related
     assert "Aardvark Hub" in related
+
+
+def _scorer() -> ModuleType:
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        return importlib.import_module("quality")
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+
+
+def test_a_generic_word_is_one_of_english_and_a_name_english_lacks_is_coined(
+    tmp_path: Path,
+) -> None:
+    quality = _scorer()
+    titles = ("tables", "Clicked", "quorblint", "lantern", "Quorblint Hub")
+    pages = {t: quality.Page(t, f"concepts/{t}.md", "concept", t, [], [], "", "") for t in titles}
+    doc = tmp_path / "note.md"
+    doc.write_text("The code is at https://github.com/someone/lantern and nowhere else.\n")
+    classes = quality.junk(pages, set(), quality.project_names([doc]))
+    assert classes["generic words"] == ["tables", "Clicked"]
+    assert classes["coined lower-case words"] == ["quorblint"]
+    assert classes["lower-case project names"] == ["lantern"]
+    # a word the gold calls a concept is no junk of any class
+    known = quality.junk(pages, {quality._key("tables")}, ())
+    assert known["generic words"] == ["Clicked", "lantern"]
 
 
 def _quality(*args: str) -> str:
