@@ -6,6 +6,7 @@ from pathlib import Path
 
 from llmwiki.engines import SourceDoc
 from llmwiki.engines.extractive.engine import ExtractiveEngine
+from llmwiki.engines.extractive.text import CAPTION, parse
 from llmwiki.normalize import choose_title, cut_title, normalize_markdown, prose_only, with_code
 from llmwiki.readers import read_source
 
@@ -157,3 +158,34 @@ def test_a_fence_in_a_quote_is_code_until_the_quote_ends() -> None:
     prose = prose_only(normalize_markdown(text))
     assert "QUILLBEAM_KEY" not in prose  # the quoted fence is code, unclosed or not
     assert "Marek Olsztyn gave me feedback" in prose  # the quote ended: prose again
+
+
+def test_an_image_alone_on_its_line_is_a_caption_and_inside_a_line_its_alt_text() -> None:
+    text = normalize_markdown(
+        "The dashboard shows the queue.\n\n"
+        "![Screenshot of the Orbweave settings with Retry Later selected](a.png)\n\n"
+        '<p><img src="b.png" alt="Orbweave_settings_panel"></p>\n\n'
+        "It reads ![a small gauge](g.png) at the top.\n"
+    )
+    lines = text.split("\n")
+    assert "(Image: Screenshot of the Orbweave settings with Retry Later selected)" in lines
+    assert "It reads a small gauge at the top." in text
+    assert "Orbweave_settings_panel" not in text  # a file's name is no description
+
+
+def test_a_caption_heads_no_section_and_gives_no_fact_or_label_name() -> None:
+    text = normalize_markdown(
+        "# Orbweave queues\n\n"
+        "Orbweave is a job queue for small servers. Orbweave retries a job three times.\n\n"
+        "![Orbweave settings panel with the Retry Later button](a.png)\n\n"
+        "Orbweave keeps each job in one SQLite table, so a restart loses nothing.\n"
+    )
+    doc = parse(prose_only(text))
+    caption = next(s for s in doc.sentences if "Retry Later" in s.text)
+    assert caption.kind == CAPTION
+    after = next(s for s in doc.sentences if s.text.startswith("Orbweave keeps"))
+    assert after.section != caption.index  # no heading: the section is still the title's
+    found = ExtractiveEngine().extract(SourceDoc("o.md", text, "", "Orbweave queues"), [])
+    facts = [f.statement for m in found.mentions for f in m.facts]
+    assert facts and not any("Retry Later" in f for f in facts)
+    assert "Retry Later" not in {m.name for m in found.mentions}

@@ -209,8 +209,42 @@ def _fence_indented(text: str) -> str:
 
 def _alt_text(match: re.Match[str]) -> str:
     alt = _ALT.search(match.group(0))
-    text = (alt.group(1) or alt.group(2) or "").strip() if alt else ""
-    return f" {text} " if text and not re.search(r"\.\w{2,4}$", text) else " "
+    return f" {_image_alt((alt.group(1) or alt.group(2) or '') if alt else '')} "
+
+
+# An image's alt text, marked until the lines are known: alone on its line it is a caption
+_ALT_MARK = "\x01"
+_CAPTION = re.compile(f"([ \\t]*){_ALT_MARK}([^{_ALT_MARK}]*){_ALT_MARK}\\s*")
+
+
+def _image_alt(alt: str) -> str:
+    """The alt text, marked; none when it is a file's name ("chart-v2.png", "Change_report__
+    Django_admin", a screenshot's default)."""
+    alt = " ".join(alt.split())
+    if not alt or re.search(r"\.\w{2,4}$", alt) or (" " not in alt and "_" in alt):
+        return ""
+    return f"{_ALT_MARK}{alt}{_ALT_MARK}"
+
+
+# what a caption becomes: an LLM reads it as the image's description, and the extractive
+# engine skips it (`is_caption`)
+IMAGE_CAPTION = re.compile(r"\(Image: [^\n]*\)")
+
+
+def _caption(line: str) -> str:
+    """A line that is only an image's alt text describes the image. Said as such, it is no
+    heading ("Screenshot of the settings" heads no section) and no statement of the text."""
+    alone = _CAPTION.fullmatch(line)
+    if alone is None:
+        return line.replace(_ALT_MARK, "")
+    indent, text = alone.groups()
+    return f"{indent}(Image: {text})"
+
+
+def is_caption(line: str) -> bool:
+    """A line that only describes an image (`_caption`): a screenshot's description is not
+    what the document says, so no fact, lead or name is taken from it."""
+    return IMAGE_CAPTION.fullmatch(line.strip()) is not None
 
 
 def _clean_prose(text: str) -> str:
@@ -240,14 +274,9 @@ def _clean_prose(text: str) -> str:
     for line in text.split("\n"):
         if _REF_DEFINITION.match(line):
             continue
-        lines.append(_FOOTNOTE_DEF.sub("", line))
+        lines.append(_caption(_FOOTNOTE_DEF.sub("", line)))
     text = html.unescape("\n".join(lines))
     return re.sub("\x00(\\d+)\x00", lambda m: spans[int(m.group(1))], text)
-
-
-def _image_alt(alt: str) -> str:
-    alt = alt.strip()
-    return alt if alt and not re.search(r"\.\w{2,4}$", alt) else ""
 
 
 def _tidy(text: str) -> str:

@@ -11,8 +11,10 @@ import re
 from dataclasses import dataclass
 
 from llmwiki.engines.extractive.lexicon import ABBREVIATIONS, COMMON_WORDS
+from llmwiki.normalize import is_caption
 
 TITLE, HEADING, BULLET, PROSE = "title", "heading", "bullet", "prose"
+CAPTION = "caption"  # an image's description (`llmwiki.normalize.is_caption`)
 
 URL_RE = re.compile(
     r"(?:https?://|www\.)\S+"
@@ -55,7 +57,7 @@ class Sentence:
     text: str  # verbatim slice of the document
     body: str  # text without bullet marks and a leading "Label: " (still verbatim)
     index: int
-    kind: str  # title | heading | bullet | prose
+    kind: str  # title | heading | bullet | prose | caption
     boilerplate: bool  # promotion, greetings, sign-offs: never a fact or a mention
     personal: bool  # the author speaking in the first person: not a key claim
     section: int  # index of the heading that opens this sentence's section, -1 before any
@@ -83,6 +85,10 @@ def parse(text: str) -> Document:
             continue
         urls.extend(m.group(0) for m in URL_RE.finditer(line))
         first = not sentences and number == 0 and len(line) <= 200
+        if is_caption(line):
+            # its names count as mentions; it says nothing of its own: no fact, lead or heading
+            sentences.append(_sentence(line, len(sentences), CAPTION, section))
+            continue
         kind = TITLE if first else _line_kind(line)
         if kind is None:
             continue
