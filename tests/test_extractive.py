@@ -358,16 +358,26 @@ def dump_in_subprocess(paths: Sequence[Path], seed: str) -> str:
     return result.stdout
 
 
+# a phrase of the title written two ways, once each: a tie that a set's order used to break
+TIE = (
+    "Tips for the Orbweave scheduler\n\nThe Orbweave's scheduler runs every job twice. Each "
+    "night the Orbweave scheduler sleeps for an hour.\n"
+)
+
+
 def test_output_is_identical_across_hash_seeds(tmp_path: Path) -> None:
     sample = tmp_path / "sample.md"
     sample.write_text(SAMPLE, encoding="utf-8")
-    paths = [sample]
+    tie = tmp_path / "tie.md"
+    tie.write_text(TIE, encoding="utf-8")
+    paths = [sample, tie]
     if CORPUS.is_dir():
         paths += sorted(CORPUS.glob("*.txt"))
     first = dump_in_subprocess(paths, "1")
     second = dump_in_subprocess(paths, "4242")
     assert first.count("Extraction(") == len(paths)
     assert first == second
+    assert "name='Orbweave scheduler'" in first  # the plain form, not the possessive
 
 
 def test_thread_safe_shared_instance() -> None:

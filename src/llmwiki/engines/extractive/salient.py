@@ -316,7 +316,7 @@ def _title_phrases(
             forms = _said(index, [singular(w) for w in low])
             # once is enough where the text writes it as a name ("wildcard DNS", "Cloud Build")
             if len(forms) >= 2 or any(_capitals_inside(f) for f in forms):
-                found.append((max(set(forms), key=forms.count), len(forms)))
+                found.append((_usual(forms), len(forms)))
                 taken.update(range(start, start + n))
     return found
 
@@ -342,7 +342,7 @@ def _heading_phrases(
         forms = _said(index, [singular(w) for w in low])
         # everyday words ("learning rate", "next steps") must come back more often to be a term
         if len(forms) >= (3 if all(w in COMMON_WORDS for w in low) else 2):
-            found.setdefault(" ".join(low), (max(set(forms), key=forms.count), len(forms)))
+            found.setdefault(" ".join(low), (_usual(forms), len(forms)))
     return list(found.values())
 
 
@@ -376,6 +376,13 @@ class _Words:
             for sentence in doc.sentences
             if not sentence.boilerplate
         ]
+
+
+def _usual(forms: list[str]) -> str:
+    """The form the text writes most, a plain one before a possessive ("Quillbeam render"
+    before "Quillbeam's render"), then the first: never the order of a set, which changes from
+    one run to the next."""
+    return max(forms, key=lambda f: (forms.count(f), "'" not in f and "’" not in f))
 
 
 def _said(index: _Words, key: list[str], skip: tuple[str, ...] = (TITLE, HEADING)) -> list[str]:
