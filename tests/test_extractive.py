@@ -19,6 +19,8 @@ import pytest
 
 from llmwiki.engines import Candidate, Extraction, Fact, KnownFact, Mention, SourceDoc, Usage
 from llmwiki.engines.extractive.engine import ExtractiveEngine
+from llmwiki.normalize import normalize_markdown
+from llmwiki.readers import read_source
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -124,6 +126,23 @@ def test_summary_and_claims_skip_boilerplate_and_headings() -> None:
         assert "thanks for reading" not in text.lower()
         assert "The Pareto Frontier Of Retrieval" not in text
     assert 1 <= len(extraction.claims) <= 8
+
+
+def test_a_note_is_summed_up_by_its_own_opening_first_person_and_all() -> None:
+    note = normalize_markdown(
+        "# Retrying uploads with Orbweave\n\n"
+        "I wanted my nightly backups to survive a flaky network, so I tried Orbweave's retry "
+        "option like this:\n\n"
+        "```\norbweave push --retry 3 backups/\n```\n"
+        "But the second attempt failed with an error about a stale upload token:\n\n"
+        "2. Delete the stale token file from the cache folder before you try again.\n"
+    )
+    summary = ENGINE.extract(doc_of(note), []).summary
+    assert summary.startswith("I wanted my nightly backups to survive a flaky network")
+    assert summary.endswith("like this…")  # it introduced code: the opening stops there
+    assert "second attempt" not in summary and "Delete the stale" not in summary
+    steps = normalize_markdown("# Steps\n\n1. Open the settings panel and find the sync tab.\n")
+    assert "Open the settings" not in ENGINE.extract(doc_of(steps), []).summary
 
 
 # --- people ----------------------------------------------------------------------------------
@@ -339,6 +358,7 @@ import sys
 from pathlib import Path
 from llmwiki.engines import SourceDoc
 from llmwiki.engines.extractive.engine import ExtractiveEngine
+from llmwiki.readers import read_source
 for arg in sys.argv[1:]:
     text = Path(arg).read_text(encoding="utf-8")
     doc = SourceDoc(name=Path(arg).name, text=text, sha256="", title=text.splitlines()[0])
@@ -581,6 +601,50 @@ def test_a_link_word_used_as_a_common_noun_is_no_concept() -> None:
     assert not names & {"bucket", "install"}, names
 
 
+def test_a_link_naming_its_project_makes_a_concept_stop_words_and_owner_and_all(
+    tmp_path: Path,
+) -> None:
+    note = tmp_path / "note.md"
+    note.write_text(
+        "# Loading feeds into a database\n\n"
+        "Thanks to [quill-to-sqlite](https://example.org/tools/quill-to-sqlite) I keep every "
+        "feed in one file. Search runs through "
+        "[acme/quill-search-all](https://github.com/acme/quill-search-all) now.\n\n"
+        "Each night I [tx/push](https://example.org/testnet/tx/push) the changes, and the "
+        "[up-to-date](https://example.org/up-to-date) copy goes to a backup.\n",
+        encoding="utf-8",
+    )
+    names = {m.name for m in ENGINE.extract(read_source(note), []).mentions}
+    assert {"quill-to-sqlite", "quill-search-all"} <= names, names
+    assert not names & {"push", "tx/push", "up-to-date"}, names
+
+
+def test_a_button_clicked_or_shown_in_a_screenshot_is_no_concept() -> None:
+    note = normalize_markdown(
+        "# Signing the Orbweave helper on a Mac\n\n"
+        "The first run of the helper is blocked by the system.\n\n"
+        "![Security panel: Orbweave Helper was blocked. Button: Allow Anyway. "
+        "Other Options: Show Details](shot.png)\n\n"
+        'Click "Allow Anyway" and run the helper again. If it is blocked once more, '
+        'click "Allow Anyway" a second time and press the Show Details button.\n'
+    )
+    names = {m.name for m in ENGINE.extract(doc_of(note), []).mentions}
+    assert not names & {"Allow Anyway", "Allow", "Show Details", "Other Options"}, names
+
+
+def test_a_short_name_in_the_title_is_a_tool_when_the_code_runs_it() -> None:
+    note = normalize_markdown(
+        "# Back-dating Zed commits based on file dates\n\n"
+        "## Writing a script to back-date Zed commits\n\n"
+        "Short version: to back-date Zed commits you set two variables before the commit:\n\n"
+        "```\nzed commit --date 2020-01-01 -m 'old work'\n```\n"
+        "The Data folder keeps the history.\n\n```\ndata = load()\n```\n"
+    )
+    names = {m.name for m in ENGINE.extract(doc_of(note), []).mentions}
+    assert "Zed" in names, names
+    assert "Data" not in names  # an assignment in the code is no command, "Data" a word
+
+
 def test_a_company_suffix_and_a_sample_prompt_name_no_person() -> None:
     text = (
         "Image Tools\n"
@@ -606,6 +670,18 @@ def test_people_need_evidence_not_capitals() -> None:
     )
     people = {m.name for m in ENGINE.extract(doc_of(text), []).mentions if m.kind == "person"}
     assert people == {"Margarethe Quenzel"}
+
+
+def test_a_place_named_for_a_saint_and_a_thing_after_initials_name_no_person() -> None:
+    text = (
+        "Field Notes\n"
+        "Every morning the bot posts the readings for the San Francisco Bay Area. "
+        "The Santa Monica Pier station sends its own at six.\n"
+        "The widget ships as an ES Module, so the page imports it directly.\n"
+        "KJ Varela said the readings arrive late on Sundays.\n"
+    )
+    people = {m.name for m in ENGINE.extract(doc_of(text), []).mentions if m.kind == "person"}
+    assert people == {"KJ Varela"}, people
 
 
 def test_a_person_in_a_long_line_that_ends_with_a_colon_is_found() -> None:

@@ -35,23 +35,27 @@ from llmwiki.engines.extractive.spelling import (
     is_phrase_word,
     is_proper,
     name_like,
+    on_screen,
     singular,
     url_words,
     written_lower,
 )
 from llmwiki.engines.extractive.text import (
+    CAPTION,
     HEADING,
-    PROSE,
     TITLE,
     Document,
     Sentence,
     Token,
+    heading_subject,
     title_words,
 )
 from llmwiki.identity import CONNECTORS, acronym_keys, concept_key, initials, normalize_key
 from llmwiki.normalize import NO_CODE, Code
 
 MAX_CONCEPTS = 20
+# capitals there are the style of a headline or of a screen shown in a screenshot, not evidence
+_NOT_RUNNING = (HEADING, TITLE, CAPTION)
 MAX_PHRASES = 5
 _VERSION = re.compile(r"V?\d{1,2}(?:\.\d{1,2})?|R\d")
 
@@ -153,7 +157,7 @@ class _Scanner:
                 ):
                     tally = self.tally(concept_key(token.text), "name")
                     tally.add(token.text, sentence.index)
-                    if sentence.kind not in (HEADING, TITLE):
+                    if sentence.kind not in _NOT_RUNNING:
                         tally.mid_caps += 1
                 elif token.initial and name_like(token.text):
                     seen = self.initial_caps.setdefault(token.text, [])
@@ -221,13 +225,15 @@ class _Scanner:
         for n in (2, 3):
             for start in range(len(run) - n + 1):
                 idx = run[start : start + n]
+                if on_screen(tokens, idx[0], idx[-1]):
+                    continue  # 'click "Allow Anyway"': a button, however often clicked
                 words = [tokens[i] for i in idx]
                 key = tuple(singular(t.text) for t in words)
                 form = sentence.scan[words[0].start : words[-1].end]
                 tally = self.phrases.get(key)
                 if tally is None:
                     tally = self.phrases[key] = _Tally(kind="phrase")
-                running = sentence.kind not in (HEADING, TITLE)
+                running = sentence.kind not in _NOT_RUNNING
                 tally.add(form, sentence.index, 2 if running else 1)
                 caps = all(t.text[:1].isupper() for t in words)
                 if caps:
@@ -481,19 +487,3 @@ def _mark_subjects(doc: Document, concepts: dict[str, Concept]) -> None:
         if concept is not None and sentence.index not in concept.subject_of:
             concept.subject_of.append(sentence.index)
             concept.bonus += 2
-
-
-def heading_subject(heading: str) -> str:
-    head = heading.split(":", 1)[0] if ":" in heading else heading
-    head = head.strip().rstrip("?!.")
-    return head if 0 < len(head.split()) <= 4 else ""
-
-
-def section_sentences(doc: Document, heading: int, limit: int = 2) -> list[Sentence]:
-    found: list[Sentence] = []
-    for sentence in doc.sentences[heading + 1 :]:
-        if sentence.section != heading or len(found) >= limit:
-            break
-        if sentence.kind == PROSE and not sentence.boilerplate:
-            found.append(sentence)
-    return found

@@ -29,7 +29,7 @@ from llmwiki.engines.base import (
     Usage,
     Verdict,
 )
-from llmwiki.engines.extractive.concepts import Concept, find_concepts, section_sentences
+from llmwiki.engines.extractive.concepts import Concept, find_concepts
 from llmwiki.engines.extractive.junk import is_junk
 from llmwiki.engines.extractive.lexicon import (
     COMMON_WORDS,
@@ -47,6 +47,7 @@ from llmwiki.engines.extractive.text import (
     Document,
     Sentence,
     parse,
+    section_sentences,
     title_words,
 )
 from llmwiki.identity import DEFINING, fact_key, is_acronym, normalize_key, same_entity
@@ -117,7 +118,7 @@ class ExtractiveEngine:
         written = _Written(doc.text)
         return Extraction(
             title=doc.title,
-            summary=excerpt or " ".join(written(s.text) for s in summary),
+            summary=excerpt or _ended(" ".join(written(s.text) for s in summary)),
             claims=tuple(Fact(written(s.text), written(s.text)) for s in claims),
             mentions=tuple(written.mention(m) for _, m in mentions),
             usage=Usage(),
@@ -375,6 +376,8 @@ def _known_mention(doc: Document, pool: _FactPool, title: str, hits: list[int]) 
 
 # --- summary and claims ---------------------------------------------------------------------
 
+_STEP = re.compile(r"\d{1,2}[.)]\s")
+
 
 def _content_words(text: str) -> list[str]:
     words: list[str] = []
@@ -411,13 +414,28 @@ def _lead_and_claims(doc: Document) -> tuple[list[Sentence], list[Sentence]]:
         scores[sentence.index] = score
     ordered = sorted(candidates, key=lambda s: (-scores.get(s.index, 0.0), s.index))
     # the lead is the document's own opening, in order: central sentences picked from all
-    # over stitch unrelated statements together
-    lead = _opening(candidates)
+    # over stitch unrelated statements together. A note opens in the first person ("I wanted
+    # to …") and that is its opening; a numbered step is not one ("2. Find the serial …")
+    lead = _opening(
+        [
+            s
+            for s in doc.sentences
+            if s.kind == PROSE
+            and not s.boilerplate
+            and 8 <= s.words <= 60
+            and not _STEP.match(s.text)
+        ]
+    )
     lead_ids = {s.index for s in lead}
     # a sentence ending on a colon only introduces what follows ("... these methods:")
     claims = [s for s in ordered if s.index not in lead_ids and not s.text.endswith(":")]
     claims = claims[:MAX_CLAIMS]
     return sorted(lead, key=lambda s: s.index), sorted(claims, key=lambda s: s.index)
+
+
+def _ended(summary: str) -> str:
+    """An opening that introduces code ("… like this:") stops short, and says so."""
+    return f"{summary[:-1]}…" if summary.endswith(":") else summary
 
 
 def _opening(candidates: Sequence[Sentence]) -> list[Sentence]:
@@ -430,6 +448,10 @@ def _opening(candidates: Sequence[Sentence]) -> list[Sentence]:
         if lead and sum(len(s.text) for s in lead) + len(sentence.text) > 450:
             break
         lead.append(sentence)
+        if sentence.text.endswith(":"):
+            break  # "… like this:" introduces code or a list: the text goes on after it
+    if len(lead) > 1 and lead[-1].text.endswith(":"):
+        lead.pop()
     return lead
 
 

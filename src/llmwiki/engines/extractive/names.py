@@ -25,6 +25,7 @@ from llmwiki.engines.extractive.lexicon import (
     SAY_VERBS,
     SURNAMES,
 )
+from llmwiki.engines.extractive.spelling import everyday
 from llmwiki.engines.extractive.text import HEADING, TITLE, Document, Sentence, Token
 
 _NAME_PREFIX = re.compile(r"(?:Mc|Mac|Le|La|De|Di|Da|Du|Van|Von|O['’])(?=[^\W\d_])")
@@ -45,6 +46,12 @@ _SAMPLE = re.compile(
     r"user|assistant)\s*:",
     re.IGNORECASE,
 )
+# the first word of a place named after a saint or a feature: the given name after it is
+# part of the place's name
+_PLACE_PREFIXES = frozenset(
+    {"San", "Santa", "Santo", "Saint", "St", "Ste", "Fort", "Port", "Mount", "Lake", "Cape",
+     "Los", "Las"}
+)  # fmt: skip
 _GREETINGS = frozenset({"hi", "hello", "hey", "dear", "welcome", "thanks", "goodbye", "bye"})
 
 
@@ -93,7 +100,13 @@ def _plausible(first: str, last: str) -> bool:
     if _vocabulary(last) and last.lower() not in SURNAMES:
         return False
     if _INITIALS.fullmatch(first):
-        return first.lower() not in GENERIC_CONCEPTS and first.lower() not in COMMON_WORDS
+        # initials are half the evidence of a given name ("CJ Hess"): a word of the language
+        # or of code after them is a thing ("ES Module", "UI Kit")
+        return (
+            first.lower() not in GENERIC_CONCEPTS
+            and first.lower() not in COMMON_WORDS
+            and not everyday(last)
+        )
     if not name_shaped(first) or first.lower() in ORG_WORDS:
         return False
     return not (_vocabulary(first) and _first_score(first) == 0)
@@ -126,7 +139,11 @@ def _pairs(sentence: Sentence) -> list[tuple[int, int]]:
     for run in _runs(sentence):
         # headline words in front of a name ("Today Jane Doe ...") are not part of it
         while len(run) > 2 and _first_score(tokens[run[0]].text) == 0:
+            if tokens[run[0]].text in _PLACE_PREFIXES:
+                break  # "San Francisco Bay", "Santa Monica Pier": a place, not "Francisco Bay"
             run = run[1:]
+        if tokens[run[0]].text in _PLACE_PREFIXES:
+            continue
         if len(run) == 2:
             pairs.append((run[0], run[1]))
             continue

@@ -35,7 +35,9 @@ from llmwiki.engines.extractive.spelling import (
     hyphenated_name,
     in_backticks,
     interface_label,
+    linked_name,
     name_like,
+    on_screen,
     singular,
 )
 from llmwiki.engines.extractive.text import HEADING, PROSE, TITLE, Document, Sentence, Token
@@ -86,8 +88,11 @@ def _capital_runs(sentence: Sentence, person_words: frozenset[str]) -> list[list
             return  # capitalised by position: "Cloud Run" opening a sentence says nothing
         if any(t.text.lower() in FIRST_NAMES or t.text in person_words for t in run):
             return  # a person, or one beside a name ("CSS Natalie"): `names` weighs those
-        if _bridged(tokens, tokens.index(run[0]), tokens.index(run[-1])):
+        first, last = tokens.index(run[0]), tokens.index(run[-1])
+        if _bridged(tokens, first, last):
             return
+        if on_screen(tokens, first, last):
+            return  # 'click "Allow Anyway"', "the Save Draft button": a label on a screen
         if all(t.text.lower() in GENERIC_PHRASE_WORDS or ACRONYM.fullmatch(t.text) for t in run):
             return  # "AI Agents", "API Keys"
         found.append(list(run))
@@ -250,7 +255,9 @@ def _in_sentences(
         single = _lone_capitals(sentence)
         for i, token in enumerate(sentence.tokens):
             word = token.text
-            if hyphenated_name(word) and (word in linked or word in code.commands):
+            if (word in linked and linked_name(word)) or (
+                word in code.commands and hyphenated_name(word)
+            ):
                 found.add(word, sentence)  # a package the text links or installs
             if word in person_words or word in code.identifiers or in_backticks(sentence, token):
                 continue  # a class or a field of a program ("TypeError", "PassengerId") is code
@@ -273,7 +280,7 @@ def _in_title(
     code: Code,
     found: _Found,
 ) -> None:
-    for word in _title_words(title):
+    for word in _title_words(title, code.commands):
         uses = [(s, i) for s in doc.sentences if s is not title for i in _uses(s, word)]
         if any(common_use(s.tokens, i) for s, i in uses):
             continue  # "the bucket", "a commit": vocabulary, never a tool's name
@@ -402,13 +409,17 @@ def _said(index: _Words, key: list[str], skip: tuple[str, ...] = (TITLE, HEADING
     return forms
 
 
-def _title_words(title: Sentence) -> list[str]:
+def _title_words(title: Sentence, commands: frozenset[str]) -> list[str]:
     """Names in the title that repetition alone would not make a page: lower-case names that
-    are not vocabulary (boto3, nullglob, pytest), a capitalised one the code runs (Docker),
-    and an everyday acronym (SQL, CSS) that a note is about."""
+    are not vocabulary (boto3, nullglob, pytest), a capitalised one the code runs (Docker, and
+    Git however short), and an everyday acronym (SQL, CSS) that a note is about."""
     words: list[str] = []
     for token in title.tokens:
         word = token.text
+        low = word.lower()
+        if word[:1].isupper() and word[1:] == low[1:] and low in commands and not everyday(word):
+            words.append(word)  # "Back-dating Git commits", `git commit` in the code
+            continue
         if ACRONYM.fullmatch(word):
             # "SQL", "CSS", but not a field ("AI") or a class of things ("LLMs", "GPUs")
             if len(word) > 2 and not word.endswith("s") and word.lower() not in FIELDS:

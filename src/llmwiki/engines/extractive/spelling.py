@@ -171,6 +171,16 @@ def interface_label(sentence: Sentence, i: int) -> bool:
     )
 
 
+def on_screen(tokens: tuple[Token, ...], first: int, last: int) -> bool:
+    """The words `tokens[first:last + 1]` are a button or a tab: clicked ('click "Allow
+    Anyway"') or named as one ("the Save Draft button"). A menu path or a number after them
+    says less of a run than of one word: "Web Application Firewall > Custom rules" is the
+    product's own name."""
+    before = tokens[first - 1].text.lower() if first > 0 else ""
+    after = tokens[last + 1].text.lower() if last + 1 < len(tokens) else ""
+    return before in _UI_VERBS or after in _UI_NOUNS
+
+
 def code_name(sentence: Sentence, token: Token) -> bool:
     """A tool written as code in a sentence ("install `sqlite-utils`"): a hyphenated or
     dotted name in backticks that is not vocabulary. Commands and flags are not names."""
@@ -226,17 +236,36 @@ def url_words(urls: tuple[str, ...]) -> frozenset[str]:
     return frozenset(words)
 
 
+_URL_PARTS = re.compile(r"(?:\w+://([^/?#]*))?(.*)", re.DOTALL)
+
+
 def link_names(links: tuple[tuple[str, str], ...]) -> frozenset[str]:
-    """The texts of links that name their target, such as "[dclient](…/simonw/dclient)": the
-    name of a project or a page, in lower case. A word of a link's path alone ("…/commit/…",
-    "…/events") is mostly vocabulary."""
+    """The texts of links that name their target, such as "[dclient](…/simonw/dclient)" or
+    "[simonw/dclient](https://github.com/simonw/dclient)": the name of a project or a page, in
+    lower case. A word of a link's path alone ("…/commit/…", "…/events") is mostly
+    vocabulary."""
     names: set[str] = set()
     for text, target in links:
         name = text.strip().strip("`").lower()
-        path = re.sub(r"^\w+://[^/]*", "", target).lower()
+        parts = _URL_PARTS.fullmatch(target.lower())
+        host, path = parts.groups(default="") if parts else ("", target)
         if name and name in re.split(r"[/#?=&]+", path):
             names.add(name)
+        elif name.count("/") == 1 and host in CODE_HOSTS and path.startswith(f"/{name}"):
+            names.add(name.split("/")[1])
     return frozenset(names)
+
+
+def linked_name(word: str) -> bool:
+    """A lower-case hyphenated name that a link's text gives as its target's: a project's
+    name, stop words and all (github-to-sqlite, datasette-search-all), though not hyphenated
+    vocabulary (up-to-date)."""
+    parts = word.split("-")
+    if len(parts) < 2 or not all(p.isalnum() and not p.isdigit() for p in parts):
+        return False
+    if parts[0] in HYPHEN_PREFIXES:
+        return False
+    return not all(p in COMMON_WORDS or p in STOPWORDS for p in parts)
 
 
 DETERMINERS = frozenset(

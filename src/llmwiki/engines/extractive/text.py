@@ -236,3 +236,22 @@ def tokenize(scan: str) -> tuple[Token, ...]:
         prev_end = match.end()
         prev_possessive = possessive
     return tuple(tokens)
+
+
+def heading_subject(heading: str) -> str:
+    """What a heading names ("Quillbeam: a lantern for notebooks" -> "Quillbeam"), or "" when
+    it is longer than a name."""
+    head = heading.split(":", 1)[0] if ":" in heading else heading
+    head = head.strip().rstrip("?!.")
+    return head if 0 < len(head.split()) <= 4 else ""
+
+
+def section_sentences(doc: Document, heading: int, limit: int = 2) -> list[Sentence]:
+    """The first prose sentences of the section that `heading` (a sentence's index) opens."""
+    found: list[Sentence] = []
+    for sentence in doc.sentences[heading + 1 :]:
+        if sentence.section != heading or len(found) >= limit:
+            break
+        if sentence.kind == PROSE and not sentence.boilerplate:
+            found.append(sentence)
+    return found
