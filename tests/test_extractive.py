@@ -684,6 +684,21 @@ def test_a_place_named_for_a_saint_and_a_thing_after_initials_name_no_person() -
     assert people == {"KJ Varela"}, people
 
 
+def test_a_name_linked_to_its_own_profile_is_a_person(tmp_path: Path) -> None:
+    post = tmp_path / "post.md"
+    post.write_text(
+        "# Notes on the Quillbeam tutorial\n\n"
+        "Quillbeam renders notebooks as slides.\n\n"
+        "Thanks to [Odile Varenne](https://twitter.com/OdileVarenne), "
+        "[Tavish Quorn](https://x.com/quorn_t) and the [Lantern Works](https://twitter.com/"
+        "acme) team for their feedback. See also [Dev Slides](https://github.com/devslides).\n",
+        encoding="utf-8",
+    )
+    mentions = ENGINE.extract(read_source(post), []).mentions
+    people = {m.name for m in mentions if m.kind == "person"}
+    assert people == {"Odile Varenne", "Tavish Quorn"}, people  # handles spell the names
+
+
 def test_a_person_in_a_long_line_that_ends_with_a_colon_is_found() -> None:
     text = (
         "Selfie Notes\n"

@@ -37,7 +37,12 @@ from llmwiki.engines.extractive.lexicon import (
     GENERIC_CONCEPTS,
     STOPWORDS,
 )
-from llmwiki.engines.extractive.names import Person, find_people, person_sentences
+from llmwiki.engines.extractive.names import (
+    Person,
+    find_people,
+    person_sentences,
+    profile_names,
+)
 from llmwiki.engines.extractive.numbers import Measure, disagree, measures, same_quantity
 from llmwiki.engines.extractive.spelling import link_names
 from llmwiki.engines.extractive.text import (
@@ -98,7 +103,7 @@ class ExtractiveEngine:
             text = f"{doc.title}\n\n{text}"
         parsed = parse(text)
         pool = _FactPool(parsed)
-        people = find_people(parsed)
+        people = find_people(parsed, profile_names(doc.links))
         person_words = frozenset(w for p in people for w in f"{p.first} {p.last}".split())
         mentions: list[tuple[int, Mention]] = []
         for person in people:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -193,8 +194,9 @@ class _Evidence:
     position: int
 
 
-def find_people(doc: Document) -> list[Person]:
-    """People named with a given and a family name, in order of first appearance."""
+def find_people(doc: Document, profiles: frozenset[str] = frozenset()) -> list[Person]:
+    """People named with a given and a family name, in order of first appearance.
+    `profiles` holds names the text links to their owner's profile (`profile_names`)."""
     found: dict[tuple[str, str], _Evidence] = {}
     lower = _lowercase_words(doc)
     solo = _standalone_words(doc)
@@ -223,6 +225,8 @@ def find_people(doc: Document) -> list[Person]:
                 evidence = found[(first, last)] = _Evidence(first, last, base, 0, sentence.index)
             evidence.count += 1
             evidence.score += _context_score(tokens, sentence, a, b)
+            if f"{first} {last}" in profiles:
+                evidence.score += _MIN_SCORE  # "[Jane Doe](https://twitter.com/janedoe)"
     alone = _bare_names(doc)
     accepted: list[_Evidence] = []
     for evidence in found.values():
@@ -251,6 +255,35 @@ def find_people(doc: Document) -> list[Person]:
             )
         )
     return people
+
+
+# where a link goes to a person's own page: the handle is the rest of the address
+_PROFILE = re.compile(
+    r"https?://(?:www\.)?(?:twitter\.com|x\.com|bsky\.app/profile|linkedin\.com/in|"
+    r"[\w.-]+/@)/?([\w.-]+)/?",
+    re.IGNORECASE,
+)
+
+
+def profile_names(links: Sequence[tuple[str, str]]) -> frozenset[str]:
+    """Names a link takes to their owner's profile, whose handle spells part of the name:
+    "[Clément Delangue](https://twitter.com/ClementDelangue)". A writer links a person that
+    way, where the name alone ("Victor Sanh") says nothing a list of given names knows."""
+    found: set[str] = set()
+    for text, target in links:
+        name = " ".join(text.split())
+        words = name.split()
+        handle = _PROFILE.fullmatch(target.strip())
+        if handle is None or not 2 <= len(words) <= 3 or not all(map(name_shaped, words)):
+            continue
+        folded = _ascii(handle.group(1))
+        if any(len(w) >= 4 and _ascii(w)[:4] in folded for w in words):
+            found.add(name)
+    return frozenset(found)
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
 _PARTICLES = frozenset({"De", "Van", "Von", "Le", "La", "Da", "Di", "Du", "Del", "Der", "Den"})
