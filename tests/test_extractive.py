@@ -635,7 +635,7 @@ def test_a_button_clicked_or_shown_in_a_screenshot_is_no_concept() -> None:
 def test_a_short_name_in_the_title_is_a_tool_when_the_code_runs_it() -> None:
     note = normalize_markdown(
         "# Back-dating Zed commits based on file dates\n\n"
-        "## Writing a script to back-date Zed commits\n\n"
+        "## A script that back-dates Zed commits\n\n"
         "Short version: to back-date Zed commits you set two variables before the commit:\n\n"
         "```\nzed commit --date 2020-01-01 -m 'old work'\n```\n"
         "The Data folder keeps the history.\n\n```\ndata = load()\n```\n"

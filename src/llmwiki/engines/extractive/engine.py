@@ -420,7 +420,7 @@ def _lead_and_claims(doc: Document) -> tuple[list[Sentence], list[Sentence]]:
     ordered = sorted(candidates, key=lambda s: (-scores.get(s.index, 0.0), s.index))
     # the lead is the document's own opening, in order: central sentences picked from all
     # over stitch unrelated statements together. A note opens in the first person ("I wanted
-    # to …") and that is its opening; a numbered step is not one ("2. Find the serial …")
+    # to …") and that is its opening; a numbered step is not one ("2. Open the settings …")
     lead = _opening(
         [
             s

@@ -267,8 +267,8 @@ _PROFILE = re.compile(
 
 def profile_names(links: Sequence[tuple[str, str]]) -> frozenset[str]:
     """Names a link takes to their owner's profile, whose handle spells part of the name:
-    "[Clément Delangue](https://twitter.com/ClementDelangue)". A writer links a person that
-    way, where the name alone ("Victor Sanh") says nothing a list of given names knows."""
+    "[Odile Varenne](https://twitter.com/OdileVarenne)". A writer links a person that way,
+    where the name alone ("Tavish Quorn") says nothing a list of given names knows."""
     found: set[str] = set()
     for text, target in links:
         name = " ".join(text.split())

@@ -174,8 +174,8 @@ def interface_label(sentence: Sentence, i: int) -> bool:
 def on_screen(tokens: tuple[Token, ...], first: int, last: int) -> bool:
     """The words `tokens[first:last + 1]` are a button or a tab: clicked ('click "Allow
     Anyway"') or named as one ("the Save Draft button"). A menu path or a number after them
-    says less of a run than of one word: "Web Application Firewall > Custom rules" is the
-    product's own name."""
+    says less of a run than of one word: "Orbweave Cloud Firewall > Rules" is the product's
+    own name."""
     before = tokens[first - 1].text.lower() if first > 0 else ""
     after = tokens[last + 1].text.lower() if last + 1 < len(tokens) else ""
     return before in _UI_VERBS or after in _UI_NOUNS
@@ -241,7 +241,7 @@ _URL_PARTS = re.compile(r"(?:\w+://([^/?#]*))?(.*)", re.DOTALL)
 
 def link_names(links: tuple[tuple[str, str], ...]) -> frozenset[str]:
     """The texts of links that name their target, such as "[dclient](…/simonw/dclient)" or
-    "[simonw/dclient](https://github.com/simonw/dclient)": the name of a project or a page, in
+    "[acme/quillbeam](https://github.com/acme/quillbeam)": the name of a project or a page, in
     lower case. A word of a link's path alone ("…/commit/…", "…/events") is mostly
     vocabulary."""
     names: set[str] = set()
