@@ -218,8 +218,8 @@ _CAPTION = re.compile(f"([ \\t]*){_ALT_MARK}([^{_ALT_MARK}]*){_ALT_MARK}\\s*")
 
 
 def _image_alt(alt: str) -> str:
-    """The alt text, marked; none when it is a file's name ("chart-v2.png", "Change_report__
-    Django_admin", a screenshot's default)."""
+    """The alt text, marked; none when it is a file's name ("chart-v2.png",
+    "Orbweave_settings_panel", a screenshot's default)."""
     alt = " ".join(alt.split())
     if not alt or re.search(r"\.\w{2,4}$", alt) or (" " not in alt and "_" in alt):
         return ""
@@ -243,7 +243,7 @@ def _caption(line: str) -> str:
 
 def is_caption(line: str) -> bool:
     """A line that only describes an image (`_caption`): a screenshot's description is not
-    what the document says, so no fact, lead or name is taken from it."""
+    what the document says, so no fact, lead or heading is taken from it."""
     return IMAGE_CAPTION.fullmatch(line.strip()) is not None
 
 

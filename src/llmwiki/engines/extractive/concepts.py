@@ -54,9 +54,9 @@ from llmwiki.identity import CONNECTORS, acronym_keys, concept_key, initials, no
 from llmwiki.normalize import NO_CODE, Code
 
 MAX_CONCEPTS = 20
+MAX_PHRASES = 5
 # capitals there are the style of a headline or of a screen shown in a screenshot, not evidence
 _NOT_RUNNING = (HEADING, TITLE, CAPTION)
-MAX_PHRASES = 5
 _VERSION = re.compile(r"V?\d{1,2}(?:\.\d{1,2})?|R\d")
 
 

@@ -418,7 +418,7 @@ def _title_words(title: Sentence, commands: frozenset[str]) -> list[str]:
         word = token.text
         low = word.lower()
         if word[:1].isupper() and word[1:] == low[1:] and low in commands and not everyday(word):
-            words.append(word)  # "Back-dating Git commits", `git commit` in the code
+            words.append(word)  # "Rewriting Git commits", `git commit` in the code
             continue
         if ACRONYM.fullmatch(word):
             # "SQL", "CSS", but not a field ("AI") or a class of things ("LLMs", "GPUs")

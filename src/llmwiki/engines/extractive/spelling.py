@@ -248,7 +248,7 @@ def link_names(links: tuple[tuple[str, str], ...]) -> frozenset[str]:
     for text, target in links:
         name = text.strip().strip("`").lower()
         parts = _URL_PARTS.fullmatch(target.lower())
-        host, path = parts.groups(default="") if parts else ("", target)
+        host, path = parts.groups(default="") if parts else ("", target.lower())
         if name and name in re.split(r"[/#?=&]+", path):
             names.add(name)
         elif name.count("/") == 1 and host in CODE_HOSTS and path.startswith(f"/{name}"):
