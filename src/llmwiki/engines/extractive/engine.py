@@ -48,6 +48,7 @@ from llmwiki.engines.extractive.spelling import link_names
 from llmwiki.engines.extractive.text import (
     BULLET,
     HEADING,
+    NUMBERED_RE,
     PROSE,
     Document,
     Sentence,
@@ -381,8 +382,6 @@ def _known_mention(doc: Document, pool: _FactPool, title: str, hits: list[int]) 
 
 # --- summary and claims ---------------------------------------------------------------------
 
-_STEP = re.compile(r"\d{1,2}[.)]\s")
-
 
 def _content_words(text: str) -> list[str]:
     words: list[str] = []
@@ -428,7 +427,7 @@ def _lead_and_claims(doc: Document) -> tuple[list[Sentence], list[Sentence]]:
             if s.kind == PROSE
             and not s.boilerplate
             and 8 <= s.words <= 60
-            and not _STEP.match(s.text)
+            and not NUMBERED_RE.match(s.text)
         ]
     )
     lead_ids = {s.index for s in lead}

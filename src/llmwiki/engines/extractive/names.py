@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from llmwiki.engines.extractive.lexicon import (
 )
 from llmwiki.engines.extractive.spelling import everyday
 from llmwiki.engines.extractive.text import HEADING, TITLE, Document, Sentence, Token
+from llmwiki.identity import normalize_key
 
 _NAME_PREFIX = re.compile(r"(?:Mc|Mac|Le|La|De|Di|Da|Du|Van|Von|O['’])(?=[^\W\d_])")
 _INITIALS = re.compile(r"[A-Z]{2}")
@@ -139,12 +139,14 @@ def _pairs(sentence: Sentence) -> list[tuple[int, int]]:
     pairs: list[tuple[int, int]] = []
     for run in _runs(sentence):
         # headline words in front of a name ("Today Jane Doe ...") are not part of it
-        while len(run) > 2 and _first_score(tokens[run[0]].text) == 0:
-            if tokens[run[0]].text in _PLACE_PREFIXES:
-                break  # "San Francisco Bay", "Santa Monica Pier": a place, not "Francisco Bay"
+        while (
+            len(run) > 2
+            and _first_score(tokens[run[0]].text) == 0
+            and tokens[run[0]].text not in _PLACE_PREFIXES
+        ):
             run = run[1:]
         if tokens[run[0]].text in _PLACE_PREFIXES:
-            continue
+            continue  # "San Francisco Bay", "Santa Monica Pier": a place, not "Francisco Bay"
         if len(run) == 2:
             pairs.append((run[0], run[1]))
             continue
@@ -276,14 +278,10 @@ def profile_names(links: Sequence[tuple[str, str]]) -> frozenset[str]:
         handle = _PROFILE.fullmatch(target.strip())
         if handle is None or not 2 <= len(words) <= 3 or not all(map(name_shaped, words)):
             continue
-        folded = _ascii(handle.group(1))
-        if any(len(w) >= 4 and _ascii(w)[:4] in folded for w in words):
+        folded = normalize_key(handle.group(1))
+        if any(len(w) >= 4 and normalize_key(w)[:4] in folded for w in words):
             found.add(name)
     return frozenset(found)
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
 _PARTICLES = frozenset({"De", "Van", "Von", "Le", "La", "Da", "Di", "Du", "Del", "Der", "Den"})

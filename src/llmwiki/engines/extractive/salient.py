@@ -35,7 +35,6 @@ from llmwiki.engines.extractive.spelling import (
     hyphenated_name,
     in_backticks,
     interface_label,
-    linked_name,
     name_like,
     on_screen,
     singular,
@@ -255,7 +254,7 @@ def _in_sentences(
         single = _lone_capitals(sentence)
         for i, token in enumerate(sentence.tokens):
             word = token.text
-            if (word in linked and linked_name(word)) or (
+            if (word in linked and hyphenated_name(word, linked=True)) or (
                 word in code.commands and hyphenated_name(word)
             ):
                 found.add(word, sentence)  # a package the text links or installs

@@ -117,15 +117,16 @@ def name_like(word: str) -> bool:
     )
 
 
-def hyphenated_name(word: str) -> bool:
+def hyphenated_name(word: str, linked: bool = False) -> bool:
     """A lower-case hyphenated name used in prose: sqlite-utils, s3-credentials. Hyphenated
-    vocabulary ("pre-trained", "state-of-the-art", "open-source") is not."""
+    vocabulary ("pre-trained", "state-of-the-art", "open-source") is not. A name that a link's
+    text gives as its target's (`linked`) may hold stop words: github-to-sqlite."""
     parts = word.split("-")
     if len(parts) < 2 or not all(p.isalnum() for p in parts) or parts[0] in HYPHEN_PREFIXES:
         return False
-    if any(p in STOPWORDS for p in parts) or any(p.isdigit() for p in parts):
+    if any(p.isdigit() for p in parts) or (not linked and any(p in STOPWORDS for p in parts)):
         return False
-    return not all(p in COMMON_WORDS for p in parts)
+    return not all(p in COMMON_WORDS or p in STOPWORDS for p in parts)
 
 
 def in_backticks(sentence: Sentence, token: Token) -> bool:
@@ -160,15 +161,8 @@ def interface_label(sentence: Sentence, i: int) -> bool:
     if _UI_LIST.search(sentence.scan, 0, tokens[i].start):
         return True  # "Buttons: Cancel, Save as Draft, Deploy"
     around = sentence.scan[max(tokens[i].start - 3, 0) : tokens[i].end + 3]
-    before = tokens[i - 1].text.lower() if i > 0 else ""
-    after = tokens[i + 1].text.lower() if i + 1 < len(tokens) else ""
-    return (
-        ">" in around
-        or "&" in around
-        or before in _UI_VERBS
-        or after in _UI_NOUNS
-        or after[:1].isdigit()
-    )
+    after = tokens[i + 1].text if i + 1 < len(tokens) else ""
+    return ">" in around or "&" in around or on_screen(tokens, i, i) or after[:1].isdigit()
 
 
 def on_screen(tokens: tuple[Token, ...], first: int, last: int) -> bool:
@@ -254,18 +248,6 @@ def link_names(links: tuple[tuple[str, str], ...]) -> frozenset[str]:
         elif name.count("/") == 1 and host in CODE_HOSTS and path.startswith(f"/{name}"):
             names.add(name.split("/")[1])
     return frozenset(names)
-
-
-def linked_name(word: str) -> bool:
-    """A lower-case hyphenated name that a link's text gives as its target's: a project's
-    name, stop words and all (github-to-sqlite, datasette-search-all), though not hyphenated
-    vocabulary (up-to-date)."""
-    parts = word.split("-")
-    if len(parts) < 2 or not all(p.isalnum() and not p.isdigit() for p in parts):
-        return False
-    if parts[0] in HYPHEN_PREFIXES:
-        return False
-    return not all(p in COMMON_WORDS or p in STOPWORDS for p in parts)
 
 
 DETERMINERS = frozenset(

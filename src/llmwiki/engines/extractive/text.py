@@ -25,7 +25,7 @@ URL_RE = re.compile(
 WORD_RE = re.compile(r"[^\W_](?:[^\W_]|\+|[.\-_'’](?=[^\W_]))*")
 _BULLET_CHARS = "•·-*–—▪►▸✓✔"
 _LABEL_RE = re.compile(r"^[^\w\"“'‘(\[]*(?:\d+\.\s+)?(?:[A-Z][\w&/ ]{0,24}:\s+)?")
-_NUMBERED_RE = re.compile(r"^\d{1,2}[.)]\s+")
+NUMBERED_RE = re.compile(r"^\d{1,2}[.)]\s+")  # a numbered list item: "2. Open the …"
 _CLAUSE_START = re.compile(r"[:—–•|;]|\s-\s")
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”’)\]]*\s+")
 _BOILERPLATE_RE = re.compile(
@@ -144,7 +144,7 @@ def _line_kind(line: str) -> str | None:
         return HEADING
     if first in _BULLET_CHARS and len(line) > 1 and line[1] in " \t":
         return BULLET
-    stripped = _NUMBERED_RE.sub("", line)
+    stripped = NUMBERED_RE.sub("", line)
     symbolic = not (first.isalnum() or first in "\"“'‘([")
     if symbolic and re.match(r"^\W+\s*\w[\w ]{0,20}:\s", line):
         return BULLET
@@ -196,7 +196,7 @@ def _sentence(text: str, index: int, kind: str, section: int) -> Sentence:
         cut = prefix.end() if prefix and kind == BULLET else _symbol_prefix(text)
         body = text[cut:] or text
         if kind == HEADING:
-            body = _NUMBERED_RE.sub("", body) or body
+            body = NUMBERED_RE.sub("", body) or body
     scan = URL_RE.sub(lambda m: " " * len(m.group(0)), body)
     return Sentence(
         text=text,
